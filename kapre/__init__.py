@@ -1,0 +1,38 @@
+"""kapre: audio preprocessing layers for Keras 3 (TensorFlow, JAX and PyTorch).
+
+The time-frequency layers are importable from the top level, as in kapre 0.4::
+
+    from kapre import STFT, Magnitude, MagnitudeToDecibel
+    from kapre.composed import get_melspectrogram_layer
+"""
+
+from kapre import backend, composed, constants, functional, time_frequency
+from kapre.time_frequency import (
+    STFT,
+    ApplyFilterbank,
+    ConcatenateFrequencyMap,
+    Delta,
+    InverseSTFT,
+    Magnitude,
+    MagnitudeToDecibel,
+    Phase,
+)
+
+__version__ = "1.0.0.dev0"
+
+__all__ = [
+    "__version__",
+    "backend",
+    "composed",
+    "constants",
+    "functional",
+    "time_frequency",
+    "STFT",
+    "InverseSTFT",
+    "Magnitude",
+    "Phase",
+    "MagnitudeToDecibel",
+    "ApplyFilterbank",
+    "Delta",
+    "ConcatenateFrequencyMap",
+]

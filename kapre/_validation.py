@@ -1,0 +1,131 @@
+"""Argument and input checks shared by kapre's layers: each error names the argument and the received value."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import keras
+import numpy as np
+
+CH_FIRST = "channels_first"
+CH_LAST = "channels_last"
+CH_DEFAULT = "default"
+DATA_FORMATS = (CH_DEFAULT, CH_FIRST, CH_LAST)
+
+
+def check_int(name: str, value, minimum: int | None = None, allow_none: bool = False) -> int | None:
+    """An integer (not a bool) >= ``minimum``; ``None`` only if ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, received {name}={value!r} of type {type(value).__name__}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, received {name}={value!r}.")
+    return int(value)
+
+
+def check_float(
+    name: str,
+    value,
+    minimum: float | None = None,
+    exclusive_minimum: float | None = None,
+    allow_none: bool = False,
+) -> float | None:
+    """A finite real number, optionally ``>= minimum`` or ``> exclusive_minimum``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, received {name}={value!r} of type {type(value).__name__}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, received {name}={value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, received {name}={value!r}.")
+    if exclusive_minimum is not None and value <= exclusive_minimum:
+        raise ValueError(f"{name} must be > {exclusive_minimum}, received {name}={value!r}.")
+    return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, received {name}={value!r} of type {type(value).__name__}.")
+    return bool(value)
+
+
+def check_choice(name: str, value, choices: Iterable):
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, received {name}={value!r}.")
+    return value
+
+
+def unwrap_data_format(value):
+    """Old kapre/tf.keras files sometimes stored a data format as ``{'config': 'channels_last', ...}``."""
+    if isinstance(value, dict) and "config" in value:
+        return value["config"]
+    return value
+
+
+def check_data_format(name: str, value) -> str:
+    """Validate a kapre data format string (``'default'``, ``'channels_first'``, ``'channels_last'``)."""
+    value = unwrap_data_format(value)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a string, one of {list(DATA_FORMATS)}, received {name}={value!r} "
+            f"of type {type(value).__name__}."
+        )
+    if value not in DATA_FORMATS:
+        raise ValueError(f"{name} must be one of {list(DATA_FORMATS)}, received {name}={value!r}.")
+    return value
+
+
+def resolve_data_format(value: str) -> str:
+    """``'default'`` becomes Keras' ``image_data_format()``."""
+    return keras.config.image_data_format() if value == CH_DEFAULT else value
+
+
+def check_input_rank(layer_name: str, shape, rank: int, layout: str) -> None:
+    if len(shape) != rank:
+        raise ValueError(
+            f"{layer_name} expects a {rank}-D input {layout}, received an input of shape {tuple(shape)}."
+        )
+
+
+def check_real_input(layer_name: str, dtype) -> None:
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype.startswith("complex"):
+        raise TypeError(f"{layer_name} expects a real (float) input, received dtype {dtype}.")
+
+
+def check_complex_input(layer_name: str, dtype) -> None:
+    dtype = keras.backend.standardize_dtype(dtype)
+    if not dtype.startswith("complex"):
+        raise TypeError(
+            f"{layer_name} expects a complex input (the output of STFT), received dtype {dtype}. "
+            "For a real/imaginary pair in a trailing axis of size 2 use the Tflite layers."
+        )
+
+
+def fft_dtype(compute_dtype: str) -> str:
+    """The float dtype transforms run in: float64 for a float64 layer, else float32.
+
+    Half precision is never used for the transforms (FFTs in float16/bfloat16 fail or lose too much), so under
+    ``mixed_float16``/``mixed_bfloat16`` they compute in float32.
+    """
+    return "float64" if compute_dtype == "float64" else "float32"
+
+
+def complex_dtype(float_dtype: str) -> str:
+    return "complex128" if float_dtype == "float64" else "complex64"
+
+
+def real_dtype_of(dtype) -> str:
+    dtype = keras.backend.standardize_dtype(dtype)
+    return {"complex64": "float32", "complex128": "float64"}.get(dtype, dtype)
+
+
+def output_float_dtype(compute_dtype: str, computed_dtype: str) -> str:
+    """Hand back the policy's dtype under mixed precision; otherwise keep the computed precision."""
+    if compute_dtype in ("float16", "bfloat16"):
+        return compute_dtype
+    return computed_dtype

@@ -1,0 +1,379 @@
+"""DSP constants built once, in NumPy: windows, filterbanks, DFT kernels and DCT matrices.
+
+Everything here is computed in float64 and returned as a NumPy array. Layers call these functions once (in
+``__init__`` or ``build``) and hand the result to the backend; nothing here runs per call, and nothing here
+imports librosa or scipy (they are test references only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "KAPRE_WINDOW_NAMES",
+    "PLAIN_WINDOW_NAMES",
+    "FilterbankRangeError",
+    "get_window",
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_frequencies",
+    "fft_frequencies",
+    "mel_filterbank",
+    "log_filterbank",
+    "dft_kernels",
+    "dct_matrix",
+    "inverse_stft_window",
+]
+
+
+class FilterbankRangeError(ValueError, RuntimeError):
+    """A filterbank asks for frequencies above the Nyquist frequency.
+
+    A ``ValueError`` (an invalid argument) that is also a ``RuntimeError``, which is what kapre 0.4 raised.
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Windows
+# ---------------------------------------------------------------------------------------------------------------
+
+# kapre's names: tf.signal's window functions.
+KAPRE_WINDOW_NAMES = (
+    "hann_window",
+    "hamming_window",
+    "kaiser_window",
+    "kaiser_bessel_derived_window",
+    "vorbis_window",
+)
+
+# Plain (scipy / librosa) names, periodic ("fftbins=True") as librosa uses them for the STFT.
+PLAIN_WINDOW_NAMES = (
+    "hann",
+    "hamming",
+    "blackman",
+    "blackmanharris",
+    "bartlett",
+    "triang",
+    "cosine",
+    "boxcar",
+    "rectangular",
+    "ones",
+)
+
+
+def _general_cosine(length: int, coefficients: Sequence[float], periodic: bool) -> np.ndarray:
+    """sum_k (-1)^k a_k cos(2 pi k n / N), N = length (periodic) or length - 1 (symmetric)."""
+    if length == 1:
+        return np.ones(1)
+    denominator = length if periodic else length - 1
+    phase = 2.0 * np.pi * np.arange(length) / denominator
+    window = np.zeros(length)
+    for k, a_k in enumerate(coefficients):
+        window += (-1) ** k * a_k * np.cos(k * phase)
+    return window
+
+
+def _symmetric_to_periodic(symmetric_fn, length: int) -> np.ndarray:
+    """The periodic window of ``length`` is the symmetric window of ``length + 1`` without its last sample."""
+    return symmetric_fn(length + 1)[:length]
+
+
+def _bartlett_symmetric(length: int) -> np.ndarray:
+    if length == 1:
+        return np.ones(1)
+    n = np.arange(length)
+    half = (length - 1) / 2.0
+    return 1.0 - np.abs(n - half) / half
+
+
+def _triang_symmetric(length: int) -> np.ndarray:
+    n = np.arange(1, (length + 1) // 2 + 1)
+    if length % 2 == 0:
+        half = (2 * n - 1.0) / length
+        return np.concatenate([half, half[::-1]])
+    half = 2 * n / (length + 1.0)
+    return np.concatenate([half, half[-2::-1]])
+
+
+def _cosine_symmetric(length: int) -> np.ndarray:
+    return np.sin(np.pi / length * (np.arange(length) + 0.5))
+
+
+def _kaiser(length: int, beta: float) -> np.ndarray:
+    """Symmetric Kaiser window, as ``tf.signal.kaiser_window`` and ``np.kaiser``."""
+    if length == 1:
+        return np.ones(1)
+    ratio = 2.0 * np.arange(length) / (length - 1) - 1.0
+    return np.i0(beta * np.sqrt(np.clip(1.0 - ratio**2, 0.0, None))) / np.i0(beta)
+
+
+def _kaiser_bessel_derived(length: int, beta: float) -> np.ndarray:
+    if length % 2:
+        raise ValueError(
+            f"kaiser_bessel_derived_window needs an even window length, received {length}. "
+            "Use an even win_length or another window."
+        )
+    half = length // 2
+    cumulative = np.cumsum(_kaiser(half + 1, beta))
+    half_window = np.sqrt(cumulative[:-1] / cumulative[-1])
+    return np.concatenate([half_window, half_window[::-1]])
+
+
+def _vorbis(length: int) -> np.ndarray:
+    return np.sin(np.pi / 2.0 * np.sin(np.pi * (np.arange(length) + 0.5) / length) ** 2)
+
+
+def get_window(window: str | Sequence[float] | np.ndarray | None, length: int) -> np.ndarray:
+    """Return an analysis window of ``length`` samples as a float64 NumPy array.
+
+    Args:
+        window: ``None`` (periodic Hann, kapre's default); one of kapre's ``tf.signal`` names
+            (``'hann_window'``, ``'hamming_window'``, ``'kaiser_window'``, ``'kaiser_bessel_derived_window'``,
+            ``'vorbis_window'``), which behave as ``tf.signal`` with its defaults (periodic Hann and Hamming,
+            ``beta=12`` for the Kaiser windows); a plain name (``'hann'``, ``'hamming'``, ``'blackman'``,
+            ``'blackmanharris'``, ``'bartlett'``, ``'triang'``, ``'cosine'``, ``'boxcar'``), periodic as
+            ``scipy.signal.get_window(name, length, fftbins=True)``; or a 1-D array of exactly ``length`` values.
+        length: window length in samples, a positive integer.
+
+    Returns:
+        A float64 array of shape ``(length,)``. Periodic windows are periodic for odd lengths too.
+    """
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+        raise ValueError(f"Window length must be a positive integer, received length={length!r}.")
+    length = int(length)
+    if window is None:
+        window = "hann_window"
+    if isinstance(window, str) and length == 1 and window in KAPRE_WINDOW_NAMES[:3] + PLAIN_WINDOW_NAMES:
+        return np.ones(1)  # a one-sample window is [1.0] for every named window, as in scipy and tf.signal
+    if isinstance(window, str):
+        name = window
+        if name in ("hann_window", "hann"):
+            return _general_cosine(length, (0.5, 0.5), periodic=True)
+        if name in ("hamming_window", "hamming"):
+            return _general_cosine(length, (0.54, 0.46), periodic=True)
+        if name == "kaiser_window":
+            return _kaiser(length, 12.0)
+        if name == "kaiser_bessel_derived_window":
+            return _kaiser_bessel_derived(length, 12.0)
+        if name == "vorbis_window":
+            return _vorbis(length)
+        if name == "blackman":
+            return _general_cosine(length, (0.42, 0.5, 0.08), periodic=True)
+        if name == "blackmanharris":
+            return _general_cosine(length, (0.35875, 0.48829, 0.14128, 0.01168), periodic=True)
+        if name == "bartlett":
+            return _symmetric_to_periodic(_bartlett_symmetric, length)
+        if name == "triang":
+            return _symmetric_to_periodic(_triang_symmetric, length)
+        if name == "cosine":
+            return _symmetric_to_periodic(_cosine_symmetric, length)
+        if name in ("boxcar", "rectangular", "ones"):
+            return np.ones(length)
+        raise ValueError(
+            f"Unknown window name {name!r}. Use one of kapre's names {list(KAPRE_WINDOW_NAMES)}, a plain name "
+            f"{list(PLAIN_WINDOW_NAMES)}, or a 1-D array of window values."
+        )
+    values = np.asarray(window, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"A window array must be 1-D, received an array of shape {values.shape}.")
+    if values.shape[0] != length:
+        raise ValueError(
+            f"A window array must have win_length={length} values, received {values.shape[0]} values."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("A window array must hold finite values only; it holds NaN or infinity.")
+    return values.copy()
+
+
+def inverse_stft_window(forward_window: np.ndarray, hop_length: int) -> np.ndarray:
+    """The synthesis window that makes overlap-add invert an STFT (``tf.signal.inverse_stft_window_fn``).
+
+    It is ``forward_window / sum_k forward_window[n + k * hop]**2``, the sum running over the frames that overlap
+    sample ``n``.
+    """
+    frame_length = forward_window.shape[0]
+    overlaps = -(-frame_length // hop_length)
+    squared = np.zeros(overlaps * hop_length)
+    squared[:frame_length] = forward_window**2
+    denominator = np.tile(squared.reshape(overlaps, hop_length).sum(axis=0), overlaps)[:frame_length]
+    if np.any(denominator <= 0):
+        raise ValueError(
+            f"The window is zero at every frame that covers some sample for hop_length={hop_length}: overlap-add "
+            "cannot invert this STFT. Use a smaller hop_length or another window."
+        )
+    return forward_window / denominator
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frequency scales and filterbanks
+# ---------------------------------------------------------------------------------------------------------------
+
+_SLANEY_F_SP = 200.0 / 3
+_SLANEY_MIN_LOG_HZ = 1000.0
+_SLANEY_MIN_LOG_MEL = _SLANEY_MIN_LOG_HZ / _SLANEY_F_SP
+_SLANEY_LOGSTEP = math.log(6.4) / 27.0
+
+
+def hz_to_mel(frequencies, htk: bool = False) -> np.ndarray:
+    """Hertz to mel: the Slaney (Auditory Toolbox) scale by default, ``2595 log10(1 + f / 700)`` if ``htk``."""
+    frequencies = np.asarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + frequencies / 700.0)
+    mels = frequencies / _SLANEY_F_SP
+    log_region = frequencies >= _SLANEY_MIN_LOG_HZ
+    safe = np.where(log_region, frequencies, _SLANEY_MIN_LOG_HZ)
+    return np.where(log_region, _SLANEY_MIN_LOG_MEL + np.log(safe / _SLANEY_MIN_LOG_HZ) / _SLANEY_LOGSTEP, mels)
+
+
+def mel_to_hz(mels, htk: bool = False) -> np.ndarray:
+    """Mel to hertz, the inverse of :func:`hz_to_mel`."""
+    mels = np.asarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+    frequencies = _SLANEY_F_SP * mels
+    log_region = mels >= _SLANEY_MIN_LOG_MEL
+    return np.where(
+        log_region, _SLANEY_MIN_LOG_HZ * np.exp(_SLANEY_LOGSTEP * (mels - _SLANEY_MIN_LOG_MEL)), frequencies
+    )
+
+
+def mel_frequencies(n_mels: int, f_min: float, f_max: float, htk: bool = False) -> np.ndarray:
+    """``n_mels`` frequencies (Hz) equally spaced on the mel scale from ``f_min`` to ``f_max``."""
+    mels = np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels)
+    return mel_to_hz(mels, htk)
+
+
+def fft_frequencies(sample_rate: float, n_freq: int) -> np.ndarray:
+    """Centre frequencies (Hz) of the ``n_freq`` one-sided FFT bins of an ``2 * (n_freq - 1)``-point FFT."""
+    return np.linspace(0.0, float(sample_rate) / 2.0, int(n_freq))
+
+
+def _normalize_rows(weights: np.ndarray, norm: float) -> np.ndarray:
+    """Divide each row by its ``norm``-norm (``np.inf``: max), leaving all-zero rows as they are."""
+    magnitudes = np.abs(weights)
+    if norm == np.inf:
+        lengths = magnitudes.max(axis=1, keepdims=True)
+    elif norm == -np.inf:
+        lengths = magnitudes.min(axis=1, keepdims=True)
+    elif norm == 0:
+        lengths = np.sum(magnitudes > 0, axis=1, keepdims=True).astype(np.float64)
+    else:
+        lengths = np.sum(magnitudes**norm, axis=1, keepdims=True) ** (1.0 / norm)
+    lengths = np.where(lengths < np.finfo(np.float64).tiny, 1.0, lengths)
+    return weights / lengths
+
+
+def mel_filterbank(
+    sample_rate: float,
+    n_freq: int,
+    n_mels: int = 128,
+    f_min: float = 0.0,
+    f_max: float | None = None,
+    htk: bool = False,
+    norm: str | float | None = "slaney",
+) -> np.ndarray:
+    """Triangular mel filterbank, shape ``(n_freq, n_mels)``, numerically ``librosa.filters.mel(...).T``.
+
+    Args:
+        sample_rate: sampling rate of the audio in Hz.
+        n_freq: number of one-sided FFT bins, ``n_fft // 2 + 1``.
+        n_mels: number of mel bands.
+        f_min: lowest frequency (Hz) of the lowest band's lower edge.
+        f_max: highest frequency (Hz) of the highest band's upper edge; ``None`` means ``sample_rate / 2``.
+        htk: use the HTK mel formula instead of Slaney's.
+        norm: ``'slaney'`` divides each triangle by its width in Hz (constant energy per band); a number ``p``
+            divides each filter by its ``p``-norm (``np.inf``: by its maximum); ``None`` leaves peaks at 1.
+    """
+    if f_max is None:
+        f_max = float(sample_rate) / 2.0
+    n_fft = 2 * (int(n_freq) - 1)
+    fft_freqs = np.fft.rfftfreq(n=n_fft, d=1.0 / float(sample_rate)) if n_fft > 0 else np.zeros(1)
+    mel_edges = mel_frequencies(n_mels + 2, f_min, f_max, htk)
+    edge_gaps = np.diff(mel_edges)
+    ramps = mel_edges[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / edge_gaps[:-1, None]
+    upper = ramps[2:] / edge_gaps[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (mel_edges[2 : n_mels + 2] - mel_edges[:n_mels]))[:, None]
+    elif norm is not None:
+        weights = _normalize_rows(weights, float(norm))
+    return np.ascontiguousarray(weights.T)
+
+
+def log_filterbank(
+    sample_rate: float,
+    n_freq: int,
+    n_bins: int = 84,
+    bins_per_octave: int = 12,
+    f_min: float | None = None,
+    spread: float = 0.125,
+) -> np.ndarray:
+    """kapre's log-frequency filterbank, shape ``(n_freq, n_bins)``: log-normal filters that each sum to 1.
+
+    Filter ``i`` is centred at ``f_min * 2 ** (i / bins_per_octave)`` with a width of ``spread`` bins (on the
+    octave axis); the DC bin gets no weight. This is kapre's formula (from librosa 0.4's ``logfrequency``).
+
+    Raises:
+        FilterbankRangeError: if the highest centre frequency is above ``sample_rate // 2``.
+    """
+    if f_min is None:
+        f_min = 32.70319566  # C1
+    f_max = f_min * 2 ** (n_bins / bins_per_octave)
+    if f_max > sample_rate // 2:
+        raise FilterbankRangeError(
+            f"The log filterbank reaches f_max={f_max:.2f} Hz (f_min={f_min}, n_bins={n_bins}, "
+            f"bins_per_octave={bins_per_octave}), above the Nyquist frequency {sample_rate // 2} Hz of "
+            f"sample_rate={sample_rate}. Reduce n_bins or f_min, raise bins_per_octave, or use a higher sample rate."
+        )
+    sigma = float(spread) / bins_per_octave
+    log_freqs = np.log2(fft_frequencies(sample_rate, n_freq)[1:])
+    centres = np.log2(f_min * 2.0 ** (np.arange(n_bins) / bins_per_octave))
+    basis = np.zeros((n_bins, n_freq))
+    basis[:, 1:] = np.exp(-0.5 * ((log_freqs[None, :] - centres[:, None]) / sigma) ** 2 - np.log2(sigma) - log_freqs)
+    basis = _normalize_rows(basis, 1.0)
+    return np.ascontiguousarray(basis.T)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Transform kernels
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def dft_kernels(n_fft: int, window: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Real and imaginary one-sided DFT kernels, each of shape ``(n_fft, n_fft // 2 + 1)``.
+
+    ``frames @ real + 1j * (frames @ imag)`` equals ``np.fft.rfft(frames, n_fft)`` for frames of ``n_fft``
+    samples. A ``window`` of at most ``n_fft`` samples, placed at the start of the frame, is folded into the
+    kernels (rows beyond the window become zero), so the product also applies the window.
+    """
+    n = np.arange(n_fft)[:, None]
+    k = np.arange(n_fft // 2 + 1)[None, :]
+    # Reduce n*k modulo n_fft in integers before the trigonometry, which keeps large n_fft exact.
+    angle = 2.0 * np.pi * ((n * k) % n_fft) / n_fft
+    real, imag = np.cos(angle), -np.sin(angle)
+    if window is not None:
+        folded = np.zeros(n_fft)
+        folded[: window.shape[0]] = window
+        real, imag = real * folded[:, None], imag * folded[:, None]
+    return real, imag
+
+
+def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarray:
+    """DCT-II matrix of shape ``(n_input, n_output)``: ``x @ M`` is the DCT of ``x`` over its last axis.
+
+    ``norm=None`` follows ``tf.signal.mfccs_from_log_mel_spectrogram`` (all coefficients scaled by
+    ``sqrt(2 / n_input)``, so c0 is ``sqrt(2)`` times the orthonormal value); ``norm='ortho'`` is the
+    orthonormal DCT-II of scipy and librosa.
+    """
+    n = np.arange(n_input)[:, None]
+    k = np.arange(n_output)[None, :]
+    matrix = np.sqrt(2.0 / n_input) * np.cos(np.pi * k * (2 * n + 1) / (2.0 * n_input))
+    if norm == "ortho":
+        matrix[:, 0] /= np.sqrt(2.0)
+    elif norm is not None:
+        raise ValueError(f"dct norm must be None or 'ortho', received norm={norm!r}.")
+    return matrix

@@ -1,0 +1,336 @@
+"""Backend-agnostic audio operations, written with ``keras.ops``.
+
+These are the functions behind kapre's layers (as ``torchaudio.functional`` is behind ``torchaudio.transforms``).
+They take tensors and plain Python parameters, build no constants (windows and filterbanks come from
+:mod:`kapre.constants`, converted once by the caller) and run the same on TensorFlow, JAX and PyTorch.
+
+Signals are ``(..., samples)``; spectrograms are ``(..., frames, freq)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+
+from kapre import _backend_ops
+
+__all__ = [
+    "num_frames",
+    "pad_along_axis",
+    "frame",
+    "overlap_add",
+    "stft",
+    "istft",
+    "magnitude",
+    "phase",
+    "atan2_continued_fraction",
+    "magnitude_to_decibel",
+    "apply_filterbank",
+    "delta",
+    "frequency_map",
+    "mu_law_encoding",
+    "mu_law_decoding",
+]
+
+PAD_MODES = ("constant", "reflect", "symmetric")
+
+
+def _is_static(value) -> bool:
+    return isinstance(value, int)
+
+
+def num_frames(length: int | None, frame_length: int, hop_length: int, pad_end: bool = False) -> int | None:
+    """Frames that :func:`frame` makes of ``length`` samples (``None`` if ``length`` is unknown).
+
+    Without ``pad_end``: ``1 + (length - frame_length) // hop_length`` (0 if the signal is shorter than a frame);
+    with ``pad_end``: ``ceil(length / hop_length)``, as ``tf.signal.frame``.
+    """
+    if length is None:
+        return None
+    if pad_end:
+        return -(-length // hop_length)
+    if length < frame_length:
+        return 0
+    return 1 + (length - frame_length) // hop_length
+
+
+def pad_along_axis(x, before: int, after: int, mode: str = "constant", axis: int = -1, constant_value=0.0):
+    """Pad ``x`` along one axis; ``mode`` is ``'constant'``, ``'reflect'`` (edge not repeated) or ``'symmetric'``.
+
+    Reflect and symmetric padding are built from slices, so they work on every backend and any rank.
+    """
+    if before == 0 and after == 0:
+        return x
+    rank = len(x.shape)
+    axis = axis % rank
+    if mode == "constant":
+        widths = [(0, 0)] * rank
+        widths[axis] = (before, after)
+        return ops.pad(x, widths, mode="constant", constant_values=constant_value)
+    if mode not in ("reflect", "symmetric"):
+        raise ValueError(f"pad mode must be one of {PAD_MODES}, received mode={mode!r}.")
+    length = x.shape[axis]
+    limit = length - 1 if mode == "reflect" else length
+    if length is not None and (before > limit or after > limit):
+        raise ValueError(
+            f"{mode!r} padding of {max(before, after)} samples needs at least "
+            f"{max(before, after) + (mode == 'reflect')} samples along the padded axis, received {length}. "
+            "Use pad_mode='constant' or a longer input."
+        )
+    x_last = ops.moveaxis(x, axis, -1) if axis != rank - 1 else x
+    offset = 1 if mode == "reflect" else 0
+    parts = []
+    if before:
+        parts.append(ops.flip(x_last[..., offset : offset + before], axis=-1))
+    parts.append(x_last)
+    if after:
+        end = -offset if offset else None
+        parts.append(ops.flip(x_last[..., -after - offset : end], axis=-1))
+    padded = ops.concatenate(parts, axis=-1)
+    return ops.moveaxis(padded, -1, axis) if axis != rank - 1 else padded
+
+
+def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_value=0.0):
+    """Slice the last axis into overlapping frames: ``(..., samples)`` to ``(..., frames, frame_length)``.
+
+    Frames are taken by reshaping the signal into hop-sized chunks and joining ``ceil(frame_length / hop)``
+    shifted views of them: no gather with an index matrix and no identity convolution.
+    """
+    shape = ops.shape(x)
+    length = shape[-1]
+    if pad_end:
+        n_frames = -(-length // hop_length)
+        target = (n_frames - 1) * hop_length + frame_length
+        if _is_static(length):
+            x = pad_along_axis(x, 0, max(0, target - length), constant_value=pad_value)
+        else:
+            x = pad_along_axis(x, 0, frame_length, constant_value=pad_value)[..., :target]
+        length = target
+    else:
+        n_frames = 1 + (length - frame_length) // hop_length
+    chunks_per_frame = -(-frame_length // hop_length)
+    n_chunks = n_frames + chunks_per_frame - 1
+    needed = n_chunks * hop_length
+    if _is_static(length) and _is_static(needed):
+        if needed > length:
+            x = pad_along_axis(x, 0, needed - length)
+        elif needed < length:
+            x = x[..., :needed]
+    else:
+        x = pad_along_axis(x, 0, hop_length)[..., :needed]
+    chunks = ops.reshape(x, (*shape[:-1], n_chunks, hop_length))
+    if chunks_per_frame == 1:
+        frames = chunks
+    else:
+        frames = ops.concatenate([chunks[..., j : j + n_frames, :] for j in range(chunks_per_frame)], axis=-1)
+    if chunks_per_frame * hop_length != frame_length:
+        frames = frames[..., :frame_length]
+    return frames
+
+
+def overlap_add(frames, hop_length: int):
+    """Overlap-add ``(..., frames, frame_length)`` into ``(..., (frames - 1) * hop_length + frame_length)``."""
+    shape = ops.shape(frames)
+    n_frames, frame_length = shape[-2], shape[-1]
+    chunks_per_frame = -(-frame_length // hop_length)
+    padded_length = chunks_per_frame * hop_length
+    if padded_length != frame_length:
+        frames = pad_along_axis(frames, 0, padded_length - frame_length)
+    chunks = ops.reshape(frames, (*shape[:-2], n_frames, chunks_per_frame, hop_length))
+    total = None
+    for j in range(chunks_per_frame):
+        shifted = pad_along_axis(chunks[..., j, :], j, chunks_per_frame - 1 - j, axis=-2)
+        total = shifted if total is None else total + shifted
+    signal = ops.reshape(total, (*shape[:-2], (n_frames + chunks_per_frame - 1) * hop_length))
+    return signal[..., : (n_frames - 1) * hop_length + frame_length]
+
+
+def stft(
+    signals,
+    n_fft: int,
+    hop_length: int,
+    window,
+    *,
+    center: bool = False,
+    pad_mode: str = "constant",
+    pad_begin: bool = False,
+    pad_end: bool = False,
+):
+    """Complex STFT of ``(..., samples)`` float signals: ``(..., frames, n_fft // 2 + 1)``.
+
+    Args:
+        signals: float tensor ``(..., samples)``.
+        n_fft: FFT size.
+        hop_length: samples between frame starts.
+        window: 1-D tensor of ``win_length <= n_fft`` values, in the signal's dtype.
+        center: ``False`` (kapre/``tf.signal``): frames of ``win_length`` samples start at ``t * hop_length``, are
+            windowed and zero-padded on the right to ``n_fft``. ``True`` (librosa): the signal is padded by
+            ``n_fft // 2`` on both sides with ``pad_mode``, frames are ``n_fft`` long and the window is centred
+            in them; there are ``1 + samples // hop_length`` frames.
+        pad_mode: ``'constant'`` (zeros) or ``'reflect'``, used when ``center``.
+        pad_begin: prepend ``n_fft - hop_length`` zeros (kapre), only when not ``center``.
+        pad_end: pad zeros at the end so that there are ``ceil(samples / hop_length)`` frames, only when not
+            ``center``.
+    """
+    win_length = window.shape[0]
+    if center:
+        half = n_fft // 2
+        signals = pad_along_axis(signals, half, half, mode=pad_mode)
+        if win_length < n_fft:
+            left = (n_fft - win_length) // 2
+            window = ops.pad(window, [(left, n_fft - win_length - left)])
+        frames = frame(signals, n_fft, hop_length)
+    else:
+        if pad_begin:
+            signals = pad_along_axis(signals, n_fft - hop_length, 0)
+        frames = frame(signals, win_length, hop_length, pad_end=pad_end)
+    return _backend_ops.rfft(frames * window, n_fft)
+
+
+def istft(
+    stfts,
+    n_fft: int,
+    hop_length: int,
+    synthesis_window,
+    *,
+    center: bool = False,
+):
+    """Inverse of :func:`stft` by windowed overlap-add: ``(..., frames, n_fft // 2 + 1)`` to ``(..., samples)``.
+
+    ``synthesis_window`` (``win_length`` values; ``n_fft`` values, the window centred, when ``center``) is the
+    forward window divided by its overlapped sum of squares (:func:`kapre.constants.inverse_stft_window`).
+    Without ``center`` the result has ``(frames - 1) * hop_length + win_length`` samples, as
+    ``tf.signal.inverse_stft``; with ``center`` the ``n_fft // 2`` padded samples are removed at both ends.
+    """
+    frame_length = synthesis_window.shape[0]
+    frames = _backend_ops.irfft(stfts, n_fft)
+    if frame_length < n_fft:
+        frames = frames[..., :frame_length]
+    signal = overlap_add(frames * synthesis_window, hop_length)
+    if center:
+        half = n_fft // 2
+        signal = signal[..., half : ops.shape(signal)[-1] - half]
+    return signal
+
+
+def magnitude(spectrum):
+    """``|spectrum|`` of a complex tensor (gradients are 0, not NaN, at exact zeros on every backend)."""
+    return ops.abs(spectrum)
+
+
+# Terms of the arctan continued fraction evaluated at most: after range reduction to |z| <= 1 the fraction
+# converges faster than (sqrt(2) - 1) ** (2 * terms), so more terms do not change a float32 or float64 result.
+_MAX_ATAN_TERMS = 40
+
+
+def atan2_continued_fraction(y, x, n_terms: int):
+    """``atan2(y, x)`` from the continued fraction of arctan, with only ``+ - * /`` and ``where``.
+
+    The argument is first reduced to ``|z| <= 1`` (octant symmetry), where the fraction converges fast; so the
+    result is accurate for every input, including ``x == 0`` (``+-pi/2``) and ``x == y == 0`` (0).
+    ``n_terms`` above 40 are not evaluated, as they do not change the result.
+    """
+    abs_x, abs_y = ops.abs(x), ops.abs(y)
+    larger = ops.maximum(abs_x, abs_y)
+    smaller = ops.minimum(abs_x, abs_y)
+    ratio = smaller / ops.where(larger > 0, larger, ops.ones_like(larger))
+    ratio_sq = ratio * ratio
+    terms = max(1, min(int(n_terms), _MAX_ATAN_TERMS))
+    denominator = ops.full_like(ratio, 2.0 * terms + 1.0)
+    for k in range(terms, 0, -1):
+        denominator = (2.0 * k - 1.0) + (k * k) * ratio_sq / denominator
+    angle = ratio / denominator
+    angle = ops.where(abs_y > abs_x, math.pi / 2 - angle, angle)
+    angle = ops.where(x < 0, math.pi - angle, angle)
+    return ops.where(y < 0, -angle, angle)
+
+
+def phase(spectrum, approx_atan_accuracy: int | None = None):
+    """Phase (radians, in ``[-pi, pi]``) of a complex tensor; ``approx_atan_accuracy`` selects the
+    continued-fraction arctan (:func:`atan2_continued_fraction`) that LiteRT's builtin ops can run."""
+    real, imag = ops.real(spectrum), ops.imag(spectrum)
+    if approx_atan_accuracy:
+        return atan2_continued_fraction(imag, real, approx_atan_accuracy)
+    return ops.arctan2(imag, real)
+
+
+def magnitude_to_decibel(
+    x,
+    ref_value: float | str = 1.0,
+    amin: float = 1e-5,
+    dynamic_range: float | None = 80.0,
+    amplitude: bool = False,
+):
+    """Decibels of ``x``, with a floor ``dynamic_range`` dB below the maximum of each example.
+
+    ``factor * log10(max(x, amin)) - factor * log10(max(amin, ref))``, ``factor`` 10 (power-like input, kapre's
+    default) or 20 (``amplitude=True``). ``ref_value='max'`` uses the maximum of each example as the reference.
+    For a tensor of rank >= 2 the first axis is the batch: the maximum is taken per example, over all other
+    axes; a 1-D tensor is one example. ``dynamic_range=None`` applies no floor.
+    """
+    factor = 20.0 if amplitude else 10.0
+    rank = len(x.shape)
+    reduce_axes = tuple(range(1, rank)) if rank > 1 else None
+    amin_t = ops.cast(amin, x.dtype)
+    log_spec = factor * ops.log10(ops.maximum(x, amin_t))
+    if isinstance(ref_value, str):  # 'max', validated by the caller
+        log_ref = factor * ops.log10(ops.maximum(ops.max(x, axis=reduce_axes, keepdims=True), amin_t))
+        log_spec = log_spec - log_ref
+    else:
+        log_spec = log_spec - factor * math.log10(max(amin, ref_value))
+    if dynamic_range is not None:
+        floor = ops.max(log_spec, axis=reduce_axes, keepdims=True) - dynamic_range
+        log_spec = ops.maximum(log_spec, floor)
+    return log_spec
+
+
+def apply_filterbank(x, filterbank, freq_axis: int):
+    """Map the frequency axis of ``x`` through ``filterbank`` ``(n_freq, n_filters)``; other axes stay put."""
+    rank = len(x.shape)
+    freq_axis = freq_axis % rank
+    if freq_axis == rank - 1:
+        return ops.matmul(x, filterbank)
+    moved = ops.moveaxis(x, freq_axis, -1)
+    return ops.moveaxis(ops.matmul(moved, filterbank), -1, freq_axis)
+
+
+def delta(x, win_length: int = 5, mode: str = "symmetric", time_axis: int = 1):
+    """kapre's delta along ``time_axis``: ``sum_k k * (x[t + k] - x[t - k]) / (2 * sum_k k**2)``, k = 1..n.
+
+    ``n = (win_length - 1) // 2``; the time axis is padded by ``n`` with ``mode`` (``'symmetric'``,
+    ``'reflect'`` or ``'constant'``) so the output has the input's shape.
+    """
+    half = (win_length - 1) // 2
+    denominator = 2.0 * sum(k * k for k in range(1, half + 1))
+    rank = len(x.shape)
+    time_axis = time_axis % rank
+    x_t = ops.moveaxis(x, time_axis, -1) if time_axis != rank - 1 else x
+    padded = pad_along_axis(x_t, half, half, mode=mode.lower())
+    length = ops.shape(x_t)[-1]
+    total = None
+    for k in range(1, half + 1):
+        diff = padded[..., half + k : half + k + length] - padded[..., half - k : half - k + length]
+        term = diff * float(k) if k > 1 else diff
+        total = term if total is None else total + term
+    result = total / denominator
+    return ops.moveaxis(result, -1, time_axis) if time_axis != rank - 1 else result
+
+
+def frequency_map(n_freq: int, dtype: str):
+    """``n_freq`` values rising linearly from 0 to 1 (the normalised frequency of each bin), in ``dtype``."""
+    return ops.cast(ops.linspace(0.0, 1.0, n_freq), dtype)
+
+
+def mu_law_encoding(signal, quantization_channels: int):
+    """Mu-law companding of ``[-1, 1]`` floats to int32 codes in ``[0, quantization_channels - 1]``."""
+    mu = quantization_channels - 1.0
+    compressed = ops.sign(signal) * ops.log1p(mu * ops.abs(signal)) / math.log1p(mu)
+    return ops.cast(ops.floor((compressed + 1.0) / 2.0 * mu + 0.5), "int32")
+
+
+def mu_law_decoding(signal_mu, quantization_channels: int, dtype: str = "float32"):
+    """Inverse of :func:`mu_law_encoding`: codes in ``[0, quantization_channels - 1]`` to floats in ``[-1, 1]``."""
+    mu = quantization_channels - 1.0
+    signal = ops.cast(signal_mu, dtype) / mu * 2.0 - 1.0
+    return ops.sign(signal) * (ops.exp(ops.abs(signal) * math.log1p(mu)) - 1.0) / mu

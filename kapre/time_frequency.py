@@ -1,0 +1,755 @@
+"""Time-frequency Keras layers: STFT, its inverse, magnitude, phase, decibels, filterbanks, deltas.
+
+kapre 0.4's layers with its arguments, defaults, shapes, numbers and registered names (``Kapre>STFT``, ...), on
+every Keras 3 backend. The layers are thin wrappers around :mod:`kapre.functional`; their constants (windows,
+filterbanks) are computed once in NumPy by :mod:`kapre.constants`.
+
+Data formats: waveforms are ``(batch, time, channels)`` (``'channels_last'``) or ``(batch, channels, time)``
+(``'channels_first'``); spectrograms are ``(batch, time, freq, channels)`` or ``(batch, channels, time, freq)``.
+``'default'`` means ``keras.config.image_data_format()``.
+
+NaN or infinite samples are not checked (that would cost a pass over the data on every call): they propagate
+to the frames that contain them.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from kapre import _backend_ops, constants, functional
+from kapre import _validation as V
+from kapre import backend as kapre_backend
+
+__all__ = [
+    "STFT",
+    "InverseSTFT",
+    "Magnitude",
+    "Phase",
+    "MagnitudeToDecibel",
+    "ApplyFilterbank",
+    "Delta",
+    "ConcatenateFrequencyMap",
+]
+
+register = keras.saving.register_keras_serializable(package="Kapre")
+
+
+def _serializable_window(window_name):
+    """Window names stay strings; an array window is kept as a list so the config is JSON."""
+    if window_name is None or isinstance(window_name, str):
+        return window_name
+    return np.asarray(window_name, dtype=np.float64).tolist()
+
+
+def _check_window_name(name: str, value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return value
+    raise TypeError(
+        f"{name} must be a window name (str), a 1-D array of window values or None, received {name}={value!r}."
+    )
+
+
+def _check_stft_lengths(n_fft, win_length, hop_length):
+    n_fft = V.check_int("n_fft", n_fft, minimum=1)
+    win_length = V.check_int("win_length", win_length, minimum=1, allow_none=True)
+    resolved_win = n_fft if win_length is None else win_length
+    if resolved_win > n_fft:
+        raise ValueError(
+            f"win_length must be <= n_fft={n_fft}, received win_length={win_length!r}. The FFT of a frame longer "
+            "than n_fft would drop samples; raise n_fft instead."
+        )
+    hop_length = V.check_int("hop_length", hop_length, minimum=1, allow_none=True)
+    resolved_hop = max(1, resolved_win // 4) if hop_length is None else hop_length
+    return resolved_win, resolved_hop
+
+
+def _too_short_error(layer_name: str, length: int, needed: int, hint: str) -> ValueError:
+    return ValueError(
+        f"{layer_name} received a signal of {length} samples, shorter than one frame ({needed} samples). {hint}"
+    )
+
+
+@register
+class STFT(keras.layers.Layer):
+    """Short-time Fourier transform of a batch of (multichannel) waveforms; complex output.
+
+    Frames of ``win_length`` samples are taken every ``hop_length`` samples, multiplied by the window and
+    zero-padded on the right to ``n_fft`` before the FFT (the semantics of kapre 0.4 and ``tf.signal.stft``).
+    With ``center=True`` the layer frames as ``librosa.stft(center=True)`` instead: the signal is padded by
+    ``n_fft // 2`` samples at both ends and the window is centred in each ``n_fft``-sample frame.
+
+    Args:
+        n_fft: FFT size in samples (2048 = 93 ms at 22,050 Hz). The output has ``n_fft // 2 + 1`` frequency
+            bins, from 0 Hz to the Nyquist frequency.
+        win_length: window length in samples, at most ``n_fft``. Defaults to ``n_fft``.
+        hop_length: samples between successive frames. Defaults to ``win_length // 4`` (75% overlap).
+        window_name: the analysis window: ``None`` (periodic Hann), a kapre/``tf.signal`` name
+            (``'hann_window'``, ``'hamming_window'``, ``'kaiser_window'``, ``'kaiser_bessel_derived_window'``,
+            ``'vorbis_window'``), a plain name (``'hann'``, ``'hamming'``, ``'blackman'``, ...; periodic, as
+            librosa uses them) or a 1-D array of ``win_length`` values. Windows are periodic for odd lengths too.
+        pad_begin: prepend ``n_fft - hop_length`` zeros, so the first samples are covered by as many frames as
+            the rest (needed for perfect reconstruction). Not with ``center``.
+        pad_end: append zeros so that there are ``ceil(samples / hop_length)`` frames. Not with ``center``.
+        input_data_format: ``'channels_last'`` for ``(batch, time, channels)`` waveforms,
+            ``'channels_first'`` for ``(batch, channels, time)``, ``'default'`` for Keras' setting.
+        output_data_format: ``'channels_last'`` for ``(batch, time, freq, channels)`` output,
+            ``'channels_first'`` for ``(batch, channels, time, freq)``, ``'default'`` for Keras' setting.
+        center: frame as ``librosa.stft(center=True)`` (``1 + samples // hop_length`` frames, frame ``t``
+            centred at sample ``t * hop_length``). Defaults to ``False``, kapre's numbers.
+        pad_mode: padding used with ``center``: ``'constant'`` (zeros, librosa's default) or ``'reflect'``.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch, time, channels)`` if ``input_data_format='channels_last'``, ``(batch, channels, time)`` if
+        ``'channels_first'``. Integer inputs are converted to float.
+
+    Output shape:
+        ``(batch, frames, n_fft // 2 + 1, channels)`` if ``output_data_format='channels_last'``,
+        ``(batch, channels, frames, n_fft // 2 + 1)`` if ``'channels_first'``; ``complex64``
+        (``complex128`` for a ``float64`` layer). Under a mixed-precision policy the transform runs in float32
+        and the output is ``complex64``.
+
+    Raises:
+        ValueError: when called on a signal shorter than one frame (``win_length`` samples, after ``pad_begin``)
+            without ``pad_end``, or too short for ``'reflect'`` padding.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> stft = kapre.STFT(n_fft=1024, hop_length=512, input_data_format='channels_last',
+        ...                   output_data_format='channels_last')
+        >>> tuple(stft(np.zeros((1, 2048, 1), 'float32')).shape)
+        (1, 3, 513, 1)
+    """
+
+    def __init__(
+        self,
+        n_fft=2048,
+        win_length=None,
+        hop_length=None,
+        window_name=None,
+        pad_begin=False,
+        pad_end=False,
+        input_data_format="default",
+        output_data_format="default",
+        center=False,
+        pad_mode="constant",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.autocast = False  # the input is cast to the transform's float dtype in call, not to float16
+        self._resolved_win_length, self._resolved_hop_length = _check_stft_lengths(n_fft, win_length, hop_length)
+        self.n_fft = int(n_fft)
+        self.win_length = win_length
+        self.hop_length = hop_length
+        self.window_name = _check_window_name("window_name", window_name)
+        self.pad_begin = V.check_bool("pad_begin", pad_begin)
+        self.pad_end = V.check_bool("pad_end", pad_end)
+        self.input_data_format = V.check_data_format("input_data_format", input_data_format)
+        self.output_data_format = V.check_data_format("output_data_format", output_data_format)
+        self.center = V.check_bool("center", center)
+        self.pad_mode = V.check_choice("pad_mode", pad_mode, ("constant", "reflect"))
+        if self.center and (self.pad_begin or self.pad_end):
+            raise ValueError(
+                f"center=True pads the signal itself; it cannot be combined with pad_begin={pad_begin!r} or "
+                f"pad_end={pad_end!r}."
+            )
+        self._input_format = V.resolve_data_format(self.input_data_format)
+        self._output_format = V.resolve_data_format(self.output_data_format)
+        self._window_values = constants.get_window(window_name, self._resolved_win_length)
+        self._fft_dtype = V.fft_dtype(self.compute_dtype)
+        self._window = None
+
+    def build(self, input_shape):
+        self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        self.built = True
+
+    # -- shapes -----------------------------------------------------------------------------------------------
+
+    def _num_frames(self, length):
+        if length is None:
+            return None
+        if self.center:
+            return 1 + length // self._resolved_hop_length
+        if self.pad_begin:
+            length += self.n_fft - self._resolved_hop_length
+        return functional.num_frames(length, self._resolved_win_length, self._resolved_hop_length, self.pad_end)
+
+    def _check_input(self, shape, dtype=None):
+        V.check_input_rank(
+            "STFT", shape, 3, "(batch, time, channels) or (batch, channels, time) per input_data_format"
+        )
+        if dtype is not None:
+            V.check_real_input("STFT", dtype)
+        length = shape[1] if self._input_format == V.CH_LAST else shape[2]
+        if length is None:
+            return
+        if self.center:
+            if self.pad_mode == "reflect" and length <= self.n_fft // 2:
+                raise _too_short_error(
+                    "STFT", length, self.n_fft // 2 + 1, "pad_mode='reflect' needs more than n_fft // 2 samples."
+                )
+            return
+        if self._num_frames(length) == 0:
+            padded = length + (self.n_fft - self._resolved_hop_length if self.pad_begin else 0)
+            raise _too_short_error(
+                "STFT",
+                length,
+                self._resolved_win_length - (padded - length),
+                "Use pad_end=True, center=True, a shorter win_length, or pad the signal.",
+            )
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        if self._input_format == V.CH_LAST:
+            batch, length, channels = input_shape
+        else:
+            batch, channels, length = input_shape
+        frames, n_freq = self._num_frames(length), self.n_fft // 2 + 1
+        if self._output_format == V.CH_LAST:
+            return (batch, frames, n_freq, channels)
+        return (batch, channels, frames, n_freq)
+
+    def compute_output_spec(self, inputs):
+        shape = self.compute_output_shape(inputs.shape)
+        return keras.KerasTensor(shape, dtype=V.complex_dtype(self._fft_dtype))
+
+    # -- computation ------------------------------------------------------------------------------------------
+
+    def call(self, inputs):
+        self._check_input(inputs.shape, inputs.dtype)
+        waveforms = ops.cast(inputs, self._fft_dtype)
+        if self._input_format == V.CH_LAST:
+            waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
+        spectrum = functional.stft(
+            waveforms,
+            self.n_fft,
+            self._resolved_hop_length,
+            self._window,
+            center=self.center,
+            pad_mode=self.pad_mode,
+            pad_begin=self.pad_begin,
+            pad_end=self.pad_end,
+        )  # (batch, ch, time, freq)
+        if self._output_format == V.CH_LAST:
+            spectrum = ops.transpose(spectrum, (0, 2, 3, 1))
+        return spectrum
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "n_fft": self.n_fft,
+                "win_length": self.win_length,
+                "hop_length": self.hop_length,
+                "window_name": _serializable_window(self.window_name),
+                "pad_begin": self.pad_begin,
+                "pad_end": self.pad_end,
+                "input_data_format": self.input_data_format,
+                "output_data_format": self.output_data_format,
+                "center": self.center,
+                "pad_mode": self.pad_mode,
+            }
+        )
+        return config
+
+
+@register
+class InverseSTFT(keras.layers.Layer):
+    """Inverse STFT by windowed overlap-add; the inverse of :class:`STFT` with the same parameters.
+
+    The synthesis window is the forward window divided by its overlapped sum of squares
+    (``tf.signal.inverse_stft_window_fn``), so ``InverseSTFT(STFT(x))`` gives ``x`` back wherever every sample
+    is covered by all overlapping frames (use ``STFT(pad_begin=True, pad_end=True)``, or ``center=True`` on both).
+
+    Args:
+        n_fft: FFT size used by the forward STFT.
+        win_length: window length of the forward STFT. Defaults to ``n_fft``.
+        hop_length: hop of the forward STFT. Defaults to ``win_length // 4``.
+        forward_window_name: the window of the forward STFT (same choices as ``STFT.window_name``).
+        input_data_format: ``'channels_last'`` for ``(batch, time, freq, channels)`` input,
+            ``'channels_first'`` for ``(batch, channels, time, freq)``, ``'default'`` for Keras' setting.
+        output_data_format: ``'channels_last'`` for ``(batch, time, channels)`` waveforms,
+            ``'channels_first'`` for ``(batch, channels, time)``, ``'default'`` for Keras' setting.
+        center: the forward STFT used ``center=True``: the ``n_fft // 2`` padded samples are removed at both ends.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape:
+        complex ``(batch, frames, n_fft // 2 + 1, channels)`` or ``(batch, channels, frames, n_fft // 2 + 1)``.
+
+    Output shape:
+        ``(batch, samples, channels)`` or ``(batch, channels, samples)``, with
+        ``samples = (frames - 1) * hop_length + win_length`` (kapre, ``tf.signal.inverse_stft``), or
+        ``(frames - 1) * hop_length + n_fft - 2 * (n_fft // 2)`` with ``center=True``. The result can be longer
+        than the original signal: trim it (see :func:`kapre.composed.get_perfectly_reconstructing_stft_istft`).
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> istft = kapre.InverseSTFT(n_fft=1024, hop_length=512, input_data_format='channels_last',
+        ...                           output_data_format='channels_last')
+        >>> tuple(istft(np.zeros((1, 3, 513, 1), 'complex64')).shape)
+        (1, 2048, 1)
+    """
+
+    def __init__(
+        self,
+        n_fft=2048,
+        win_length=None,
+        hop_length=None,
+        forward_window_name=None,
+        input_data_format="default",
+        output_data_format="default",
+        center=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.autocast = False
+        self._resolved_win_length, self._resolved_hop_length = _check_stft_lengths(n_fft, win_length, hop_length)
+        self.n_fft = int(n_fft)
+        self.win_length = win_length
+        self.hop_length = hop_length
+        self.forward_window_name = _check_window_name("forward_window_name", forward_window_name)
+        self.input_data_format = V.check_data_format("input_data_format", input_data_format)
+        self.output_data_format = V.check_data_format("output_data_format", output_data_format)
+        self.center = V.check_bool("center", center)
+        self._input_format = V.resolve_data_format(self.input_data_format)
+        self._output_format = V.resolve_data_format(self.output_data_format)
+        forward = constants.get_window(forward_window_name, self._resolved_win_length)
+        if self.center and self._resolved_win_length < self.n_fft:
+            left = (self.n_fft - self._resolved_win_length) // 2
+            forward = np.pad(forward, (left, self.n_fft - self._resolved_win_length - left))
+        self._window_values = constants.inverse_stft_window(forward, self._resolved_hop_length)
+        self._fft_dtype = V.fft_dtype(self.compute_dtype)
+        self._window = None
+
+    def build(self, input_shape):
+        self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        self.built = True
+
+    def _check_input(self, shape, dtype=None):
+        V.check_input_rank(
+            "InverseSTFT", shape, 4, "(batch, time, freq, channels) or (batch, channels, time, freq)"
+        )
+        if dtype is not None:
+            V.check_complex_input("InverseSTFT", dtype)
+        n_freq = shape[2] if self._input_format == V.CH_LAST else shape[3]
+        if n_freq is not None and n_freq != self.n_fft // 2 + 1:
+            raise ValueError(
+                f"InverseSTFT with n_fft={self.n_fft} expects {self.n_fft // 2 + 1} frequency bins, received an "
+                f"input of shape {tuple(shape)}."
+            )
+
+    def _num_samples(self, frames):
+        if frames is None:
+            return None
+        frame_length = self.n_fft if self.center else self._resolved_win_length
+        samples = (frames - 1) * self._resolved_hop_length + frame_length
+        return samples - 2 * (self.n_fft // 2) if self.center else samples
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        if self._input_format == V.CH_LAST:
+            batch, frames, _, channels = input_shape
+        else:
+            batch, channels, frames, _ = input_shape
+        samples = self._num_samples(frames)
+        if self._output_format == V.CH_LAST:
+            return (batch, samples, channels)
+        return (batch, channels, samples)
+
+    def compute_output_spec(self, inputs):
+        dtype = V.real_dtype_of(inputs.dtype)
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
+
+    def call(self, inputs):
+        self._check_input(inputs.shape, inputs.dtype)
+        stfts = inputs
+        if self._input_format == V.CH_LAST:
+            stfts = ops.transpose(stfts, (0, 3, 1, 2))  # (batch, ch, time, freq)
+        window = self._window
+        if V.real_dtype_of(stfts.dtype) != self._fft_dtype:
+            window = ops.cast(window, V.real_dtype_of(stfts.dtype))
+        waveforms = functional.istft(stfts, self.n_fft, self._resolved_hop_length, window, center=self.center)
+        if self._output_format == V.CH_LAST:
+            waveforms = ops.transpose(waveforms, (0, 2, 1))
+        return waveforms
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "n_fft": self.n_fft,
+                "win_length": self.win_length,
+                "hop_length": self.hop_length,
+                "forward_window_name": _serializable_window(self.forward_window_name),
+                "input_data_format": self.input_data_format,
+                "output_data_format": self.output_data_format,
+                "center": self.center,
+            }
+        )
+        return config
+
+
+class _ComplexToRealLayer(keras.layers.Layer):
+    """Shared shape/dtype logic of the layers that map a complex spectrum to a real one elementwise."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.autocast = False
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _output_dtype(self, input_dtype):
+        return V.output_float_dtype(self.compute_dtype, V.real_dtype_of(input_dtype))
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(tuple(inputs.shape), dtype=self._output_dtype(inputs.dtype))
+
+    def _finish(self, values, input_dtype):
+        out_dtype = self._output_dtype(input_dtype)
+        return values if keras.backend.standardize_dtype(values.dtype) == out_dtype else ops.cast(values, out_dtype)
+
+
+@register
+class Magnitude(_ComplexToRealLayer):
+    """Magnitude ``|x|`` of a complex input (the output of :class:`STFT`); float output.
+
+    Gradients are finite everywhere, 0 at exact zeros. A real input is accepted too (its absolute value).
+
+    Input shape: any. Output shape: same as input; ``float32`` for ``complex64`` input (the policy's dtype
+    under mixed precision).
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> np.asarray(kapre.Magnitude()(np.array([[3 + 4j]], 'complex64'))).tolist()
+        [[5.0]]
+    """
+
+    def call(self, inputs):
+        return self._finish(functional.magnitude(inputs), inputs.dtype)
+
+
+@register
+class Phase(_ComplexToRealLayer):
+    """Phase (radians, ``[-pi, pi]``) of a complex input.
+
+    Args:
+        approx_atan_accuracy: ``None`` (exact ``atan2``) or a positive integer: compute the phase with a
+            continued-fraction arctan built from ``+ - * /`` only, which LiteRT's builtin ops can run (kapre's
+            ``PhaseTflite`` numbers). The argument is range-reduced first, so a few dozen terms are exact in
+            float32 and at most 40 terms are evaluated whatever the value; the result is ``+-pi/2`` where the real
+            part is 0. ``tflite_phase_accuracy`` (kapre 0.3.x's name) is accepted as an alias.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape: any, complex. Output shape: same as input, float.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> np.round(np.asarray(kapre.Phase()(np.array([[1j]], 'complex64'))), 4).tolist()
+        [[1.5708]]
+    """
+
+    def __init__(self, approx_atan_accuracy=None, **kwargs):
+        legacy = kwargs.pop("tflite_phase_accuracy", None)
+        if approx_atan_accuracy is None and legacy is not None:
+            approx_atan_accuracy = legacy
+        super().__init__(**kwargs)
+        self.approx_atan_accuracy = V.check_int(
+            "approx_atan_accuracy", approx_atan_accuracy, minimum=1, allow_none=True
+        )
+
+    def call(self, inputs):
+        V.check_complex_input("Phase", inputs.dtype)
+        return self._finish(functional.phase(inputs, self.approx_atan_accuracy), inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"approx_atan_accuracy": self.approx_atan_accuracy})
+        return config
+
+
+@register
+class MagnitudeToDecibel(keras.layers.Layer):
+    """Decibel scaling, ``10 * log10(max(x, amin)) - 10 * log10(max(amin, ref_value))``, floored per example.
+
+    Each example of the batch is floored at ``dynamic_range`` dB below its own maximum (kapre's semantics;
+    ``librosa.power_to_db(x, ref=ref_value, amin=amin, top_db=dynamic_range)`` applied example by example).
+
+    Args:
+        ref_value: input value that becomes 0 dB (> 0; 1.0 keeps a [-1, 1] signal's spectrum near 0 dB), or
+            ``'max'``: the maximum of each example becomes 0 dB.
+        amin: smallest input value (> 0); 1e-5 is -50 dB for a power, -100 dB for an amplitude.
+        dynamic_range: dB kept below each example's maximum (> 0), or ``None`` for no floor.
+        amplitude: ``True`` uses ``20 * log10`` (``librosa.amplitude_to_db``) for magnitudes; the default
+            ``False`` is kapre's ``10 * log10`` (``librosa.power_to_db``).
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape: any, first axis the batch (a 1-D input is one example). Output shape: same as input. Computes
+    in float32 under mixed precision and returns the policy's dtype.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> db = kapre.MagnitudeToDecibel()(np.array([[1.0, 0.01, 0.0]], 'float32'))
+        >>> np.round(np.asarray(db), 3).tolist()
+        [[0.0, -20.0, -50.0]]
+    """
+
+    def __init__(self, ref_value=1.0, amin=1e-5, dynamic_range=80.0, amplitude=False, **kwargs):
+        super().__init__(**kwargs)
+        self.autocast = False
+        self.ref_value, self.amin, self.dynamic_range = kapre_backend._check_decibel_args(
+            ref_value, amin, dynamic_range
+        )
+        self.amplitude = V.check_bool("amplitude", amplitude)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, inputs):
+        dtype = V.output_float_dtype(self.compute_dtype, V.real_dtype_of(inputs.dtype))
+        return keras.KerasTensor(tuple(inputs.shape), dtype=dtype)
+
+    def call(self, inputs):
+        V.check_real_input("MagnitudeToDecibel", inputs.dtype)
+        in_dtype = keras.backend.standardize_dtype(inputs.dtype)
+        work_dtype = in_dtype if in_dtype in ("float32", "float64") else "float32"
+        values = ops.cast(inputs, work_dtype)
+        result = functional.magnitude_to_decibel(
+            values, self.ref_value, self.amin, self.dynamic_range, self.amplitude
+        )
+        out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
+        return result if out_dtype == work_dtype else ops.cast(result, out_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "amin": self.amin,
+                "dynamic_range": self.dynamic_range,
+                "ref_value": self.ref_value,
+                "amplitude": self.amplitude,
+            }
+        )
+        return config
+
+
+class _SpectrogramLayer(keras.layers.Layer):
+    """Shared data-format handling of the layers that take a 2-D batch ``(b, t, f, ch)`` / ``(b, ch, t, f)``."""
+
+    def __init__(self, data_format="default", **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = V.check_data_format("data_format", data_format)
+        self._format = V.resolve_data_format(self.data_format)
+        self._time_axis, self._freq_axis, self._channel_axis = (1, 2, 3) if self._format == V.CH_LAST else (2, 3, 1)
+
+    def _check_input(self, shape, dtype=None):
+        V.check_input_rank(
+            type(self).__name__, shape, 4, "(batch, time, freq, channels) or (batch, channels, time, freq)"
+        )
+        if dtype is not None:
+            V.check_real_input(type(self).__name__, dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"data_format": self.data_format})
+        return config
+
+
+@register
+class ApplyFilterbank(_SpectrogramLayer):
+    """Apply a mel or log-frequency filterbank to the frequency axis of a spectrogram.
+
+    Args:
+        type: ``'mel'`` (:func:`kapre.backend.filterbank_mel`) or ``'log'`` (:func:`kapre.backend.filterbank_log`).
+        filterbank_kwargs: the keyword arguments of that function, e.g. for ``'mel'``
+            ``{'sample_rate': 22050, 'n_freq': 1025, 'n_mels': 128, 'f_min': 0.0, 'f_max': 8000, 'htk': False,
+            'norm': 'slaney'}``; ``n_freq`` must equal the input's number of frequency bins.
+        data_format: ``'channels_last'`` (``(batch, time, freq, channels)``), ``'channels_first'``
+            (``(batch, channels, time, freq)``) or ``'default'``.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape: ``(batch, time, n_freq, channels)`` or ``(batch, channels, time, n_freq)``.
+
+    Output shape: ``(batch, time, n_filters, channels)`` or ``(batch, channels, time, n_filters)``, with
+    ``n_filters`` = ``n_mels`` or ``n_bins``.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> fb = kapre.ApplyFilterbank('mel', {'sample_rate': 22050, 'n_freq': 513, 'n_mels': 128},
+        ...                            data_format='channels_last')
+        >>> tuple(fb(np.ones((1, 3, 513, 1), 'float32')).shape)
+        (1, 3, 128, 1)
+    """
+
+    def __init__(self, type, filterbank_kwargs, data_format="default", **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.autocast = False
+        self.type = V.check_choice("type", type, ("mel", "log"))
+        if not isinstance(filterbank_kwargs, dict):
+            raise TypeError(
+                f"filterbank_kwargs must be a dict of filterbank arguments, received "
+                f"filterbank_kwargs={filterbank_kwargs!r}."
+            )
+        self.filterbank_kwargs = dict(filterbank_kwargs)
+        self._filterbank_values = _build_filterbank(self.type, self.filterbank_kwargs)
+        self._fft_dtype = V.fft_dtype(self.compute_dtype)
+        self._filterbank = None
+
+    def build(self, input_shape):
+        self._filterbank = _backend_ops.constant(self._filterbank_values, self._fft_dtype)
+        self.built = True
+
+    def _check_input(self, shape, dtype=None):
+        super()._check_input(shape, dtype)
+        n_freq = shape[self._freq_axis]
+        expected = self._filterbank_values.shape[0]
+        if n_freq is not None and n_freq != expected:
+            raise ValueError(
+                f"ApplyFilterbank was built for n_freq={expected} frequency bins (axis {self._freq_axis}), received "
+                f"an input of shape {tuple(shape)}. Set filterbank_kwargs['n_freq'] to n_fft // 2 + 1 of the STFT."
+            )
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        shape = list(input_shape)
+        shape[self._freq_axis] = self._filterbank_values.shape[1]
+        return tuple(shape)
+
+    def compute_output_spec(self, inputs):
+        dtype = V.output_float_dtype(self.compute_dtype, V.real_dtype_of(inputs.dtype))
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
+
+    def call(self, inputs):
+        self._check_input(inputs.shape, inputs.dtype)
+        in_dtype = keras.backend.standardize_dtype(inputs.dtype)
+        work_dtype = in_dtype if in_dtype in ("float32", "float64") else "float32"
+        filterbank = self._filterbank if work_dtype == self._fft_dtype else ops.cast(self._filterbank, work_dtype)
+        result = functional.apply_filterbank(ops.cast(inputs, work_dtype), filterbank, self._freq_axis)
+        out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
+        return result if out_dtype == work_dtype else ops.cast(result, out_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"type": self.type, "filterbank_kwargs": self.filterbank_kwargs})
+        return config
+
+
+def _build_filterbank(kind: str, filterbank_kwargs: dict) -> np.ndarray:
+    """The NumPy filterbank for ``ApplyFilterbank``, with the argument checks of ``kapre.backend``."""
+    names = {
+        "mel": ("sample_rate", "n_freq", "n_mels", "f_min", "f_max", "htk", "norm"),
+        "log": ("sample_rate", "n_freq", "n_bins", "bins_per_octave", "f_min", "spread"),
+    }[kind]
+    unknown = sorted(set(filterbank_kwargs) - set(names))
+    missing = [name for name in ("sample_rate", "n_freq") if name not in filterbank_kwargs]
+    if unknown or missing:
+        raise ValueError(
+            f"filterbank_kwargs for type={kind!r} takes {list(names)} ('sample_rate' and 'n_freq' required); "
+            f"received filterbank_kwargs={filterbank_kwargs!r}."
+        )
+    if kind == "mel":
+        arguments = dict(n_mels=128, f_min=0.0, f_max=None, htk=False, norm="slaney")
+        arguments.update(filterbank_kwargs)
+        kapre_backend.check_mel_args(**arguments)
+        return constants.mel_filterbank(**arguments)
+    arguments = dict(n_bins=84, bins_per_octave=12, f_min=None, spread=0.125)
+    arguments.update(filterbank_kwargs)
+    kapre_backend.check_log_args(**arguments)
+    return constants.log_filterbank(**arguments)
+
+
+@register
+class Delta(_SpectrogramLayer):
+    """Delta (local time derivative) of a spectrogram, kapre's formula.
+
+    ``delta[t] = sum_{k=1..n} k * (x[t + k] - x[t - k]) / (2 * sum_{k=1..n} k**2)`` with
+    ``n = (win_length - 1) // 2``, after padding the time axis by ``n`` frames with ``mode``. In the interior
+    it equals ``librosa.feature.delta(x, width=win_length, axis=time)``.
+
+    Args:
+        win_length: odd number of frames (>= 3) the derivative is estimated over. Defaults to 5.
+        mode: time-axis padding: ``'symmetric'`` (edge repeated), ``'reflect'`` or ``'constant'`` (zeros);
+            case-insensitive.
+        data_format: ``'channels_last'``, ``'channels_first'`` or ``'default'``.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape: ``(batch, time, freq, channels)`` or ``(batch, channels, time, freq)``. Output shape: same.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> x = np.array([1, 2, 3, 4], 'float32').reshape(1, 4, 1, 1)
+        >>> np.asarray(kapre.Delta(win_length=3, data_format='channels_last')(x)).ravel().tolist()
+        [0.5, 1.0, 1.0, 0.5]
+    """
+
+    def __init__(self, win_length=5, mode="symmetric", data_format="default", **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.win_length = V.check_int("win_length", win_length, minimum=3)
+        if self.win_length % 2 != 1:
+            raise ValueError(f"win_length must be an odd number, received win_length={win_length!r}.")
+        if not isinstance(mode, str) or mode.lower() not in ("symmetric", "reflect", "constant"):
+            raise ValueError(
+                f"mode must be one of ['symmetric', 'reflect', 'constant'] (case-insensitive), received mode={mode!r}."
+            )
+        self.mode = mode
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        return tuple(input_shape)
+
+    def call(self, inputs):
+        self._check_input(inputs.shape, inputs.dtype)
+        return functional.delta(inputs, self.win_length, self.mode.lower(), self._time_axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"win_length": self.win_length, "mode": self.mode})
+        return config
+
+
+@register
+class ConcatenateFrequencyMap(_SpectrogramLayer):
+    """Append a channel holding each bin's normalised frequency (0 at the lowest bin, 1 at the highest).
+
+    With a following ``Conv2D`` this is a frequency-aware convolution (Koutini et al., DCASE 2019); see
+    :func:`kapre.composed.get_frequency_aware_conv2d`. Works in the input's dtype (float16, float32, float64).
+
+    Args:
+        data_format: ``'channels_last'``, ``'channels_first'`` or ``'default'``.
+        **kwargs: base ``keras.layers.Layer`` arguments.
+
+    Input shape: ``(batch, time, freq, channels)`` or ``(batch, channels, time, freq)``.
+
+    Output shape: ``(batch, time, freq, channels + 1)`` or ``(batch, channels + 1, time, freq)``.
+
+    Example:
+        >>> import numpy as np, kapre
+        >>> out = kapre.ConcatenateFrequencyMap(data_format='channels_last')(np.zeros((1, 2, 3, 1), 'float32'))
+        >>> np.asarray(out)[0, 0, :, 1].tolist()
+        [0.0, 0.5, 1.0]
+    """
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        shape = list(input_shape)
+        if shape[self._channel_axis] is not None:
+            shape[self._channel_axis] += 1
+        return tuple(shape)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=inputs.dtype)
+
+    def call(self, inputs):
+        self._check_input(inputs.shape, inputs.dtype)
+        shape = ops.shape(inputs)
+        n_freq = shape[self._freq_axis]
+        freq_map = functional.frequency_map(n_freq, keras.backend.standardize_dtype(inputs.dtype))
+        if self._format == V.CH_LAST:
+            freq_map = ops.broadcast_to(ops.reshape(freq_map, (1, 1, -1, 1)), (shape[0], shape[1], n_freq, 1))
+        else:
+            freq_map = ops.broadcast_to(ops.reshape(freq_map, (1, 1, 1, -1)), (shape[0], 1, shape[2], n_freq))
+        return ops.concatenate([inputs, freq_map], axis=self._channel_axis)
