@@ -18,6 +18,11 @@ from kapre.time_frequency import (
     Phase,
 )
 
+from kapre.signal import *  # noqa: E402,F403  (kapre 0.4 exports the signal layers at top level)
+from kapre.time_frequency_tflite import *  # noqa: E402,F403
+from kapre.stft_spectrogram import *  # noqa: E402,F403
+from kapre import augmentation, signal, time_frequency_tflite  # noqa: E402
+
 __version__ = "1.0.0.dev0"
 
 __all__ = [

@@ -24,6 +24,7 @@ __all__ = [
     "mel_filterbank",
     "log_filterbank",
     "dft_kernels",
+    "stft_dft_kernel",
     "dct_matrix",
     "inverse_stft_window",
 ]
@@ -360,6 +361,23 @@ def dft_kernels(n_fft: int, window: np.ndarray | None = None) -> tuple[np.ndarra
         folded[: window.shape[0]] = window
         real, imag = real * folded[:, None], imag * folded[:, None]
     return real, imag
+
+
+def stft_dft_kernel(n_fft: int, window: np.ndarray, center: bool = False) -> np.ndarray:
+    """One matrix ``(frame_length, 2 * (n_fft // 2 + 1))`` whose product with frames gives ``[real | imag]`` of
+    the windowed one-sided DFT.
+
+    Without ``center`` the frames are ``win_length`` samples (the window at the start of an ``n_fft`` frame, the
+    zero rows dropped); with ``center`` they are ``n_fft`` samples with the window centred, as in
+    :func:`kapre.functional.stft`.
+    """
+    win_length = window.shape[0]
+    if center and win_length < n_fft:
+        left = (n_fft - win_length) // 2
+        window = np.pad(window, (left, n_fft - win_length - left))
+    real, imag = dft_kernels(n_fft, window)
+    frame_length = n_fft if center else win_length
+    return np.concatenate([real[:frame_length], imag[:frame_length]], axis=1)
 
 
 def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarray:

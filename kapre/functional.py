@@ -21,6 +21,7 @@ __all__ = [
     "frame",
     "overlap_add",
     "stft",
+    "stft_dft",
     "istft",
     "magnitude",
     "phase",
@@ -174,18 +175,45 @@ def stft(
             ``center``.
     """
     win_length = window.shape[0]
+    if center and win_length < n_fft:
+        left = (n_fft - win_length) // 2
+        window = ops.pad(window, [(left, n_fft - win_length - left)])
+    frames = _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end)
+    return _backend_ops.rfft(frames * window, n_fft)
+
+
+def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end):
+    """The frames :func:`stft` transforms: ``win_length`` samples (``n_fft`` when ``center``)."""
     if center:
         half = n_fft // 2
-        signals = pad_along_axis(signals, half, half, mode=pad_mode)
-        if win_length < n_fft:
-            left = (n_fft - win_length) // 2
-            window = ops.pad(window, [(left, n_fft - win_length - left)])
-        frames = frame(signals, n_fft, hop_length)
-    else:
-        if pad_begin:
-            signals = pad_along_axis(signals, n_fft - hop_length, 0)
-        frames = frame(signals, win_length, hop_length, pad_end=pad_end)
-    return _backend_ops.rfft(frames * window, n_fft)
+        return frame(pad_along_axis(signals, half, half, mode=pad_mode), n_fft, hop_length)
+    if pad_begin:
+        signals = pad_along_axis(signals, n_fft - hop_length, 0)
+    return frame(signals, win_length, hop_length, pad_end=pad_end)
+
+
+def stft_dft(
+    signals,
+    n_fft: int,
+    hop_length: int,
+    kernel,
+    *,
+    center: bool = False,
+    pad_mode: str = "constant",
+    pad_begin: bool = False,
+    pad_end: bool = False,
+):
+    """The STFT as one matrix product (the DFT engine): returns ``(real, imag)``, each ``(..., frames, n_freq)``.
+
+    ``kernel`` is :func:`kapre.constants.stft_dft_kernel` (the window folded in), possibly trained; its first
+    dimension is the frame length (``win_length``, or ``n_fft`` when ``center``). Same framing as :func:`stft`;
+    no complex dtype and no FFT op, so it runs on LiteRT builtins, supports any ``n_fft`` and can be trained.
+    """
+    frame_length = kernel.shape[0]
+    frames = _frames_for_stft(signals, n_fft, hop_length, frame_length, center, pad_mode, pad_begin, pad_end)
+    product = ops.matmul(frames, kernel)
+    n_freq = n_fft // 2 + 1
+    return product[..., :n_freq], product[..., n_freq:]
 
 
 def istft(
