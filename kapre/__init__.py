@@ -6,7 +6,18 @@ The time-frequency layers are importable from the top level, as in kapre 0.4::
     from kapre.composed import get_melspectrogram_layer
 """
 
-from kapre import backend, composed, constants, functional, time_frequency
+from kapre import (
+    augmentation,
+    backend,
+    composed,
+    constants,
+    functional,
+    signal,
+    time_frequency,
+    time_frequency_tflite,
+)
+from kapre.signal import *  # noqa: F403  (kapre 0.4 exports the signal layers at top level)
+from kapre.stft_spectrogram import *  # noqa: F403
 from kapre.time_frequency import (
     STFT,
     ApplyFilterbank,
@@ -17,16 +28,15 @@ from kapre.time_frequency import (
     MagnitudeToDecibel,
     Phase,
 )
-
-from kapre.signal import *  # noqa: E402,F403  (kapre 0.4 exports the signal layers at top level)
-from kapre.time_frequency_tflite import *  # noqa: E402,F403
-from kapre.stft_spectrogram import *  # noqa: E402,F403
-from kapre import augmentation, signal, time_frequency_tflite  # noqa: E402
+from kapre.time_frequency_tflite import *  # noqa: F403
 
 __version__ = "1.0.0.dev0"
 
 __all__ = [
     "__version__",
+    "augmentation",
+    "signal",
+    "time_frequency_tflite",
     "backend",
     "composed",
     "constants",

@@ -305,7 +305,7 @@ def get_perfectly_reconstructing_stft_istft(*args, **kwargs):
                 f"get_perfectly_reconstructing_stft_istft takes at most {len(_PR_POSITIONAL_04)} positional "
                 f"arguments in kapre 0.4's form {list(_PR_POSITIONAL_04)}, received {len(args)}."
             )
-        options = dict(zip(_PR_POSITIONAL_04, args))
+        options = dict(zip(_PR_POSITIONAL_04, args, strict=False))
         options.setdefault("stft_name", None)
         options.setdefault("istft_name", None)
     else:
@@ -314,7 +314,7 @@ def get_perfectly_reconstructing_stft_istft(*args, **kwargs):
                 f"get_perfectly_reconstructing_stft_istft takes at most {len(_PR_KEYWORDS_037)} positional "
                 f"arguments, received {len(args)}."
             )
-        options = dict(zip(_PR_KEYWORDS_037, args))
+        options = dict(zip(_PR_KEYWORDS_037, args, strict=False))
     for key, value in kwargs.items():
         if key not in _PR_KEYWORDS_037:
             raise TypeError(
