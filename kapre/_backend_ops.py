@@ -54,8 +54,40 @@ def irfft(spectrum, n_fft: int):
     return ops.irfft((ops.real(spectrum), ops.imag(spectrum)), fft_length=n_fft)
 
 
+def matmul(x1, x2):
+    """``x1 @ x2`` in the inputs' own float dtype.
+
+    Under PyTorch, ``keras.ops.matmul`` computes float64 inputs in float32 (Keras' dtype promotion follows JAX's
+    default without x64); ``torch.matmul`` keeps float64.
+    """
+    if backend_name() == "torch":
+        import torch
+
+        x1, x2 = ops.convert_to_tensor(x1), ops.convert_to_tensor(x2)
+        if x1.dtype == x2.dtype and x1.dtype in (torch.float32, torch.float64):
+            return torch.matmul(x1, x2)
+    return ops.matmul(x1, x2)
+
+
 def make_complex(real, imag):
-    """A complex tensor from its real and imaginary parts (same float dtype)."""
+    """A complex tensor from its real and imaginary parts (same float dtype; float64 gives complex128).
+
+    The backends' own constructors are used: ``keras.ops.view_as_complex`` always returns complex64 and its
+    TensorFlow gradient goes through a complex-to-float cast (correct, but it logs a warning on every step).
+    """
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.complex(real, imag)
+    if name == "jax":
+        import jax
+
+        return jax.lax.complex(real, imag)
+    if name == "torch":
+        import torch
+
+        return torch.complex(real, imag)
     return ops.view_as_complex(ops.stack([real, imag], axis=-1))
 
 
@@ -68,3 +100,49 @@ def constant(array: np.ndarray, dtype: str):
         with tf.init_scope():
             return tf.constant(array)
     return ops.convert_to_tensor(array, dtype=dtype)
+
+
+# -- fast paths of the mel front-end (kapre.MelSpectrogram); each equals its generic keras.ops counterpart ---------
+
+
+def frame(x, frame_length: int, hop_length: int):
+    """Frames ``(..., samples)`` to ``(..., frames, frame_length)`` with the backend's own op, or ``None``.
+
+    No padding: ``1 + (samples - frame_length) // hop_length`` frames, as :func:`kapre.functional.frame`.
+    PyTorch's ``unfold`` is a strided view (no copy: the window product that follows writes the only copy);
+    TensorFlow's ``tf.signal.frame`` is one op. JAX (and any other backend) returns ``None``: XLA already
+    fuses the reshape-and-concatenate framing of :func:`kapre.functional.frame`.
+    """
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.signal.frame(x, frame_length, hop_length, pad_end=False, axis=-1)
+    if name == "torch":
+        return x.unfold(-1, frame_length, hop_length)
+    return None
+
+
+def rfft_power(x, n_fft: int):
+    """``|rfft(x, n_fft)| ** 2`` as a real tensor: the complex spectrum never leaves this function.
+
+    ``re**2 + im**2`` (not ``abs(.) ** 2``): no square root, and the gradient is finite at exact zeros.
+    """
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        spectrum = tf.signal.rfft(x, fft_length=[n_fft])
+        return tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+    if name == "jax":
+        import jax.numpy as jnp
+
+        spectrum = jnp.fft.rfft(x, n=n_fft, axis=-1)
+        return jnp.square(spectrum.real) + jnp.square(spectrum.imag)
+    if name == "torch":
+        import torch
+
+        spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
+        return torch.view_as_real(spectrum).square().sum(dim=-1)
+    real, imag = ops.rfft(x, fft_length=n_fft)
+    return ops.square(real) + ops.square(imag)

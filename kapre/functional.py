@@ -32,6 +32,8 @@ __all__ = [
     "frequency_map",
     "mu_law_encoding",
     "mu_law_decoding",
+    "power_spectrogram",
+    "apply_filterbank_blocks",
 ]
 
 PAD_MODES = ("constant", "reflect", "symmetric")
@@ -211,7 +213,7 @@ def stft_dft(
     """
     frame_length = kernel.shape[0]
     frames = _frames_for_stft(signals, n_fft, hop_length, frame_length, center, pad_mode, pad_begin, pad_end)
-    product = ops.matmul(frames, kernel)
+    product = _backend_ops.matmul(frames, kernel)
     n_freq = n_fft // 2 + 1
     return product[..., :n_freq], product[..., n_freq:]
 
@@ -362,3 +364,27 @@ def mu_law_decoding(signal_mu, quantization_channels: int, dtype: str = "float32
     mu = quantization_channels - 1.0
     signal = ops.cast(signal_mu, dtype) / mu * 2.0 - 1.0
     return ops.sign(signal) * (ops.exp(ops.abs(signal) * math.log1p(mu)) - 1.0) / mu
+
+
+def power_spectrogram(signals, n_fft: int, hop_length: int, window):
+    """``|stft(signals)| ** 2`` without a complex output: ``(..., samples)`` to ``(..., frames, n_fft // 2 + 1)``.
+
+    The framing of :func:`stft` with ``center=False`` and no padding (frames of ``len(window)`` samples every
+    ``hop_length``, zero-padded to ``n_fft``); the backend's own framing op where it has one
+    (:func:`kapre._backend_ops.frame`) and ``re**2 + im**2`` taken right after the FFT.
+    """
+    win_length = window.shape[0]
+    frames = _backend_ops.frame(signals, win_length, hop_length)
+    if frames is None:
+        frames = frame(signals, win_length, hop_length)
+    return _backend_ops.rfft_power(frames * window, n_fft)
+
+
+def apply_filterbank_blocks(x, blocks):
+    """``x @ filterbank`` over the last axis, from the dense blocks of a sparse filterbank.
+
+    ``blocks`` is a sequence of ``(row_start, row_stop, weights)``, ``weights`` a ``(row_stop - row_start, k)``
+    tensor (see :func:`kapre.constants.filterbank_blocks`); the blocks' outputs are concatenated in order.
+    """
+    parts = [ops.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
+    return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)

@@ -101,6 +101,14 @@ class STFT(keras.layers.Layer):
         center: frame as ``librosa.stft(center=True)`` (``1 + samples // hop_length`` frames, frame ``t``
             centred at sample ``t * hop_length``). Defaults to ``False``, kapre's numbers.
         pad_mode: padding used with ``center``: ``'constant'`` (zeros, librosa's default) or ``'reflect'``.
+        engine: how the transform is computed; both give the same numbers (within float32 rounding).
+            ``'fft'`` (default): the backend's FFT, fastest for large ``n_fft``, no weights (kapre 0.4's layer).
+            ``'dft'``: one matrix product of the frames with a ``(frame_length, 2 * (n_fft // 2 + 1))`` cos/sin
+            kernel with the window folded in, held as a layer weight (``dft_kernel``). Pick it for export
+            (LiteRT/TFLite has no builtin FFT), for any ``n_fft`` on any backend, and for trainable front-ends;
+            its cost grows as ``n_fft ** 2`` per frame, so prefer ``'fft'`` for speed with ``n_fft`` >= 1024.
+        trainable_kernel: with ``engine='dft'``, make the DFT kernel trainable (it starts as the exact
+            windowed DFT). Defaults to ``False`` (a non-trainable weight). Must be ``False`` with ``engine='fft'``.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Input shape:
@@ -137,6 +145,8 @@ class STFT(keras.layers.Layer):
         output_data_format="default",
         center=False,
         pad_mode="constant",
+        engine="fft",
+        trainable_kernel=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -162,10 +172,47 @@ class STFT(keras.layers.Layer):
         self._window_values = constants.get_window(window_name, self._resolved_win_length)
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
+        self.engine = V.check_choice("engine", engine, ("fft", "dft"))
+        self.trainable_kernel = V.check_bool("trainable_kernel", trainable_kernel)
+        if self.trainable_kernel and self.engine != "dft":
+            raise ValueError(
+                f"trainable_kernel=True needs engine='dft' (the FFT engine has no kernel), received "
+                f"engine={engine!r}."
+            )
+        self.dft_kernel = None
 
     def build(self, input_shape):
         self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        if self.engine == "dft":
+            kernel_values = constants.stft_dft_kernel(self.n_fft, self._window_values, self.center)
+            self.dft_kernel = self.add_weight(
+                name="dft_kernel",
+                shape=kernel_values.shape,
+                initializer=lambda shape, dtype=None: ops.convert_to_tensor(
+                    np.asarray(kernel_values, dtype=dtype or self._fft_dtype)
+                ),
+                dtype=self._fft_dtype,
+                trainable=self.trainable_kernel,
+                autocast=False,
+            )
         self.built = True
+
+    def _spectrum_parts(self, inputs):
+        """``(real, imag)`` of the DFT engine, each ``(batch, ch, time, freq)``."""
+        waveforms = ops.cast(inputs, self._fft_dtype)
+        if self._input_format == V.CH_LAST:
+            waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
+        kernel = self.dft_kernel
+        return functional.stft_dft(
+            waveforms,
+            self.n_fft,
+            self._resolved_hop_length,
+            kernel,
+            center=self.center,
+            pad_mode=self.pad_mode,
+            pad_begin=self.pad_begin,
+            pad_end=self.pad_end,
+        )
 
     # -- shapes -----------------------------------------------------------------------------------------------
 
@@ -221,6 +268,11 @@ class STFT(keras.layers.Layer):
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
+        if self.engine == "dft":
+            spectrum = _backend_ops.make_complex(*self._spectrum_parts(inputs))
+            if self._output_format == V.CH_LAST:
+                spectrum = ops.transpose(spectrum, (0, 2, 3, 1))
+            return spectrum
         waveforms = ops.cast(inputs, self._fft_dtype)
         if self._input_format == V.CH_LAST:
             waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
@@ -252,6 +304,8 @@ class STFT(keras.layers.Layer):
                 "output_data_format": self.output_data_format,
                 "center": self.center,
                 "pad_mode": self.pad_mode,
+                "engine": self.engine,
+                "trainable_kernel": self.trainable_kernel,
             }
         )
         return config
@@ -753,3 +807,5 @@ class ConcatenateFrequencyMap(_SpectrogramLayer):
         else:
             freq_map = ops.broadcast_to(ops.reshape(freq_map, (1, 1, 1, -1)), (shape[0], 1, shape[2], n_freq))
         return ops.concatenate([inputs, freq_map], axis=self._channel_axis)
+
+from kapre.legacy import Melspectrogram, Spectrogram  # noqa: E402, F401  (the 0.2-era API at its 0.2 path)
