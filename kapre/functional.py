@@ -24,6 +24,7 @@ __all__ = [
     "stft_dft",
     "istft",
     "magnitude",
+    "magnitude_from_parts",
     "phase",
     "atan2_continued_fraction",
     "magnitude_to_decibel",
@@ -247,6 +248,19 @@ def istft(
 def magnitude(spectrum):
     """``|spectrum|`` of a complex tensor (gradients are 0, not NaN, at exact zeros on every backend)."""
     return ops.abs(spectrum)
+
+
+def magnitude_from_parts(real, imag):
+    """``sqrt(real**2 + imag**2)`` of a spectrum held as two real tensors, with gradient 0 (not NaN) at 0.
+
+    Only multiply, add, compare, select and square root: LiteRT builtins. The square root is taken of a power
+    that is replaced by 1 where it is 0, and the result is set to 0 there, so neither branch has an infinite
+    derivative.
+    """
+    power = real * real + imag * imag
+    nonzero = power > 0
+    root = ops.sqrt(ops.where(nonzero, power, ops.ones_like(power)))
+    return ops.where(nonzero, root, ops.zeros_like(power))
 
 
 # Terms of the arctan continued fraction evaluated at most: after range reduction to |z| <= 1 the fraction
