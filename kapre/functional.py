@@ -107,7 +107,7 @@ def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_valu
         n_frames = -(-length // hop_length)
         target = (n_frames - 1) * hop_length + frame_length
         if _is_static(length):
-            x = pad_along_axis(x, 0, max(0, target - length), constant_value=pad_value)
+            x = pad_along_axis(x, 0, max(0, target - length), constant_value=pad_value)[..., :target]
         else:
             x = pad_along_axis(x, 0, frame_length, constant_value=pad_value)[..., :target]
         length = target
@@ -223,26 +223,39 @@ def istft(
     stfts,
     n_fft: int,
     hop_length: int,
-    synthesis_window,
+    window,
     *,
     center: bool = False,
 ):
     """Inverse of :func:`stft` by windowed overlap-add: ``(..., frames, n_fft // 2 + 1)`` to ``(..., samples)``.
 
-    ``synthesis_window`` (``win_length`` values; ``n_fft`` values, the window centred, when ``center``) is the
-    forward window divided by its overlapped sum of squares (:func:`kapre.constants.inverse_stft_window`).
-    Without ``center`` the result has ``(frames - 1) * hop_length + win_length`` samples, as
-    ``tf.signal.inverse_stft``; with ``center`` the ``n_fft // 2`` padded samples are removed at both ends.
+    Without ``center`` (kapre, ``tf.signal.inverse_stft``) ``window`` is the synthesis window, ``win_length``
+    values: the forward window divided by its overlapped sum of squares
+    (:func:`kapre.constants.inverse_stft_window`); the result has ``(frames - 1) * hop_length + win_length``
+    samples. With ``center`` (librosa) ``window`` is the forward window centred in ``n_fft`` values; the
+    overlap-added signal is divided, sample by sample, by the overlap-added squared window (so the edges, which
+    fewer frames cover, come out right too) and the ``n_fft // 2`` padded samples are removed at both ends.
     """
-    frame_length = synthesis_window.shape[0]
+    frame_length = window.shape[0]
     frames = _backend_ops.irfft(stfts, n_fft)
     if frame_length < n_fft:
         frames = frames[..., :frame_length]
-    signal = overlap_add(frames * synthesis_window, hop_length)
+    signal = overlap_add(frames * window, hop_length)
     if center:
+        squared = ops.broadcast_to(window * window, ops.shape(frames)[-2:])
+        window_sum = overlap_add(squared, hop_length)
+        tiny = 1e-10 if keras_dtype(window) == "float32" else 1e-30
+        signal = signal / ops.where(window_sum > tiny, window_sum, ops.ones_like(window_sum))
         half = n_fft // 2
         signal = signal[..., half : ops.shape(signal)[-1] - half]
     return signal
+
+
+def keras_dtype(x) -> str:
+    """The standardized Keras dtype name of a tensor."""
+    from keras import backend as keras_backend
+
+    return keras_backend.standardize_dtype(x.dtype)
 
 
 def magnitude(spectrum):

@@ -372,10 +372,11 @@ class InverseSTFT(keras.layers.Layer):
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
         forward = constants.get_window(forward_window_name, self._resolved_win_length)
-        if self.center and self._resolved_win_length < self.n_fft:
+        if self.center:  # librosa's istft: the centred forward window, normalised sample by sample in call
             left = (self.n_fft - self._resolved_win_length) // 2
-            forward = np.pad(forward, (left, self.n_fft - self._resolved_win_length - left))
-        self._window_values = constants.inverse_stft_window(forward, self._resolved_hop_length)
+            self._window_values = np.pad(forward, (left, self.n_fft - self._resolved_win_length - left))
+        else:
+            self._window_values = constants.inverse_stft_window(forward, self._resolved_hop_length)
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
 
