@@ -1,0 +1,176 @@
+"""`.keras` round trips (safe_mode=True), files from the other backends, and kapre 0.4-style files."""
+
+import json
+import os
+import zipfile
+
+import keras
+import librosa
+import numpy as np
+import pytest
+
+import kapre
+from tests.helpers import model_of, noise, save_and_load, to_numpy
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+CL = {"input_data_format": "channels_last", "output_data_format": "channels_last"}
+
+ROUND_TRIP_CASES = {
+    "STFT": (lambda: kapre.STFT(n_fft=400, win_length=300, hop_length=100, window_name="hamming_window",
+                                pad_begin=True, pad_end=True, **CL), (3000, 2), "float32"),
+    "STFT-center-array-window": (lambda: kapre.STFT(n_fft=256, hop_length=64, center=True, pad_mode="reflect",
+                                                    window_name=np.hanning(256), **CL), (2000, 1), "float32"),
+    "STFT-channels-first": (lambda: kapre.STFT(n_fft=256, input_data_format="channels_first",
+                                               output_data_format="channels_first"), (2, 2000), "float32"),
+    "InverseSTFT": (lambda: kapre.InverseSTFT(n_fft=256, hop_length=64, forward_window_name="vorbis_window", **CL),
+                    (10, 129, 2), "complex64"),
+    "Magnitude": (lambda: kapre.Magnitude(), (10, 129, 2), "complex64"),
+    "Phase": (lambda: kapre.Phase(approx_atan_accuracy=25), (10, 129, 2), "complex64"),
+    "MagnitudeToDecibel": (lambda: kapre.MagnitudeToDecibel(ref_value="max", amin=1e-4, dynamic_range=60.0,
+                                                            amplitude=True), (10, 129, 2), "float32"),
+    "ApplyFilterbank-log": (lambda: kapre.ApplyFilterbank("log", {"sample_rate": 22050, "n_freq": 1025},
+                                                          data_format="channels_last"), (10, 1025, 1), "float32"),
+    "Delta": (lambda: kapre.Delta(win_length=7, mode="reflect", data_format="channels_first"), (2, 10, 9), "float32"),
+    "ConcatenateFrequencyMap": (lambda: kapre.ConcatenateFrequencyMap(data_format="channels_last"), (10, 9, 2),
+                                "float32"),
+}
+
+
+def _input_for(shape, dtype, seed=0):
+    x = noise((2, *shape), seed=seed)
+    if dtype == "complex64":
+        x = (x + 1j * noise((2, *shape), seed=seed + 1)).astype("complex64")
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP_CASES))
+def test_keras_round_trip_is_exact(name, tmp_path):
+    make, shape, dtype = ROUND_TRIP_CASES[name]
+    model = model_of(make(), shape, dtype=dtype)
+    x = _input_for(shape, dtype)
+    before = to_numpy(model(x))
+    loaded = save_and_load(model, tmp_path)
+    np.testing.assert_array_equal(to_numpy(loaded(x)), before)
+    assert loaded.layers[-1].get_config() == model.layers[-1].get_config()
+    assert type(loaded.layers[-1]) is type(model.layers[-1])
+
+
+def test_registered_names_are_kapre_04s():
+    for cls in (kapre.STFT, kapre.InverseSTFT, kapre.Magnitude, kapre.Phase, kapre.MagnitudeToDecibel,
+                kapre.ApplyFilterbank, kapre.Delta, kapre.ConcatenateFrequencyMap):
+        assert keras.saving.get_registered_name(cls) == f"Kapre>{cls.__name__}"
+        assert keras.saving.get_registered_object(f"Kapre>{cls.__name__}") is cls
+
+
+def test_config_keeps_user_arguments_verbatim():
+    config = kapre.STFT(n_fft=1024).get_config()
+    assert (config["win_length"], config["hop_length"], config["window_name"]) == (None, None, None)
+    assert config["input_data_format"] == config["output_data_format"] == "default"
+    assert kapre.STFT.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: kapre.composed.get_melspectrogram_layer(input_shape=(3000, 2), n_fft=512, return_decibel=True, **CL),
+        lambda: kapre.composed.get_log_frequency_spectrogram_layer(input_shape=(3000, 1), n_fft=1024, **CL),
+        lambda: kapre.composed.get_stft_mag_phase(input_shape=(3000, 2), n_fft=256, return_decibel=True, **CL),
+        lambda: keras.Sequential([keras.Input((20, 129, 1)), kapre.composed.get_frequency_aware_conv2d(
+            "channels_last", "fa", 4, (3, 3), padding="same")]),
+    ],
+    ids=["melspectrogram", "log-frequency", "mag-phase", "frequency-aware-conv2d"],
+)
+def test_composed_models_round_trip(factory, tmp_path):
+    model = factory()
+    x = noise((2, *model.input_shape[1:]), seed=3)
+    loaded = save_and_load(model, tmp_path)
+    np.testing.assert_array_equal(to_numpy(loaded(x)), to_numpy(model(x)))
+
+
+def _fixture_reference(x):
+    """The fixture front-end (tests/data/make_fixtures.py) computed with librosa and NumPy."""
+    mel = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=512, hop_length=128, center=False, power=1.0,
+                                         n_mels=40).T
+    db = librosa.power_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0)
+    padded = np.pad(db, [(2, 2), (0, 0)], mode="symmetric")
+    delta = sum(k * (padded[2 + k : 2 + k + len(db)] - padded[2 - k : 2 - k + len(db)]) for k in (1, 2)) / 10.0
+    freq_map = np.broadcast_to(np.linspace(0, 1, 40), delta.shape)
+    return np.stack([delta, freq_map], axis=-1)
+
+
+@pytest.mark.parametrize("saved_under", ["tensorflow", "jax", "torch"])
+def test_file_saved_under_each_backend_loads_here(saved_under):
+    model = keras.saving.load_model(os.path.join(DATA, f"frontend_{saved_under}.keras"), safe_mode=True)
+    x = noise((2, 4000, 1), seed=4)
+    y = to_numpy(model(x))
+    for b in range(2):
+        np.testing.assert_allclose(y[b], _fixture_reference(x[b, :, 0]), atol=2e-3)
+
+
+def _kapre04_config():
+    """A Sequential config as tf.keras 2.x wrote it for a kapre 0.4 model (resolved values, 0.3.7 Phase key)."""
+    return {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "sequential",
+            "layers": [
+                {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                 "config": {"batch_input_shape": [None, 4000, 1], "dtype": "float32", "sparse": False,
+                            "ragged": False, "name": "input_1"}},
+                {"module": "kapre.time_frequency", "class_name": "STFT", "registered_name": "Kapre>STFT",
+                 "build_config": {"input_shape": [None, 4000, 1]},
+                 "config": {"name": "stft", "trainable": True, "dtype": "float32", "n_fft": 512, "win_length": 512,
+                            "hop_length": 128, "window_name": None, "pad_begin": False, "pad_end": False,
+                            "input_data_format": "channels_last", "output_data_format": "channels_last"}},
+                {"module": "kapre.time_frequency", "class_name": "Magnitude", "registered_name": "Kapre>Magnitude",
+                 "build_config": {"input_shape": [None, 28, 257, 1]},
+                 "config": {"name": "magnitude", "trainable": True, "dtype": "float32"}},
+                {"module": "kapre.time_frequency", "class_name": "ApplyFilterbank",
+                 "registered_name": "Kapre>ApplyFilterbank", "build_config": {"input_shape": [None, 28, 257, 1]},
+                 "config": {"name": "apply_filterbank", "trainable": True, "dtype": "float32", "type": "mel",
+                            "filterbank_kwargs": {"sample_rate": 16000, "n_freq": 257, "n_mels": 40, "f_min": 0.0,
+                                                  "f_max": None, "htk": False, "norm": "slaney"},
+                            "data_format": {"class_name": "__tuple__", "config": "channels_last"}}},
+                {"module": "kapre.time_frequency", "class_name": "MagnitudeToDecibel",
+                 "registered_name": "Kapre>MagnitudeToDecibel", "build_config": {"input_shape": [None, 28, 40, 1]},
+                 "config": {"name": "magnitude_to_decibel", "trainable": True, "dtype": "float32", "amin": 1e-05,
+                            "dynamic_range": 80.0, "ref_value": 1.0}},
+            ],
+        },
+        "registered_name": None,
+        "build_config": {"input_shape": [None, 4000, 1]},
+    }
+
+
+def test_kapre04_style_keras_file_loads(tmp_path):
+    # Start from a valid archive (weights file layout of this Keras) and put a kapre 0.4 / tf.keras 2 config in it.
+    template = os.path.join(str(tmp_path), "template.keras")
+    keras.Sequential([keras.Input((4000, 1)), kapre.Magnitude()]).save(template)
+    old_file = os.path.join(str(tmp_path), "kapre04.keras")
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(old_file, "w") as target:
+        for item in source.namelist():
+            data = source.read(item)
+            if item == "config.json":
+                data = json.dumps(_kapre04_config()).encode()
+            elif item == "metadata.json":
+                data = json.dumps({"keras_version": "2.15.0", "date_saved": "2023-01-01@00:00:00"}).encode()
+            target.writestr(item, data)
+    model = keras.saving.load_model(old_file, safe_mode=True)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "STFT", "Magnitude", "ApplyFilterbank", "MagnitudeToDecibel"]
+    x = noise((2, 4000, 1), seed=5)
+    y = to_numpy(model(x))
+    for b in range(2):
+        mel = librosa.feature.melspectrogram(y=x[b, :, 0], sr=16000, n_fft=512, hop_length=128, center=False,
+                                             power=1.0, n_mels=40).T
+        np.testing.assert_allclose(y[b, :, :, 0], librosa.power_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0),
+                                   atol=2e-3)
+
+
+def test_phase_config_from_kapre_037_loads():
+    config = {"module": "kapre.time_frequency", "class_name": "Phase", "registered_name": "Kapre>Phase",
+              "config": {"name": "phase", "trainable": True, "dtype": "float32", "tflite_phase_accuracy": 30}}
+    layer = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    assert layer.approx_atan_accuracy == 30
