@@ -16,6 +16,7 @@ from kapre import (
     time_frequency,
     time_frequency_tflite,
 )
+from kapre.melspectrogram import MelSpectrogram
 from kapre.signal import *  # noqa: F403  (kapre 0.4 exports the signal layers at top level)
 from kapre.stft_spectrogram import *  # noqa: F403
 from kapre.time_frequency import (
@@ -50,4 +51,5 @@ __all__ = [
     "ApplyFilterbank",
     "Delta",
     "ConcatenateFrequencyMap",
+    "MelSpectrogram",
 ]

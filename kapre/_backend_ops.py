@@ -110,8 +110,9 @@ def frame(x, frame_length: int, hop_length: int):
 
     No padding: ``1 + (samples - frame_length) // hop_length`` frames, as :func:`kapre.functional.frame`.
     PyTorch's ``unfold`` is a strided view (no copy: the window product that follows writes the only copy);
-    TensorFlow's ``tf.signal.frame`` is one op. JAX (and any other backend) returns ``None``: XLA already
-    fuses the reshape-and-concatenate framing of :func:`kapre.functional.frame`.
+    TensorFlow's ``tf.signal.frame`` is one op; JAX slices each frame (``vmap`` of ``dynamic_slice``, a gather
+    that XLA feeds straight into the FFT, as ``jax.scipy.signal.stft``) where the reshape-and-concatenate
+    framing costs an extra pass. Other backends return ``None`` (use :func:`kapre.functional.frame`).
     """
     name = backend_name()
     if name == "tensorflow":
@@ -120,6 +121,19 @@ def frame(x, frame_length: int, hop_length: int):
         return tf.signal.frame(x, frame_length, hop_length, pad_end=False, axis=-1)
     if name == "torch":
         return x.unfold(-1, frame_length, hop_length)
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        length = x.shape[-1]
+        if length is None or length < frame_length:
+            return None
+        starts = jnp.arange(0, length - frame_length + 1, hop_length)
+
+        def one_frame(start):
+            return jax.lax.dynamic_slice_in_dim(x, start, frame_length, axis=-1)
+
+        return jax.vmap(one_frame, out_axes=-2)(starts)
     return None
 
 

@@ -395,3 +395,41 @@ def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarr
     elif norm is not None:
         raise ValueError(f"dct norm must be None or 'ortho', received norm={norm!r}.")
     return matrix
+
+
+def filterbank_blocks(
+    filterbank: np.ndarray, block_overhead: float = 4096.0, copy_cost: float = 16.0
+) -> list[tuple[int, int, int, int]]:
+    """Split a ``(n_freq, n_filters)`` filterbank into dense blocks that hold all its non-zero weights.
+
+    A mel filterbank is almost all zeros (each FFT bin feeds at most two bands), so ``x @ filterbank`` can be
+    computed as ``concatenate([x[..., r0:r1] @ filterbank[r0:r1, c0:c1] for each block], -1)``: bands
+    (columns) ``c0:c1`` only read bins (rows) ``r0:r1``. The column groups are contiguous and chosen by dynamic
+    programming to minimise ``sum(rows * (cols + copy_cost) + block_overhead)`` (multiply-adds per frame, the
+    slice copy, and a per-block cost). Returns ``[(r0, r1, c0, c1), ...]`` covering every column in order;
+    an all-zero column reads row 0 only. The product is exact: the weights left out are zeros.
+    """
+    weights = np.asarray(filterbank)
+    n_rows, n_cols = weights.shape
+    nonzero = weights != 0
+    any_row = nonzero.any(axis=0)
+    first = np.where(any_row, nonzero.argmax(axis=0), 0)
+    last = np.where(any_row, n_rows - 1 - nonzero[::-1].argmax(axis=0), 0)
+    best = np.full(n_cols + 1, np.inf)
+    best[0] = 0.0
+    choice = np.zeros(n_cols + 1, dtype=int)
+    for stop in range(1, n_cols + 1):
+        low, high = n_rows, -1
+        for start in range(stop - 1, -1, -1):
+            low, high = min(low, int(first[start])), max(high, int(last[start]))
+            cost = best[start] + (high - low + 1) * ((stop - start) + copy_cost) + block_overhead
+            if cost < best[stop]:
+                best[stop], choice[stop] = cost, start
+    blocks = []
+    stop = n_cols
+    while stop > 0:
+        start = int(choice[stop])
+        low, high = int(first[start:stop].min()), int(last[start:stop].max())
+        blocks.append((low, high + 1, start, stop))
+        stop = start
+    return blocks[::-1]

@@ -1,0 +1,132 @@
+"""kapre.MelSpectrogram and its fast path: the backend ops equal the generic keras.ops path, the block-sparse
+filterbank equals the dense product, and the layer equals the composed layers and librosa (center=False)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import kapre
+from kapre import _backend_ops, constants, functional
+from tests.helpers import BACKEND, noise, save_and_load, to_numpy
+
+W2 = dict(n_fft=512, hop_length=160, sample_rate=16000, n_mels=64)
+
+
+def _librosa_log_mel(x, sr, n_fft, hop, n_mels, power=2.0):
+    librosa = pytest.importorskip("librosa")
+    spec = librosa.feature.melspectrogram(
+        y=x, sr=sr, n_fft=n_fft, hop_length=hop, window="hann", center=False, power=power, n_mels=n_mels,
+        fmin=0.0, fmax=sr / 2, htk=False, norm="slaney",
+    )
+    return np.stack([librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=80.0) for s in spec])  # (b, mels, t)
+
+
+@pytest.mark.parametrize("frame_length, hop", [(512, 160), (2048, 512), (400, 400), (300, 512)])
+def test_backend_frame_equals_generic_frame(frame_length, hop):
+    x = ops.convert_to_tensor(noise((2, 3, 4000)))
+    native = _backend_ops.frame(x, frame_length, hop)
+    generic = to_numpy(functional.frame(x, frame_length, hop))
+    assert native is not None, BACKEND
+    np.testing.assert_array_equal(to_numpy(native), generic)
+
+
+@pytest.mark.parametrize("n_fft, length", [(512, 512), (2048, 2048), (512, 400)])
+def test_backend_rfft_power_equals_generic(n_fft, length):
+    x = noise((3, 7, length))
+    power = to_numpy(_backend_ops.rfft_power(ops.convert_to_tensor(x), n_fft))
+    real, imag = ops.rfft(ops.convert_to_tensor(x), fft_length=n_fft)
+    generic = to_numpy(ops.square(real) + ops.square(imag))
+    np.testing.assert_allclose(power, generic, rtol=1e-5, atol=1e-4)
+    spectrum = np.fft.rfft(x.astype(np.float64), n=n_fft, axis=-1)
+    np.testing.assert_allclose(power, np.abs(spectrum) ** 2, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "sr, n_fft, n_mels, f_min, f_max, htk",
+    [(22050, 2048, 128, 0.0, None, False), (16000, 512, 64, 0.0, None, False), (16000, 512, 40, 300.0, 6000.0, True),
+     (8000, 256, 80, 0.0, None, False)],
+)
+def test_filterbank_blocks_cover_every_weight(sr, n_fft, n_mels, f_min, f_max, htk):
+    fb = constants.mel_filterbank(sr, n_fft // 2 + 1, n_mels, f_min, f_max, htk)
+    blocks = constants.filterbank_blocks(fb)
+    assert blocks[0][2] == 0 and blocks[-1][3] == n_mels
+    covered = np.zeros_like(fb, dtype=bool)
+    for (r0, r1, c0, c1), nxt in zip(blocks, [*blocks[1:], None], strict=True):
+        assert 0 <= r0 < r1 <= fb.shape[0]
+        if nxt is not None:
+            assert c1 == nxt[2]
+        covered[r0:r1, c0:c1] = True
+    assert not np.any(fb[~covered])
+    x = noise((2, 5, fb.shape[0])) ** 2
+    weights = [(r0, r1, ops.convert_to_tensor(fb[r0:r1, c0:c1].astype("float32"))) for r0, r1, c0, c1 in blocks]
+    banded = to_numpy(functional.apply_filterbank_blocks(ops.convert_to_tensor(x), weights))
+    np.testing.assert_allclose(banded, x @ fb.astype("float32"), rtol=1e-5, atol=1e-6)
+
+
+def test_filterbank_blocks_with_an_empty_band():
+    fb = np.zeros((10, 3))
+    fb[2:5, 0] = 1.0
+    fb[6:9, 2] = 1.0
+    blocks = constants.filterbank_blocks(fb)
+    x = noise((4, 10))
+    out = np.concatenate([x[:, r0:r1] @ fb[r0:r1, c0:c1] for r0, r1, c0, c1 in blocks], axis=-1)
+    np.testing.assert_allclose(out, x @ fb, atol=1e-12)
+
+
+def test_power_spectrogram_equals_squared_stft_magnitude():
+    x = ops.convert_to_tensor(noise((2, 1, 8000)))
+    window = ops.convert_to_tensor(constants.get_window(None, 400).astype("float32"))
+    power = to_numpy(functional.power_spectrogram(x, 512, 160, window))
+    magnitude = to_numpy(functional.magnitude(functional.stft(x, 512, 160, window)))
+    np.testing.assert_allclose(power, magnitude**2, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("channels, in_format, out_format", [(1, "channels_last", "channels_last"),
+                                                             (2, "channels_first", "channels_last"),
+                                                             (2, "channels_last", "channels_first")])
+def test_layer_equals_librosa_within_1e3_db(channels, in_format, out_format):
+    x = noise((3, channels, 16000))
+    layer = kapre.MelSpectrogram(**W2, input_data_format=in_format, output_data_format=out_format)
+    inputs = x if in_format == "channels_first" else x.transpose(0, 2, 1)
+    y = to_numpy(layer(inputs))
+    if out_format == "channels_last":
+        y = y.transpose(0, 3, 1, 2)  # (b, ch, t, mels)
+    assert y.shape == (3, channels, 97, 64)
+    for c in range(channels):
+        ref = _librosa_log_mel(x[:, c], 16000, 512, 160, 64).transpose(0, 2, 1)
+        # top_db is per example over all channels in kapre; noise channels have nearly the same maximum
+        np.testing.assert_allclose(y[:, c], np.maximum(ref, y[:, c].min()), atol=1e-3)
+
+
+def test_layer_equals_composed_layers():
+    x = noise((2, 22050 * 2, 1), seed=3)
+    fast = kapre.MelSpectrogram(n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128, power=1.0,
+                                return_decibel=True, db_amin=1e-5, input_data_format="channels_last",
+                                output_data_format="channels_last")
+    composed = kapre.composed.get_melspectrogram_layer(
+        n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128, return_decibel=True, db_amin=1e-5,
+        input_data_format="channels_last", output_data_format="channels_last",
+    )
+    np.testing.assert_allclose(to_numpy(fast(x)), to_numpy(composed(x)), atol=1e-3)
+
+
+def test_layer_shape_config_and_save_load(tmp_path):
+    layer = kapre.MelSpectrogram(**W2, input_data_format="channels_last", output_data_format="channels_last")
+    assert layer.compute_output_shape((None, 16000, 1)) == (None, 97, 64, 1)
+    clone = kapre.MelSpectrogram.from_config(layer.get_config())
+    x = noise((2, 16000, 1))
+    np.testing.assert_array_equal(to_numpy(clone(x)), to_numpy(layer(x)))
+    inputs = keras.Input(shape=(16000, 1))
+    model = keras.Model(inputs, layer(inputs))
+    loaded = save_and_load(model, tmp_path)
+    np.testing.assert_allclose(to_numpy(loaded(x)), to_numpy(model(x)), atol=1e-5)
+
+
+def test_layer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="power"):
+        kapre.MelSpectrogram(power=3.0)
+    with pytest.raises(ValueError, match="shorter than one frame"):
+        kapre.MelSpectrogram(n_fft=512, input_data_format="channels_last")(np.zeros((1, 100, 1), "float32"))
