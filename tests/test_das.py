@@ -65,8 +65,9 @@ def test_amplitude_to_db():
 def test_edge_lengths_batched_and_bad_inputs():
     layer = das.Spectrogram(n_dft=32, n_hop=8, image_data_format="channels_last")
     for length in (1, 7, 8, 9, 31, 32, 33):
-        eager = tuple(to_numpy(layer(np.zeros((1, length, 2), "float32"))).shape)
-        assert layer.compute_output_shape((1, length, 2)) == eager == (1, -(-length // 8), 17, 2)
+        assert layer.compute_output_shape((1, length, 2)) == (1, -(-length // 8), 17, 2)
+    for length in (1, 33):
+        assert tuple(to_numpy(layer(np.zeros((1, length, 2), "float32"))).shape) == (1, -(-length // 8), 17, 2)
     assert tuple(layer(keras.Input((None, 2))).shape) == (None, None, 17, 2)
     valid = das.Melspectrogram(n_dft=32, padding="valid", sr=8000, n_mels=8, image_data_format="channels_last")
     assert valid.compute_output_shape((None, 32, 1)) == (None, 8, 1, 1)
