@@ -48,8 +48,8 @@ def test_stft_magnitude_layer_shapes_of_the_manual():
 
 
 def test_manual_example_shapes():
-    model = keras.Sequential([composed.get_stft_magnitude_layer(input_shape=(320000, 2), return_decibel=True, **CL)])
-    assert model.output_shape == (None, 622, 1025, 2)
+    stft_magnitude = composed.get_stft_magnitude_layer(input_shape=(320000, 2), return_decibel=True, **CL)
+    assert stft_magnitude.output_shape == (None, 622, 1025, 2)
     model = keras.Sequential([keras.Input((320000, 2)), kapre.STFT(
         n_fft=2048, win_length=2018, hop_length=1024, window_name="hann_window", pad_end=False, **CL)])
     assert model.output_shape == (None, 311, 1025, 2)
