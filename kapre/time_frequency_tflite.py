@@ -223,7 +223,7 @@ class PhaseTflite(Phase):
 
     Example:
         >>> import numpy as np, kapre
-        >>> np.round(np.asarray(kapre.PhaseTflite()(np.array([[0.0, 1.0]], 'float32'))), 4).tolist()
+        >>> [round(float(v), 4) for v in np.asarray(kapre.PhaseTflite()(np.array([[0.0, 1.0]], 'float32')))]
         [1.5708]
     """
 
