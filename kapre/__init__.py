@@ -1,12 +1,16 @@
 """kapre: audio preprocessing layers for Keras 3 (TensorFlow, JAX and PyTorch).
 
-The time-frequency layers are importable from the top level, as in kapre 0.4::
+The time-frequency and signal layers are importable from the top level, as in kapre 0.4::
 
-    from kapre import STFT, Magnitude, MagnitudeToDecibel
+    from kapre import STFT, Magnitude, MagnitudeToDecibel, LogmelToMFCC
     from kapre.composed import get_melspectrogram_layer
 """
 
-from kapre import (
+from kapre._backend_choice import choose_backend as _choose_backend
+
+_choose_backend()  # before Keras is imported: an installed backend when none is configured
+
+from kapre import (  # noqa: I001  (the import order matters: after the backend choice)
     augmentation,
     backend,
     composed,
@@ -17,8 +21,8 @@ from kapre import (
     time_frequency_tflite,
 )
 from kapre.melspectrogram import MelSpectrogram
-from kapre.signal import *  # noqa: F403  (kapre 0.4 exports the signal layers at top level)
-from kapre.stft_spectrogram import *  # noqa: F403
+from kapre.signal import *  # kapre 0.4 exports the signal layers at top level
+from kapre.stft_spectrogram import *
 from kapre.time_frequency import (
     STFT,
     ApplyFilterbank,
@@ -29,20 +33,24 @@ from kapre.time_frequency import (
     MagnitudeToDecibel,
     Phase,
 )
-from kapre.time_frequency_tflite import *  # noqa: F403
+from kapre.time_frequency_tflite import *
+
+# The 0.2-era and DAS layers register their serializable names on import, so their files load after `import kapre`.
+from kapre import filterbank, utils  # noqa: F401
+from kapre.compat import das  # noqa: F401
 
 __version__ = "1.0.0.dev0"
 
 __all__ = [
     "__version__",
     "augmentation",
-    "signal",
-    "time_frequency_tflite",
     "backend",
     "composed",
     "constants",
     "functional",
+    "signal",
     "time_frequency",
+    "time_frequency_tflite",
     "STFT",
     "InverseSTFT",
     "Magnitude",
@@ -52,4 +60,7 @@ __all__ = [
     "Delta",
     "ConcatenateFrequencyMap",
     "MelSpectrogram",
+    *signal.__all__,
+    *time_frequency_tflite.__all__,
+    *stft_spectrogram.__all__,  # noqa: F405
 ]

@@ -342,9 +342,6 @@ def test_backend_choice(env, configured, installed, expected):
 
 @pytest.mark.skipif(BACKEND != "jax", reason="backend-independent; run once, in the JAX session")
 def test_cli_picks_an_installed_backend_without_configuration(tmp_path):
-    init = open(os.path.join(os.path.dirname(cli.__file__), "__init__.py")).read()
-    if "_backend_choice" not in init:
-        pytest.skip("kapre/__init__.py does not call kapre._backend_choice.choose_backend() yet")
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["KERAS_HOME"] = str(tmp_path)  # no keras.json
     proc = subprocess.run([sys.executable, "-m", "kapre", "info"], env=env, capture_output=True, text=True,
