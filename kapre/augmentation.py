@@ -45,7 +45,7 @@ class _RandomLayer(keras.layers.Layer):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs, training=None):
-        return keras.KerasTensor(tuple(inputs.shape), dtype=inputs.dtype)
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=inputs.dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -370,7 +370,9 @@ class LogmelToMFCC(keras.layers.Layer):
         self._format = V.resolve_data_format(self.data_format)
         self._mel_axis = 2 if self._format == V.CH_LAST else 3
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
+        self._dct_values = None
         self._dct = None
+        self._dct_by_dtype = {}
 
     def _check_input(self, shape, dtype=None):
         V.check_input_rank("LogmelToMFCC", shape, 4, _SPECTROGRAM_LAYOUT)
@@ -391,9 +393,17 @@ class LogmelToMFCC(keras.layers.Layer):
 
     def build(self, input_shape):
         n_mels = self._check_input(input_shape)
-        matrix = constants.dct_matrix(n_mels, self.n_mfccs, norm=self.dct_norm)
-        self._dct = _backend_ops.constant(matrix, self._fft_dtype)
+        self._dct_values = constants.dct_matrix(n_mels, self.n_mfccs, norm=self.dct_norm)
+        self._dct = _backend_ops.constant(self._dct_values, self._fft_dtype)
         self.built = True
+
+    def _dct_for(self, dtype):
+        """The DCT matrix in ``dtype``, converted from the float64 NumPy matrix (not from the float32 constant)."""
+        if dtype == self._fft_dtype:
+            return self._dct
+        if dtype not in self._dct_by_dtype:
+            self._dct_by_dtype[dtype] = _backend_ops.constant(self._dct_values, dtype)
+        return self._dct_by_dtype[dtype]
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
@@ -413,13 +423,9 @@ class LogmelToMFCC(keras.layers.Layer):
                 f"{tuple(inputs.shape)}."
             )
         work_dtype = _work_dtype(inputs.dtype)
-        dct = self._dct if work_dtype == self._fft_dtype else ops.cast(self._dct, work_dtype)
-        values = ops.cast(inputs, work_dtype)
-        if self._format == V.CH_LAST:
-            values = ops.transpose(values, (0, 1, 3, 2))  # (batch, time, ch, mel)
-        mfccs = ops.matmul(values, dct)
-        if self._format == V.CH_LAST:
-            mfccs = ops.transpose(mfccs, (0, 1, 3, 2))
+        # einsum, not matmul: keras.ops.matmul on torch returns float32 for float64 operands (Keras 3.15)
+        equation = "btmc,mk->btkc" if self._format == V.CH_LAST else "bctm,mk->bctk"
+        mfccs = ops.einsum(equation, ops.cast(inputs, work_dtype), self._dct_for(work_dtype))
         out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
         return mfccs if out_dtype == work_dtype else ops.cast(mfccs, out_dtype)
 
