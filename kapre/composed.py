@@ -39,6 +39,24 @@ def _sequential(layers, input_shape, name):
     return keras.Sequential(layers, name=name)
 
 
+def _analysis_stft(
+    n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
+):
+    """The STFT every composed analysis layer starts with (after validating the two data formats)."""
+    V.check_data_format("input_data_format", input_data_format)
+    V.check_data_format("output_data_format", output_data_format)
+    return STFT(
+        n_fft=n_fft,
+        win_length=win_length,
+        hop_length=hop_length,
+        window_name=window_name,
+        pad_begin=pad_begin,
+        pad_end=pad_end,
+        input_data_format=input_data_format,
+        output_data_format=output_data_format,
+    )
+
+
 def _decibel_layer(db_amin, db_ref_value, db_dynamic_range):
     return MagnitudeToDecibel(ref_value=db_ref_value, amin=db_amin, dynamic_range=db_dynamic_range)
 
@@ -82,15 +100,8 @@ def get_stft_magnitude_layer(
     V.check_data_format("input_data_format", input_data_format)
     V.check_data_format("output_data_format", output_data_format)
     layers = [
-        STFT(
-            n_fft=n_fft,
-            win_length=win_length,
-            hop_length=hop_length,
-            window_name=window_name,
-            pad_begin=pad_begin,
-            pad_end=pad_end,
-            input_data_format=input_data_format,
-            output_data_format=output_data_format,
+        _analysis_stft(
+            n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
         ),
         Magnitude(),
     ]
@@ -156,15 +167,8 @@ def get_melspectrogram_layer(
         "norm": mel_norm,
     }
     layers = [
-        STFT(
-            n_fft=n_fft,
-            win_length=win_length,
-            hop_length=hop_length,
-            window_name=window_name,
-            pad_begin=pad_begin,
-            pad_end=pad_end,
-            input_data_format=input_data_format,
-            output_data_format=output_data_format,
+        _analysis_stft(
+            n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
         ),
         Magnitude(),
         ApplyFilterbank(type="mel", filterbank_kwargs=mel_kwargs, data_format=output_data_format),
@@ -228,15 +232,8 @@ def get_log_frequency_spectrogram_layer(
         "spread": log_spread,
     }
     layers = [
-        STFT(
-            n_fft=n_fft,
-            win_length=win_length,
-            hop_length=hop_length,
-            window_name=window_name,
-            pad_begin=pad_begin,
-            pad_end=pad_end,
-            input_data_format=input_data_format,
-            output_data_format=output_data_format,
+        _analysis_stft(
+            n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
         ),
         Magnitude(),
         ApplyFilterbank(type="log", filterbank_kwargs=log_kwargs, data_format=output_data_format),
@@ -419,15 +416,8 @@ def get_stft_mag_phase(
     V.check_data_format("output_data_format", output_data_format)
     if input_shape is None:
         raise ValueError("get_stft_mag_phase builds a functional model and needs input_shape, received None.")
-    stft = STFT(
-        n_fft=n_fft,
-        win_length=win_length,
-        hop_length=hop_length,
-        window_name=window_name,
-        pad_begin=pad_begin,
-        pad_end=pad_end,
-        input_data_format=input_data_format,
-        output_data_format=output_data_format,
+    stft = _analysis_stft(
+        n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
     )
     waveforms = keras.Input(shape=tuple(input_shape))
     spectrum = stft(waveforms)
