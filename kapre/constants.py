@@ -127,7 +127,9 @@ def _vorbis(length: int) -> np.ndarray:
     return np.sin(np.pi / 2.0 * np.sin(np.pi * (np.arange(length) + 0.5) / length) ** 2)
 
 
-def get_window(window: str | Sequence[float] | np.ndarray | None, length: int) -> np.ndarray:
+def get_window(
+    window: str | Sequence[float] | np.ndarray | None, length: int, periodic: bool = True
+) -> np.ndarray:
     """Return an analysis window of ``length`` samples as a float64 NumPy array.
 
     Args:
@@ -138,6 +140,8 @@ def get_window(window: str | Sequence[float] | np.ndarray | None, length: int) -
             ``'blackmanharris'``, ``'bartlett'``, ``'triang'``, ``'cosine'``, ``'boxcar'``), periodic as
             ``scipy.signal.get_window(name, length, fftbins=True)``; or a 1-D array of exactly ``length`` values.
         length: window length in samples, a positive integer.
+        periodic: for the plain names only: ``False`` gives the symmetric window (``fftbins=False`` in scipy,
+            ``periodic=False`` in ``keras.layers.STFTSpectrogram``). kapre's names and arrays ignore it.
 
     Returns:
         A float64 array of shape ``(length,)``. Periodic windows are periodic for odd lengths too.
@@ -152,9 +156,9 @@ def get_window(window: str | Sequence[float] | np.ndarray | None, length: int) -
     if isinstance(window, str):
         name = window
         if name in ("hann_window", "hann"):
-            return _general_cosine(length, (0.5, 0.5), periodic=True)
+            return _general_cosine(length, (0.5, 0.5), periodic=periodic or name == "hann_window")
         if name in ("hamming_window", "hamming"):
-            return _general_cosine(length, (0.54, 0.46), periodic=True)
+            return _general_cosine(length, (0.54, 0.46), periodic=periodic or name == "hamming_window")
         if name == "kaiser_window":
             return _kaiser(length, 12.0)
         if name == "kaiser_bessel_derived_window":
@@ -162,15 +166,13 @@ def get_window(window: str | Sequence[float] | np.ndarray | None, length: int) -
         if name == "vorbis_window":
             return _vorbis(length)
         if name == "blackman":
-            return _general_cosine(length, (0.42, 0.5, 0.08), periodic=True)
+            return _general_cosine(length, (0.42, 0.5, 0.08), periodic=periodic)
         if name == "blackmanharris":
-            return _general_cosine(length, (0.35875, 0.48829, 0.14128, 0.01168), periodic=True)
-        if name == "bartlett":
-            return _symmetric_to_periodic(_bartlett_symmetric, length)
-        if name == "triang":
-            return _symmetric_to_periodic(_triang_symmetric, length)
-        if name == "cosine":
-            return _symmetric_to_periodic(_cosine_symmetric, length)
+            return _general_cosine(length, (0.35875, 0.48829, 0.14128, 0.01168), periodic=periodic)
+        symmetric_fns = {"bartlett": _bartlett_symmetric, "triang": _triang_symmetric, "cosine": _cosine_symmetric}
+        if name in symmetric_fns:
+            fn = symmetric_fns[name]
+            return _symmetric_to_periodic(fn, length) if periodic else fn(length)
         if name in ("boxcar", "rectangular", "ones"):
             return np.ones(length)
         raise ValueError(
