@@ -18,6 +18,8 @@ from kapre.augmentation import AdditiveNoise, ChannelSwap, SpecAugment
 from tests.helpers import BACKEND, gradient, model_of, noise, save_and_load, to_numpy
 
 CL, CF = "channels_last", "channels_first"
+# one shape for most SpecAugment tests: JAX compiles every eager op once per input shape
+SHAPE = (64, 30, 20, 2)
 P_MIN = 1e-3  # smallest p-value accepted by a goodness-of-fit test (the seeds are fixed: no flakiness)
 
 
@@ -89,9 +91,9 @@ def test_spec_augment_width_and_position_follow_kapre(data_format):
 
 
 def test_spec_augment_multiple_masks_any_channels():
-    batch, frames, bins, channels = 200, 30, 20, 3
+    batch, frames, bins, channels = SHAPE
     layer = SpecAugment(4, 6, n_freq_masks=2, n_time_masks=3, data_format=CL, seed=5)
-    x = noise((batch, frames, bins, channels), seed=2) + 2.0  # never 0 before masking
+    x = noise(SHAPE, seed=2) + 2.0  # never 0 before masking
     out = to_numpy(layer(x, training=True))
     zero = out == 0.0
     np.testing.assert_array_equal(out[~zero], x[~zero])  # unmasked bins untouched
@@ -110,10 +112,10 @@ def test_spec_augment_multiple_masks_any_channels():
 
 
 def test_spec_augment_seed_reproducible_and_distinct():
-    x = noise((8, 40, 32, 1), seed=3)
-    first = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=2, data_format=CL, seed=42)
-    second = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=2, data_format=CL, seed=42)
-    other = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=2, data_format=CL, seed=43)
+    x = noise(SHAPE, seed=3)
+    first = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=3, data_format=CL, seed=42)
+    second = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=3, data_format=CL, seed=42)
+    other = SpecAugment(8, 10, n_freq_masks=2, n_time_masks=3, data_format=CL, seed=43)
     a1, a2 = to_numpy(first(x, training=True)), to_numpy(first(x, training=True))
     b1, b2 = to_numpy(second(x, training=True)), to_numpy(second(x, training=True))
     np.testing.assert_array_equal(a1, b1)
@@ -131,8 +133,8 @@ def test_spec_augment_errors_and_gradient():
     with pytest.raises(ValueError, match="4-D input"):
         SpecAugment(2, 3, data_format=CL)(np.ones((20, 8, 1), "float32"), training=True)
     # parameters equal to the axis lengths are allowed (kapre: axis length >= param)
-    out = to_numpy(SpecAugment(8, 20, data_format=CL, seed=1)(np.ones((4, 20, 8, 1), "float32"), training=True))
-    assert out.shape == (4, 20, 8, 1)
+    layer = SpecAugment(SHAPE[2], SHAPE[1], n_freq_masks=2, n_time_masks=3, data_format=CL, seed=1)
+    assert to_numpy(layer(np.ones(SHAPE, "float32"), training=True)).shape == SHAPE
     x = noise((2, 12, 10, 1), seed=4)
     grad_layer = SpecAugment(3, 4, data_format=CL, seed=7)
     grad = gradient(lambda v: grad_layer(v, training=True), x)
@@ -219,6 +221,8 @@ def test_channel_swap_single_channel_seed_and_errors():
     a = to_numpy(ChannelSwap(data_format=CL, seed=5)(x, training=True))
     b = to_numpy(ChannelSwap(data_format=CL, seed=5)(x, training=True))
     np.testing.assert_array_equal(a, b)
+    grad = gradient(lambda v: ChannelSwap(data_format=CL, seed=5)(v, training=True), x)
+    np.testing.assert_array_equal(grad, np.ones_like(x))  # a permutation passes every gradient through once
     with pytest.raises(ValueError, match="3-D batch of waveforms or a 4-D"):
         ChannelSwap(data_format=CL)(noise((4, 10)), training=True)
     with pytest.raises(ValueError, match="known number of channels"):
@@ -238,6 +242,10 @@ def test_additive_noise_is_white_gaussian_with_std_power():
     assert abs(lag1) < 0.015  # white: uncorrelated neighbours
     np.testing.assert_array_equal(to_numpy(layer(x)), x)  # inference: identity
     np.testing.assert_array_equal(to_numpy(AdditiveNoise(power=0.0, seed=1)(x, training=True)), x)
+    grad = gradient(lambda v: AdditiveNoise(power=0.3, seed=2)(v, training=True), x[:1, :100])
+    np.testing.assert_array_equal(grad, np.ones_like(x[:1, :100]))
+    with pytest.raises(TypeError, match="float input"):
+        AdditiveNoise()(np.zeros((2, 3), "int32"))
 
 
 def test_additive_noise_random_gain_is_uniform_per_call():
@@ -282,8 +290,8 @@ def test_invalid_arguments(cls, kwargs, error, fragment):
 @pytest.mark.parametrize(
     "cls, kwargs, input_shape",
     [
-        (SpecAugment, dict(freq_mask_param=3, time_mask_param=4, n_freq_masks=2, mask_value=-80, data_format=CF,
-                           seed=7), (2, 10, 12)),
+        (SpecAugment, dict(freq_mask_param=3, time_mask_param=4, n_freq_masks=2, n_time_masks=3, mask_value=-80,
+                           data_format=CL, seed=7), SHAPE[1:]),
         (ChannelSwap, dict(data_format=CL, seed=3), (50, 2)),
         (AdditiveNoise, dict(power=0.05, random_gain=True, seed=2), (50, 2)),
     ],
@@ -295,7 +303,7 @@ def test_config_save_load_and_shapes(cls, kwargs, input_shape, tmp_path):
         assert config[key] == value and type(config[key]) is type(value)  # user arguments kept verbatim
     assert keras.saving.get_registered_name(cls) == f"Kapre>{cls.__name__}"
     model = model_of(layer, input_shape)
-    x = noise((3, *input_shape), seed=10)
+    x = noise((SHAPE[0], *input_shape), seed=10)
     assert tuple(model.output.shape) == (None, *input_shape)
     assert tuple(layer(x, training=True).shape) == x.shape == tuple(layer.compute_output_shape(x.shape))
     loaded = save_and_load(model, tmp_path)
