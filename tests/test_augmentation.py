@@ -23,17 +23,6 @@ SHAPE = (64, 30, 20, 2)
 P_MIN = 1e-3  # smallest p-value accepted by a goodness-of-fit test (the seeds are fixed: no flakiness)
 
 
-@pytest.fixture(autouse=True)
-def _reset_keras_state():
-    """conftest's reset without its gc.collect() (about 1 s per test on a heap holding torch/TF/librosa)."""
-    data_format = keras.config.image_data_format()
-    policy = keras.config.dtype_policy()
-    yield
-    keras.config.set_image_data_format(data_format)
-    keras.config.set_dtype_policy(policy)
-    keras.backend.clear_session(free_memory=False)
-
-
 def _runs(mask_1d):
     """(start, end) of the runs of True in a 1-D boolean array, end inclusive."""
     padded = np.concatenate([[False], mask_1d, [False]]).astype(int)

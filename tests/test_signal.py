@@ -21,17 +21,6 @@ FLOAT64 = keras.backend.standardize_dtype(keras.ops.convert_to_tensor(np.zeros(1
 F64_RTOL = 1e-10 if FLOAT64 == "float64" else 1e-5
 
 
-@pytest.fixture(autouse=True)
-def _reset_keras_state():
-    """conftest's reset without its gc.collect() (about 1 s per test on a heap holding torch/TF/librosa)."""
-    data_format = keras.config.image_data_format()
-    policy = keras.config.dtype_policy()
-    yield
-    keras.config.set_image_data_format(data_format)
-    keras.config.set_dtype_policy(policy)
-    keras.backend.clear_session(free_memory=False)
-
-
 # -- references --------------------------------------------------------------------------------------------------
 
 
