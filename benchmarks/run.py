@@ -160,8 +160,8 @@ def label(row):
              "numpy": "NumPy floor", "torch_stft": "torch.stft + mel", "torchaudio": "torchaudio MelSpectrogram",
              "kapre041": "kapre 0.4.1 (PyPI)"}
     base = names[row["impl"]]
-    if row["impl"] in ("kapre", "keras") and row["impl"] == "keras" and "log-mel" not in row["workload"]:
-        base = "keras"
+    if row["impl"] == "torch_stft" and WORKLOADS[row["workload"]]["task"] not in ("logmel", "mfcc"):
+        base = "torch.stft" if WORKLOADS[row["workload"]]["task"] == "stft_mag" else "torch.stft + torch.istft"
     backend = {"tensorflow": "TF", "jax": "JAX", "torch": "PyTorch", "-": ""}[row["backend"]]
     mode = MODE_LABEL[row["mode"]]
     return f"{base} [{backend}, {mode}]" if backend else base
@@ -177,7 +177,9 @@ def write_report(rows, meta, out_dir: Path):
              "Columns: median / min / max wall time of the whole batch (output back in a NumPy array), audio "
              "seconds processed per second (median), `x fastest peer` = this row's median over the fastest "
              "*non-kapre-1.x* row's median for the workload (< 1 is faster than every peer), peak RSS of the "
-             "worker process and its part beyond the import footprint, largest deviation from librosa "
+             "worker process and its part beyond the import footprint (for the second workload of a worker, beyond "
+             "the RSS left by the first: allocators keep memory, so W2's figure is a lower bound), largest deviation "
+             "from librosa "
              "(center=False, same conventions).", ""]
     workloads = [w for w in WORKLOADS if any(r["workload"] == w for r in rows) and not w.startswith("sweep")]
     for name in workloads:
@@ -198,7 +200,8 @@ def write_report(rows, meta, out_dir: Path):
             )
         for r in group:
             if r["status"] != "ok":
-                lines.append(f"| {label(r)} | not run: {r['error'].replace('|', '/')[:300]} | | | | | | |")
+                error = " ".join(r["error"].split()).replace("|", "/")[:300]
+                lines.append(f"| {label(r)} | not run: {error} | | | | | | |")
         lines.append("")
     sweep = [r for r in rows if r["workload"].startswith("sweep") and r["status"] == "ok"]
     if sweep:
@@ -266,9 +269,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
     parser.add_argument("--timeout", type=int, default=420, help="seconds per configuration")
+    parser.add_argument("--report-only", action="store_true", help="rewrite results.md/png from results.json")
     parser.add_argument("--compile-timeout", type=int, default=200,
                         help="seconds per torch.compile configuration (compilation included)")
     args = parser.parse_args()
+    if args.report_only:
+        saved = json.loads((Path(args.out) / "results.json").read_text())
+        write_report(saved["rows"], saved["meta"], Path(args.out))
+        return 0
     start = time.time()
     load_start = os.getloadavg()
     notes = []
