@@ -233,7 +233,6 @@ def _check_options(parser: argparse.ArgumentParser, o: FeatureOptions) -> None:
 def _deserialize_frontend(parser, config, path):
     import keras
 
-    _register_fallback_layers()
     try:
         return keras.saving.deserialize_keras_object(config)
     except Exception as err:
@@ -252,49 +251,11 @@ def _model_sample_rate(model) -> int | None:
 # The front-end: kapre layers
 # ------------------------------------------------------------------------------------------------------------------
 
-_FALLBACK_REGISTERED: dict = {}
-
-
-def _register_fallback_layers():
-    """A DCT layer for MFCCs, used while ``kapre.LogmelToMFCC`` does not exist."""
-    if "MFCC" in _FALLBACK_REGISTERED:
-        return _FALLBACK_REGISTERED["MFCC"]
-    import keras
-
-    from kapre import constants
-
-    @keras.saving.register_keras_serializable(package="kapre_cli")
-    class LogmelToMFCCFallback(keras.layers.Layer):
-        """MFCCs from a log-mel spectrogram ``(batch, time, n_mels, ch)``: DCT-II over the mel axis, scaled as
-        ``tf.signal.mfccs_from_log_mel_spectrograms`` (kapre 0.4's ``LogmelToMFCC``)."""
-
-        def __init__(self, n_mfccs: int = 20, **kwargs):
-            super().__init__(**kwargs)
-            self.n_mfccs = int(n_mfccs)
-
-        def call(self, inputs):
-            n_mels = inputs.shape[2]
-            dct = keras.ops.convert_to_tensor(constants.dct_matrix(n_mels, self.n_mfccs).astype("float32"))
-            moved = keras.ops.moveaxis(inputs, 2, -1)
-            return keras.ops.moveaxis(keras.ops.matmul(moved, dct), -1, 2)
-
-        def compute_output_shape(self, input_shape):
-            return (*input_shape[:2], self.n_mfccs, *input_shape[3:])
-
-        def get_config(self):
-            return {**super().get_config(), "n_mfccs": self.n_mfccs}
-
-    _FALLBACK_REGISTERED["MFCC"] = LogmelToMFCCFallback
-    return LogmelToMFCCFallback
-
-
 def mfcc_layer(n_mfcc: int):
-    """``kapre.LogmelToMFCC`` (channels_last) when kapre has it, else an equivalent DCT layer."""
+    """``kapre.LogmelToMFCC`` over the mel axis of a channels_last log-mel spectrogram."""
     import kapre
 
-    if hasattr(kapre, "LogmelToMFCC"):
-        return kapre.LogmelToMFCC(n_mfccs=n_mfcc, data_format="channels_last")
-    return _register_fallback_layers()(n_mfccs=n_mfcc)
+    return kapre.LogmelToMFCC(n_mfccs=n_mfcc, data_format="channels_last")
 
 
 def build_frontend(options: FeatureOptions, db: str | None = "auto"):
@@ -375,8 +336,7 @@ def _plan(model) -> _Plan:
     """
     import kapre
 
-    local = tuple(getattr(kapre, name) for name in ("Magnitude", "ApplyFilterbank") if hasattr(kapre, name))
-    local += (_register_fallback_layers(),) + ((kapre.LogmelToMFCC,) if hasattr(kapre, "LogmelToMFCC") else ())
+    local = (kapre.Magnitude, kapre.ApplyFilterbank, kapre.LogmelToMFCC)
     layers = _layers_of(model)
     plan = _Plan(model=model)
     if not layers or not isinstance(layers[0], kapre.STFT):
@@ -518,7 +478,7 @@ def _describe(model, options: FeatureOptions | None) -> dict:
                             label="log-frequency spectrogram")
         elif isinstance(layer, kapre.MagnitudeToDecibel):
             desc["db"] = "amplitude" if layer.amplitude else "kapre"
-        elif type(layer).__name__ in ("LogmelToMFCC", "LogmelToMFCCFallback"):
+        elif isinstance(layer, kapre.LogmelToMFCC):
             desc.update(y_axis="coef", db=False, label="MFCC")
     return desc
 

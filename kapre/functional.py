@@ -347,9 +347,9 @@ def apply_filterbank(x, filterbank, freq_axis: int):
     rank = len(x.shape)
     freq_axis = freq_axis % rank
     if freq_axis == rank - 1:
-        return ops.matmul(x, filterbank)
+        return _backend_ops.matmul(x, filterbank)
     moved = ops.moveaxis(x, freq_axis, -1)
-    return ops.moveaxis(ops.matmul(moved, filterbank), -1, freq_axis)
+    return ops.moveaxis(_backend_ops.matmul(moved, filterbank), -1, freq_axis)
 
 
 def delta(x, win_length: int = 5, mode: str = "symmetric", time_axis: int = 1):
@@ -413,5 +413,5 @@ def apply_filterbank_blocks(x, blocks):
     ``blocks`` is a sequence of ``(row_start, row_stop, weights)``, ``weights`` a ``(row_stop - row_start, k)``
     tensor (see :func:`kapre.constants.filterbank_blocks`); the blocks' outputs are concatenated in order.
     """
-    parts = [ops.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
+    parts = [_backend_ops.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
     return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
