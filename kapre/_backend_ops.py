@@ -102,6 +102,26 @@ def constant(array: np.ndarray, dtype: str):
     return ops.convert_to_tensor(array, dtype=dtype)
 
 
+def call_compiled_when_eager(owner, fn, x):
+    """``fn(x)``; on JAX, called eagerly (not under a trace), as one cached ``jax.jit`` computation.
+
+    JAX runs eager code op by op, each op a separate XLA call that materialises its full-size result; compiling
+    the layer's whole computation once per input shape lets XLA fuse it, as it does under ``jax.jit``. The
+    compiled function is cached on ``owner`` (outside Keras' attribute tracking). Other backends call ``fn``.
+    """
+    if backend_name() != "jax":
+        return fn(x)
+    import jax
+
+    if isinstance(x, jax.core.Tracer):
+        return fn(x)
+    cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
+    compiled = cache.get(fn.__name__)
+    if compiled is None:
+        compiled = cache[fn.__name__] = jax.jit(fn)
+    return compiled(x)
+
+
 # -- fast paths of the mel front-end (kapre.MelSpectrogram); each equals its generic keras.ops counterpart ---------
 
 

@@ -153,6 +153,9 @@ class MelSpectrogram(keras.layers.Layer):
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
+        return _backend_ops.call_compiled_when_eager(self, self._compute, inputs)
+
+    def _compute(self, inputs):
         waveforms = ops.cast(inputs, self._fft_dtype)
         channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
         if self._input_format == V.CH_LAST:

@@ -130,3 +130,17 @@ def test_layer_rejects_bad_arguments():
         kapre.MelSpectrogram(power=3.0)
     with pytest.raises(ValueError, match="shorter than one frame"):
         kapre.MelSpectrogram(n_fft=512, input_data_format="channels_last")(np.zeros((1, 100, 1), "float32"))
+
+
+def test_eager_call_equals_compiled_call():
+    """On JAX an eager call runs as one cached jax.jit computation (kapre._backend_ops.call_compiled_when_eager);
+    it must give the traced numbers, and a traced call must not use the cache."""
+    layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    x = noise((2, 2000, 1), seed=5)
+    eager = to_numpy(layer(x))
+    model = keras.Sequential([keras.Input((2000, 1)), layer])
+    compiled = model.predict(x, verbose=0)  # Keras compiles predict on every backend that can
+    np.testing.assert_allclose(eager, compiled, atol=1e-4)
+    cache = layer.__dict__.get("_kapre_compiled_calls", {})
+    assert bool(cache) == (BACKEND == "jax")
