@@ -103,22 +103,35 @@ def constant(array: np.ndarray, dtype: str):
 
 
 def call_compiled_when_eager(owner, fn, x):
-    """``fn(x)``; on JAX, called eagerly (not under a trace), as one cached ``jax.jit`` computation.
+    """``fn(x)``; called eagerly (not under a trace) on JAX or TensorFlow, as one cached compiled computation.
 
-    JAX runs eager code op by op, each op a separate XLA call that materialises its full-size result; compiling
-    the layer's whole computation once per input shape lets XLA fuse it, as it does under ``jax.jit``. The
-    compiled function is cached on ``owner`` (outside Keras' attribute tracking). Other backends call ``fn``.
+    Eager JAX and TensorFlow run op by op, each op a separate call that materialises its full-size result;
+    compiling the layer's whole computation once per input shape (``jax.jit``, ``tf.function``) lets the backend
+    fuse and schedule it as it does when the user compiles. Measured on the log-mel benchmark (2 CPU cores):
+    eager JAX W1 3.0x -> 1.0x the compiled time, eager TF W2 2.6x -> about 1x. The compiled function is cached on
+    ``owner`` (outside Keras' attribute tracking). PyTorch calls ``fn`` directly.
     """
-    if backend_name() != "jax":
-        return fn(x)
-    import jax
+    name = backend_name()
+    if name == "jax":
+        import jax
 
-    if isinstance(x, jax.core.Tracer):
+        if isinstance(x, jax.core.Tracer):
+            return fn(x)
+        compile_fn = jax.jit
+    elif name == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return fn(x)
+
+        def compile_fn(function):
+            return tf.function(function, reduce_retracing=True, autograph=False)
+    else:
         return fn(x)
     cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
     compiled = cache.get(fn.__name__)
     if compiled is None:
-        compiled = cache[fn.__name__] = jax.jit(fn)
+        compiled = cache[fn.__name__] = compile_fn(fn)
     return compiled(x)
 
 
