@@ -108,6 +108,16 @@ def test_file_saved_under_each_backend_loads_here(saved_under):
         np.testing.assert_allclose(y[b], _fixture_reference(x[b, :, 0]), atol=2e-3)
 
 
+def test_file_written_by_kapre_041_loads():
+    """tests/data/kapre041_tf220.keras was saved by kapre 0.4.1 from PyPI (TF 2.20, Keras 3.13)."""
+    model = keras.saving.load_model(os.path.join(DATA, "kapre041_tf220.keras"), safe_mode=True)
+    assert [type(layer).__module__ for layer in model.layers[1:]] == ["kapre.time_frequency"] * 6
+    x = noise((2, 4000, 1), seed=6)
+    y = to_numpy(model(x))
+    for b in range(2):
+        np.testing.assert_allclose(y[b], _fixture_reference(x[b, :, 0]), atol=2e-3)
+
+
 def _kapre04_config():
     """A Sequential config as tf.keras 2.x wrote it for a kapre 0.4 model (resolved values, 0.3.7 Phase key)."""
     return {
