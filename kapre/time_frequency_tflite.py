@@ -173,8 +173,22 @@ def _work_dtype(dtype) -> str:
     return dtype if dtype in ("float32", "float64") else "float32"
 
 
+class _PartsToRealMixin:
+    """Shapes and dtypes of the layers that reduce a trailing real/imaginary axis ``(..., 2)`` to ``(...)``."""
+
+    def compute_output_shape(self, input_shape):
+        _check_parts_input(type(self).__name__, input_shape)
+        return tuple(input_shape[:-1])
+
+    def _output_dtype(self, input_dtype):
+        return V.output_float_dtype(self.compute_dtype, _work_dtype(input_dtype))
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._output_dtype(inputs.dtype))
+
+
 @register
-class MagnitudeTflite(Magnitude):
+class MagnitudeTflite(_PartsToRealMixin, Magnitude):
     """Magnitude ``sqrt(re**2 + im**2)`` of a spectrum with a trailing real/imaginary axis (:class:`STFTTflite`).
 
     Builtin LiteRT ops only; the gradient is finite (0) where the spectrum is exactly 0.
@@ -189,16 +203,6 @@ class MagnitudeTflite(Magnitude):
         [5.0]
     """
 
-    def compute_output_shape(self, input_shape):
-        _check_parts_input("MagnitudeTflite", input_shape)
-        return tuple(input_shape[:-1])
-
-    def _output_dtype(self, input_dtype):
-        return V.output_float_dtype(self.compute_dtype, _work_dtype(input_dtype))
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._output_dtype(inputs.dtype))
-
     def call(self, inputs):
         _check_parts_input("MagnitudeTflite", inputs.shape, inputs.dtype)
         parts = ops.cast(inputs, _work_dtype(inputs.dtype))
@@ -206,7 +210,7 @@ class MagnitudeTflite(Magnitude):
 
 
 @register
-class PhaseTflite(Phase):
+class PhaseTflite(_PartsToRealMixin, Phase):
     """Phase (radians, ``[-pi, pi]``) of a spectrum with a trailing real/imaginary axis (:class:`STFTTflite`).
 
     Args:
@@ -226,16 +230,6 @@ class PhaseTflite(Phase):
         >>> [round(float(v), 4) for v in np.asarray(kapre.PhaseTflite()(np.array([[0.0, 1.0]], 'float32')))]
         [1.5708]
     """
-
-    def compute_output_shape(self, input_shape):
-        _check_parts_input("PhaseTflite", input_shape)
-        return tuple(input_shape[:-1])
-
-    def _output_dtype(self, input_dtype):
-        return V.output_float_dtype(self.compute_dtype, _work_dtype(input_dtype))
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._output_dtype(inputs.dtype))
 
     def call(self, inputs):
         _check_parts_input("PhaseTflite", inputs.shape, inputs.dtype)
