@@ -59,6 +59,18 @@ def check_choice(name: str, value, choices: Iterable):
     return value
 
 
+def check_delta_args(win_length, mode) -> int:
+    """The arguments of the delta layers: an odd ``win_length >= 3`` and a padding mode (case-insensitive)."""
+    win_length = check_int("win_length", win_length, minimum=3)
+    if win_length % 2 != 1:
+        raise ValueError(f"win_length must be an odd number, received win_length={win_length!r}.")
+    if not isinstance(mode, str) or mode.lower() not in ("symmetric", "reflect", "constant"):
+        raise ValueError(
+            f"mode must be one of ['symmetric', 'reflect', 'constant'] (case-insensitive), received mode={mode!r}."
+        )
+    return win_length
+
+
 def unwrap_data_format(value):
     """Old kapre/tf.keras files sometimes stored a data format as ``{'config': 'channels_last', ...}``."""
     if isinstance(value, dict) and "config" in value:

@@ -743,13 +743,7 @@ class Delta(_SpectrogramLayer):
 
     def __init__(self, win_length=5, mode="symmetric", data_format="default", **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.win_length = V.check_int("win_length", win_length, minimum=3)
-        if self.win_length % 2 != 1:
-            raise ValueError(f"win_length must be an odd number, received win_length={win_length!r}.")
-        if not isinstance(mode, str) or mode.lower() not in ("symmetric", "reflect", "constant"):
-            raise ValueError(
-                f"mode must be one of ['symmetric', 'reflect', 'constant'] (case-insensitive), received mode={mode!r}."
-            )
+        self.win_length = V.check_delta_args(win_length, mode)
         self.mode = mode
 
     def compute_output_shape(self, input_shape):
