@@ -170,27 +170,6 @@ def frame(x, frame_length: int, hop_length: int):
     return None
 
 
-def stft_power(signals, n_fft: int, hop_length: int, window):
-    """``|STFT|**2`` by the backend's own fused STFT op, or ``None`` where there is none that fits.
-
-    PyTorch's ``torch.stft`` frames, windows and transforms in one op (measured 72 ms against 77 ms for
-    ``unfold`` * window + ``rfft`` on the W1 benchmark). It centres a window shorter than ``n_fft`` inside the
-    frame, unlike kapre (window at the frame's start), so it is used only when ``len(window) == n_fft``, where both
-    agree; it needs a 1-D or 2-D input, so the leading axes are flattened.
-    """
-    if backend_name() != "torch" or window.shape[0] != n_fft or signals.shape[-1] is None:
-        return None
-    import torch
-
-    if signals.dtype not in (torch.float32, torch.float64) or signals.shape[-1] < n_fft:
-        return None
-    leading = tuple(signals.shape[:-1])
-    flat = signals.reshape(-1, signals.shape[-1])
-    spectrum = torch.stft(flat, n_fft, hop_length, window=window, center=False, return_complex=True)
-    power = torch.view_as_real(spectrum).square().sum(dim=-1).transpose(-1, -2)  # (..., frames, freq)
-    return power.reshape(*leading, power.shape[-2], power.shape[-1])
-
-
 def rfft_power(x, n_fft: int):
     """``|rfft(x, n_fft)| ** 2`` as a real tensor: the complex spectrum never leaves this function.
 

@@ -400,9 +400,6 @@ def power_spectrogram(signals, n_fft: int, hop_length: int, window):
     ``hop_length``, zero-padded to ``n_fft``); the backend's own framing op where it has one
     (:func:`kapre._backend_ops.frame`) and ``re**2 + im**2`` taken right after the FFT.
     """
-    fused = _backend_ops.stft_power(signals, n_fft, hop_length, window)
-    if fused is not None:
-        return fused
     win_length = window.shape[0]
     frames = _backend_ops.frame(signals, win_length, hop_length)
     if frames is None:

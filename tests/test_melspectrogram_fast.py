@@ -144,19 +144,3 @@ def test_eager_call_equals_compiled_call():
     np.testing.assert_allclose(eager, compiled, atol=1e-4)
     cache = layer.__dict__.get("_kapre_compiled_calls", {})
     assert bool(cache) == (BACKEND in ("jax", "tensorflow"))
-
-
-def test_fused_stft_power_equals_generic_path():
-    """PyTorch's torch.stft fast path (kapre._backend_ops.stft_power) gives the generic framing + rfft numbers."""
-    x = ops.convert_to_tensor(noise((2, 3, 4000), seed=9))
-    window = ops.convert_to_tensor(constants.get_window(None, 512).astype("float32"))
-    fused = _backend_ops.stft_power(x, 512, 128, window)
-    assert (fused is not None) == (BACKEND == "torch")
-    generic = to_numpy(_backend_ops.rfft_power(functional.frame(x, 512, 128) * window, 512))
-    reference = np.abs(np.fft.rfft(np.lib.stride_tricks.sliding_window_view(to_numpy(x), 512, axis=-1)[..., ::128, :]
-                                   * to_numpy(window), 512)) ** 2
-    np.testing.assert_allclose(generic, reference, rtol=1e-4, atol=1e-4 * reference.max())
-    if fused is not None:
-        np.testing.assert_allclose(to_numpy(fused), reference, rtol=1e-4, atol=1e-4 * reference.max())
-    # a window shorter than n_fft sits at the frame's start in kapre; torch.stft would centre it: not fused
-    assert _backend_ops.stft_power(x, 512, 128, window[:400]) is None
