@@ -223,6 +223,19 @@ def test_extract_interrupted_then_resumed(tmp_path):
     keras.backend.clear_session()
 
 
+def test_demo_on_a_user_file(tmp_path, capsys):
+    """`kapre demo FILE` (in-process: the subprocess path is covered by the built-in clip's demo above)."""
+    import matplotlib.image
+
+    sf.write(tmp_path / "tones.wav", _noise(16000, 1, 4), 16000)
+    code = cli.main(["demo", str(tmp_path / "tones.wav"), "-o", str(tmp_path / "mine.png")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "tones.wav" in out and "(1, 55, 1025, 1)" in out  # 1 s at 16 kHz, n_fft 2048, hop 256
+    image = matplotlib.image.imread(tmp_path / "mine.png")
+    assert image.shape[:2] == (1400, 1100) and float(np.var(image[..., :3])) > 0.01
+
+
 def test_show(tmp_path):
     import matplotlib.image
 
