@@ -190,6 +190,7 @@ def rfft_power(x, n_fft: int):
         import torch
 
         spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
-        return torch.view_as_real(spectrum).square().sum(dim=-1)
+        # real**2 + imag**2 measured 22 ms vs 33 ms for view_as_real(.).square().sum(-1) (W1; W2: 2.7 vs 5.4 ms)
+        return spectrum.real.square() + spectrum.imag.square()
     real, imag = ops.rfft(x, fft_length=n_fft)
     return ops.square(real) + ops.square(imag)
