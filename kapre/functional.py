@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from keras import backend as keras_backend
 from keras import ops
 
 from kapre import _backend_ops
@@ -244,18 +245,11 @@ def istft(
     if center:
         squared = ops.broadcast_to(window * window, ops.shape(frames)[-2:])
         window_sum = overlap_add(squared, hop_length)
-        tiny = 1e-10 if keras_dtype(window) == "float32" else 1e-30
+        tiny = 1e-10 if keras_backend.standardize_dtype(window.dtype) == "float32" else 1e-30
         signal = signal / ops.where(window_sum > tiny, window_sum, ops.ones_like(window_sum))
         half = n_fft // 2
         signal = signal[..., half : ops.shape(signal)[-1] - half]
     return signal
-
-
-def keras_dtype(x) -> str:
-    """The standardized Keras dtype name of a tensor."""
-    from keras import backend as keras_backend
-
-    return keras_backend.standardize_dtype(x.dtype)
 
 
 def magnitude(spectrum):

@@ -406,8 +406,3 @@ class Melspectrogram(Spectrogram):
         )
         return config
 
-
-# Register the other 0.2-era and DAS layers whenever kapre (hence this module) is imported, so their .keras files
-# load without importing kapre.utils / kapre.filterbank / kapre.compat first.
-from kapre import filterbank, utils  # noqa: E402, F401
-from kapre.compat import das  # noqa: E402, F401

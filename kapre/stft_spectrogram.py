@@ -257,6 +257,8 @@ class STFTSpectrogram(keras.layers.Layer):
             self.imag_kernel = self.add_weight(
                 name="imag_kernel", shape=shape, initializer=_ArrayInitializer(self._imag_values[:, None, :])
             )
+        # The one-sided PSD's bin weights, converted once (not on every call).
+        self._psd_weights = _backend_ops.constant(self._psd_doubling, self._fft_dtype) if self.mode == "psd" else None
         self.built = True
 
     # -- shapes -----------------------------------------------------------------------------------------------
@@ -377,7 +379,7 @@ class STFTSpectrogram(keras.layers.Layer):
         else:
             power = ops.square(real) + ops.square(imag)
             if self.mode == "psd":
-                outputs = power * ops.convert_to_tensor(self._psd_doubling.astype(self._fft_dtype))
+                outputs = power * self._psd_weights
             else:
                 epsilon = keras.config.epsilon()
                 outputs = ops.sqrt(_floor(power, epsilon))
