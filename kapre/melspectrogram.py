@@ -24,6 +24,11 @@ from kapre.time_frequency import _check_stft_lengths, _check_window_name, _seria
 
 __all__ = ["MelSpectrogram"]
 
+# Frames are processed in chunks of about this many samples (4 MiB of float32), at most _MAX_CHUNKS per call:
+# see kapre.functional.map_frame_chunks.
+_CHUNK_SAMPLES = 2**20
+_MAX_CHUNKS = 16
+
 
 @keras.saving.register_keras_serializable(package="Kapre")
 class MelSpectrogram(keras.layers.Layer):
@@ -110,6 +115,7 @@ class MelSpectrogram(keras.layers.Layer):
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
+        self._chunk_samples, self._max_chunks = _CHUNK_SAMPLES, _MAX_CHUNKS
 
     def build(self, input_shape):
         self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
@@ -163,14 +169,20 @@ class MelSpectrogram(keras.layers.Layer):
                 waveforms = ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
             else:
                 waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
-        spectrogram = functional.power_spectrogram(
-            waveforms, self.n_fft, self._resolved_hop_length, self._window
-        )  # (batch, ch, frames, freq)
-        if self.power == 1.0:
-            spectrogram = ops.sqrt(spectrogram)
-        mel = functional.apply_filterbank_blocks(spectrogram, self._block_weights)  # (batch, ch, frames, mels)
-        if self.return_decibel:
-            mel = functional.magnitude_to_decibel(mel, self.db_ref_value, self.db_amin, self.db_dynamic_range)
+        win_length, hop_length = self._resolved_win_length, self._resolved_hop_length
+        chunks = functional.frame_chunks(
+            waveforms.shape[-1],
+            win_length,
+            hop_length,
+            rows=(inputs.shape[0] or 1) * channels,
+            target_samples=self._chunk_samples,
+            max_chunks=self._max_chunks,
+        )
+        mel = functional.map_frame_chunks(
+            self._mel_of_chunk, waveforms, win_length, hop_length, chunks
+        )  # (batch, ch, frames, mels)
+        if self.return_decibel:  # the logarithm was taken chunk by chunk
+            mel = functional.reference_decibel(mel, self.db_ref_value, self.db_amin, self.db_dynamic_range)
         if self._output_format == V.CH_LAST:
             if channels == 1:
                 mel = ops.expand_dims(ops.squeeze(mel, axis=1), -1)
@@ -178,6 +190,15 @@ class MelSpectrogram(keras.layers.Layer):
                 mel = ops.transpose(mel, (0, 2, 3, 1))
         out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
         return mel if out_dtype == self._fft_dtype else ops.cast(mel, out_dtype)
+
+    def _mel_of_chunk(self, waveforms):
+        spectrogram = functional.power_spectrogram(
+            waveforms, self.n_fft, self._resolved_hop_length, self._window
+        )  # (batch, ch, frames, freq)
+        if self.power == 1.0:
+            spectrogram = ops.sqrt(spectrogram)
+        mel = functional.apply_filterbank_blocks(spectrogram, self._block_weights)
+        return functional.decibel(mel, self.db_amin) if self.return_decibel else mel
 
     def get_config(self):
         config = super().get_config()

@@ -10,7 +10,7 @@ from keras import ops
 
 import kapre
 from kapre import _backend_ops, constants, functional
-from tests.helpers import BACKEND, noise, save_and_load, to_numpy
+from tests.helpers import BACKEND, gradient, noise, save_and_load, to_numpy
 
 W2 = dict(n_fft=512, hop_length=160, sample_rate=16000, n_mels=64)
 
@@ -144,3 +144,65 @@ def test_eager_call_equals_compiled_call():
     np.testing.assert_allclose(eager, compiled, atol=1e-4)
     cache = layer.__dict__.get("_kapre_compiled_calls", {})
     assert bool(cache) == (BACKEND in ("jax", "tensorflow"))
+
+
+@pytest.mark.parametrize("length, frame_length, hop, rows, target, max_chunks", [
+    (16000, 512, 160, 64, 2**20, 16), (220500, 2048, 512, 16, 2**20, 16), (220500, 2048, 512, 1, 2**12, 16),
+    (1024000, 512, 160, 64, 2**20, 16), (600, 512, 160, 3, 1, 16), (512, 512, 160, 1, 1, 4),
+    (2000, 400, 100, 2, 400, 100),
+])
+def test_frame_chunks_cover_every_frame_once(length, frame_length, hop, rows, target, max_chunks):
+    chunks = functional.frame_chunks(length, frame_length, hop, rows, target, max_chunks)
+    total = functional.num_frames(length, frame_length, hop)
+    assert chunks[0][0] == 0 and chunks[-1][1] == total
+    assert all(prev[1] == nxt[0] for prev, nxt in zip(chunks[:-1], chunks[1:], strict=True))
+    sizes = [stop - start for start, stop in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    assert len(chunks) <= max_chunks
+    # a chunk exceeds the target only when the cap on the count forces it, or when it is a single frame
+    assert max(sizes) == 1 or max(sizes) * rows * frame_length <= 2 * target or len(chunks) == max_chunks
+
+
+def test_frame_chunks_of_unknown_length_is_one_chunk():
+    assert functional.frame_chunks(None, 512, 160, 8, 2**20, 16) == [(0, None)]
+
+
+@pytest.mark.parametrize("chunk_samples", [1, 2**12, 2**15])
+def test_chunked_power_spectrogram_equals_whole(chunk_samples):
+    x = ops.convert_to_tensor(noise((2, 1, 9000), seed=11))
+    window = ops.convert_to_tensor(constants.get_window(None, 400).astype("float32"))
+    chunks = functional.frame_chunks(9000, 400, 160, 2, chunk_samples, 1000)
+    assert len(chunks) > 1
+
+    def power(signals):
+        return functional.power_spectrogram(signals, 512, 160, window)
+
+    whole = to_numpy(power(x))
+    chunked = to_numpy(functional.map_frame_chunks(power, x, 400, 160, chunks))
+    assert chunked.shape == whole.shape == (2, 1, 54, 257)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6 * whole.max())
+
+
+def test_layer_in_chunks_equals_librosa_and_per_example():
+    """4 clips x 10 s at 22,050 Hz, n_fft 2048: 3.5 M frame samples, so the layer works in chunks
+    (kapre.functional.map_frame_chunks); one clip alone is a single chunk."""
+    x = noise((4, 220500, 1), seed=12)
+    layer = kapre.MelSpectrogram(n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    assert len(functional.frame_chunks(220500, 2048, 512, 4, layer._chunk_samples, layer._max_chunks)) > 1
+    y = to_numpy(layer(x))[..., 0]
+    ref = _librosa_log_mel(x[..., 0], 22050, 2048, 512, 128).transpose(0, 2, 1)
+    assert y.shape == ref.shape == (4, 427, 128)
+    np.testing.assert_allclose(y, ref, atol=1e-3)
+    for index in range(4):
+        np.testing.assert_allclose(to_numpy(layer(x[index : index + 1]))[0, ..., 0], y[index], atol=1e-4)
+
+
+def test_gradient_through_chunks_is_finite():
+    layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    layer._chunk_samples = 2**10  # force several chunks on a short input
+    x = noise((2, 4000, 1), seed=13)
+    assert len(functional.frame_chunks(4000, 256, 64, 2, layer._chunk_samples, layer._max_chunks)) > 1
+    grad = gradient(lambda t: ops.sum(layer(t)), x)
+    assert grad.shape == x.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
