@@ -45,9 +45,7 @@ def configurations(quick: bool):
     for mode in ("eager", "compile"):
         if not (quick and mode == "compile"):
             out.append(("torch_stft", "torch", mode, log_mel))
-    # torch.compile needs minutes per graph on 2 shared cores: its rows run W2 only (see the README)
-    out = [(i, b, m, ("W2 log-mel",) if m == "compile" else w) for i, b, m, w in out]
-    if quick:  # torch.compile takes minutes to compile on 2 cores; eager is the PyTorch row of --quick
+    if quick:  # torch.compile takes up to a minute to compile on 2 cores; eager is the PyTorch row of --quick
         out = [c for c in out if c[2] != "compile"] + [("kapre", "torch", "eager", log_mel)]
     out.append(("torchaudio", "torch", "eager", log_mel))
     out += [("librosa", "-", "-", log_mel), ("numpy", "-", "-", log_mel)]
@@ -61,7 +59,7 @@ def configurations(quick: bool):
             out.append(("kapre", backend, mode, (workload,)))
         out += [("librosa", "-", "-", (workload,)), ("numpy", "-", "-", (workload,)),
                 ("torch_stft", "torch", "eager", (workload,)), ("kapre041", "tensorflow", "function", (workload,))]
-    for backend, mode in (("tensorflow", "function"), ("jax", "jit")):  # PyTorch: see the README
+    for backend, mode in (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager")):
         out.append(("kapre", backend, mode, SWEEP))
     out.append(("numpy", "-", "-", SWEEP))
     return out

@@ -135,6 +135,22 @@ def call_compiled_when_eager(owner, fn, x):
     return compiled(x)
 
 
+def max_frame_chunks() -> int:
+    """How many frame chunks (:func:`kapre.functional.map_frame_chunks`) one call may unroll.
+
+    Eager PyTorch runs the chunks as a Python loop, a few op dispatches each, so big inputs get as many
+    cache-sized chunks as they need (measured on 64 clips x 64 s: 16 chunks 0.21, 256 chunks 0.14 ms per audio
+    second). A traced graph (``tf.function``, ``jax.jit``, ``torch.compile``) holds every chunk's ops, so there
+    the count is capped at 16 to keep tracing and compiling short.
+    """
+    if backend_name() == "torch":
+        import torch
+
+        if not torch.compiler.is_compiling():
+            return 4096
+    return 16
+
+
 # -- fast paths of the mel front-end (kapre.MelSpectrogram); each equals its generic keras.ops counterpart ---------
 
 

@@ -347,8 +347,9 @@ def reference_decibel(
     if isinstance(ref_value, str):  # 'max', validated by the caller
         log_spec = log_spec - ops.max(log_spec, axis=reduce_axes, keepdims=True)
     else:
-        factor = 20.0 if amplitude else 10.0
-        log_spec = log_spec - factor * math.log10(max(amin, ref_value))
+        offset = (20.0 if amplitude else 10.0) * math.log10(max(amin, ref_value))
+        if offset != 0.0:  # ref_value 1.0 (the default) needs no pass over the data
+            log_spec = log_spec - offset
     if dynamic_range is not None:
         floor = ops.max(log_spec, axis=reduce_axes, keepdims=True) - dynamic_range
         log_spec = ops.maximum(log_spec, floor)

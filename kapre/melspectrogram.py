@@ -24,10 +24,9 @@ from kapre.time_frequency import _check_stft_lengths, _check_window_name, _seria
 
 __all__ = ["MelSpectrogram"]
 
-# Frames are processed in chunks of about this many samples (4 MiB of float32), at most _MAX_CHUNKS per call:
-# see kapre.functional.map_frame_chunks.
+# Frames are processed in chunks of about this many samples (4 MiB of float32): see
+# kapre.functional.map_frame_chunks (the count per call: kapre._backend_ops.max_frame_chunks).
 _CHUNK_SAMPLES = 2**20
-_MAX_CHUNKS = 16
 
 
 @keras.saving.register_keras_serializable(package="Kapre")
@@ -115,7 +114,7 @@ class MelSpectrogram(keras.layers.Layer):
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
-        self._chunk_samples, self._max_chunks = _CHUNK_SAMPLES, _MAX_CHUNKS
+        self._chunk_samples, self._max_chunks = _CHUNK_SAMPLES, None  # None: the backend's limit
 
     def build(self, input_shape):
         self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
@@ -176,7 +175,7 @@ class MelSpectrogram(keras.layers.Layer):
             hop_length,
             rows=(inputs.shape[0] or 1) * channels,
             target_samples=self._chunk_samples,
-            max_chunks=self._max_chunks,
+            max_chunks=self._max_chunks or _backend_ops.max_frame_chunks(),
         )
         mel = functional.map_frame_chunks(
             self._mel_of_chunk, waveforms, win_length, hop_length, chunks

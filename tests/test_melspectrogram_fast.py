@@ -189,7 +189,7 @@ def test_layer_in_chunks_equals_librosa_and_per_example():
     x = noise((4, 220500, 1), seed=12)
     layer = kapre.MelSpectrogram(n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128,
                                  input_data_format="channels_last", output_data_format="channels_last")
-    assert len(functional.frame_chunks(220500, 2048, 512, 4, layer._chunk_samples, layer._max_chunks)) > 1
+    assert len(functional.frame_chunks(220500, 2048, 512, 4, layer._chunk_samples, _backend_ops.max_frame_chunks())) > 1
     y = to_numpy(layer(x))[..., 0]
     ref = _librosa_log_mel(x[..., 0], 22050, 2048, 512, 128).transpose(0, 2, 1)
     assert y.shape == ref.shape == (4, 427, 128)
@@ -203,6 +203,27 @@ def test_gradient_through_chunks_is_finite():
                                  input_data_format="channels_last", output_data_format="channels_last")
     layer._chunk_samples = 2**10  # force several chunks on a short input
     x = noise((2, 4000, 1), seed=13)
-    assert len(functional.frame_chunks(4000, 256, 64, 2, layer._chunk_samples, layer._max_chunks)) > 1
+    assert len(functional.frame_chunks(4000, 256, 64, 2, layer._chunk_samples, _backend_ops.max_frame_chunks())) > 1
     grad = gradient(lambda t: ops.sum(layer(t)), x)
     assert grad.shape == x.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch.compile; TF/JAX: test_eager_call_equals_compiled_call")
+def test_torch_compile_caps_the_chunks_and_equals_eager():
+    """Eager PyTorch loops over as many chunks as the input needs; under torch.compile the count is capped
+    (kapre._backend_ops.max_frame_chunks) and the result is the same."""
+    import torch
+
+    layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    layer._chunk_samples = 2**10
+    x = torch.from_numpy(noise((2, 8000, 1), seed=14))
+    assert _backend_ops.max_frame_chunks() == 4096
+    assert len(functional.frame_chunks(8000, 256, 64, 2, 2**10, 4096)) > 16
+    eager = to_numpy(layer(x))
+    compiled = to_numpy(torch.compile(lambda t: layer(t))(x))
+    np.testing.assert_allclose(compiled, eager, atol=1e-4)
+
+
+def test_max_frame_chunks_outside_torch_is_the_graph_cap():
+    assert _backend_ops.max_frame_chunks() == (4096 if BACKEND == "torch" else 16)
