@@ -9,7 +9,10 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 * the mel product skips the zeros of the filterbank (each FFT bin feeds at most two bands): it is a few dense
   blocks (:func:`kapre.constants.filterbank_blocks`, :func:`kapre.functional.apply_filterbank_blocks`), about
   a fifth of the dense matmul's work at 2048 / 128 mels;
-* the layout stays ``(batch, channels, frames, freq)`` until the (small) mel output.
+* the layout stays ``(batch, channels, frames, freq)`` until the (small) mel output;
+* the frames go through framing, FFT, power, mel and logarithm a cache-sized chunk at a time
+  (:func:`kapre.functional.map_frame_chunks`, about 4 MiB of frames per chunk), so the full-size intermediates
+  never travel through main memory; only the mel output of each chunk is kept.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from kapre.time_frequency import _check_stft_lengths, _check_window_name, _seria
 __all__ = ["MelSpectrogram"]
 
 # Frames are processed in chunks of about this many samples (4 MiB of float32): see
-# kapre.functional.map_frame_chunks (the count per call: kapre._backend_ops.max_frame_chunks).
+# kapre.functional.map_frame_chunks (how many at most: kapre._backend_ops.max_frame_chunks).
 _CHUNK_SAMPLES = 2**20
 
 
@@ -169,16 +172,14 @@ class MelSpectrogram(keras.layers.Layer):
             else:
                 waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
         win_length, hop_length = self._resolved_win_length, self._resolved_hop_length
-        chunks = functional.frame_chunks(
-            waveforms.shape[-1],
+        per_chunk = functional.frames_per_chunk((inputs.shape[0] or 1) * channels, win_length, self._chunk_samples)
+        mel = functional.map_frame_chunks(
+            self._mel_of_chunk,
+            waveforms,
             win_length,
             hop_length,
-            rows=(inputs.shape[0] or 1) * channels,
-            target_samples=self._chunk_samples,
+            per_chunk,
             max_chunks=self._max_chunks or _backend_ops.max_frame_chunks(),
-        )
-        mel = functional.map_frame_chunks(
-            self._mel_of_chunk, waveforms, win_length, hop_length, chunks
         )  # (batch, ch, frames, mels)
         if self.return_decibel:  # the logarithm was taken chunk by chunk
             mel = functional.reference_decibel(mel, self.db_ref_value, self.db_amin, self.db_dynamic_range)

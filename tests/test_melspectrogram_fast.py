@@ -146,50 +146,46 @@ def test_eager_call_equals_compiled_call():
     assert bool(cache) == (BACKEND in ("jax", "tensorflow"))
 
 
-@pytest.mark.parametrize("length, frame_length, hop, rows, target, max_chunks", [
-    (16000, 512, 160, 64, 2**20, 16), (220500, 2048, 512, 16, 2**20, 16), (220500, 2048, 512, 1, 2**12, 16),
-    (1024000, 512, 160, 64, 2**20, 16), (600, 512, 160, 3, 1, 16), (512, 512, 160, 1, 1, 4),
-    (2000, 400, 100, 2, 400, 100),
-])
-def test_frame_chunks_cover_every_frame_once(length, frame_length, hop, rows, target, max_chunks):
-    chunks = functional.frame_chunks(length, frame_length, hop, rows, target, max_chunks)
-    total = functional.num_frames(length, frame_length, hop)
+@pytest.mark.parametrize("total, per_chunk", [(97, 2048), (97, 32), (427, 32), (6397, 1), (5, 2), (1, 1)])
+def test_frame_chunks_cover_every_frame_once(total, per_chunk):
+    chunks = functional.frame_chunks(total, per_chunk)
     assert chunks[0][0] == 0 and chunks[-1][1] == total
     assert all(prev[1] == nxt[0] for prev, nxt in zip(chunks[:-1], chunks[1:], strict=True))
     sizes = [stop - start for start, stop in chunks]
-    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
-    assert len(chunks) <= max_chunks
-    # a chunk exceeds the target only when the cap on the count forces it, or when it is a single frame
-    assert max(sizes) == 1 or max(sizes) * rows * frame_length <= 2 * target or len(chunks) == max_chunks
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1 and max(sizes) <= per_chunk
+    assert len(chunks) == -(-total // per_chunk)
 
 
-def test_frame_chunks_of_unknown_length_is_one_chunk():
-    assert functional.frame_chunks(None, 512, 160, 8, 2**20, 16) == [(0, None)]
+def test_frames_per_chunk_aims_at_the_target():
+    assert functional.frames_per_chunk(16, 2048, 2**20) == 32  # W1: 16 clips x 32 frames x 2048 = 2**20
+    assert functional.frames_per_chunk(64, 512, 2**20) == 32
+    assert functional.frames_per_chunk(None, 512, 2**20) == 2048  # unknown batch: one row
+    assert functional.frames_per_chunk(64, 2048, 2**10) == 1  # at least one frame
 
 
-@pytest.mark.parametrize("chunk_samples", [1, 2**12, 2**15])
-def test_chunked_power_spectrogram_equals_whole(chunk_samples):
-    x = ops.convert_to_tensor(noise((2, 1, 9000), seed=11))
+@pytest.mark.parametrize("per_chunk, max_chunks", [(1, 1000), (7, 1000), (7, 2), (9, 3), (53, 1), (54, 1)])
+def test_chunked_power_spectrogram_equals_whole(per_chunk, max_chunks):
+    """Chunks of per_chunk frames, or fewer larger ones when there would be more than max_chunks, all equal
+    the whole computation."""
+    x = ops.convert_to_tensor(noise((2, 3, 9000), seed=11))
     window = ops.convert_to_tensor(constants.get_window(None, 400).astype("float32"))
-    chunks = functional.frame_chunks(9000, 400, 160, 2, chunk_samples, 1000)
-    assert len(chunks) > 1
 
     def power(signals):
         return functional.power_spectrogram(signals, 512, 160, window)
 
     whole = to_numpy(power(x))
-    chunked = to_numpy(functional.map_frame_chunks(power, x, 400, 160, chunks))
-    assert chunked.shape == whole.shape == (2, 1, 54, 257)
+    chunked = to_numpy(functional.map_frame_chunks(power, x, 400, 160, per_chunk, max_chunks))
+    assert chunked.shape == whole.shape == (2, 3, 54, 257)
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6 * whole.max())
 
 
 def test_layer_in_chunks_equals_librosa_and_per_example():
     """4 clips x 10 s at 22,050 Hz, n_fft 2048: 3.5 M frame samples, so the layer works in chunks
-    (kapre.functional.map_frame_chunks); one clip alone is a single chunk."""
+    (kapre.functional.map_frame_chunks); one clip alone is 2 chunks of another size."""
     x = noise((4, 220500, 1), seed=12)
     layer = kapre.MelSpectrogram(n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128,
                                  input_data_format="channels_last", output_data_format="channels_last")
-    assert len(functional.frame_chunks(220500, 2048, 512, 4, layer._chunk_samples, _backend_ops.max_frame_chunks())) > 1
+    assert functional.frames_per_chunk(4, 2048, layer._chunk_samples) < 427
     y = to_numpy(layer(x))[..., 0]
     ref = _librosa_log_mel(x[..., 0], 22050, 2048, 512, 128).transpose(0, 2, 1)
     assert y.shape == ref.shape == (4, 427, 128)
@@ -198,32 +194,38 @@ def test_layer_in_chunks_equals_librosa_and_per_example():
         np.testing.assert_allclose(to_numpy(layer(x[index : index + 1]))[0, ..., 0], y[index], atol=1e-4)
 
 
-def test_gradient_through_chunks_is_finite():
+@pytest.mark.parametrize("max_chunks", [None, 2])
+def test_layer_in_many_chunks_equals_librosa_and_has_finite_gradients(max_chunks):
+    """A short input forced into 15 chunks (the backend's limit) or 2 larger ones; numbers equal librosa,
+    gradients are finite."""
     layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
                                  input_data_format="channels_last", output_data_format="channels_last")
-    layer._chunk_samples = 2**10  # force several chunks on a short input
+    layer._chunk_samples, layer._max_chunks = 2**11, max_chunks  # 4 frames per chunk for 2 clips
     x = noise((2, 4000, 1), seed=13)
-    assert len(functional.frame_chunks(4000, 256, 64, 2, layer._chunk_samples, _backend_ops.max_frame_chunks())) > 1
-    grad = gradient(lambda t: ops.sum(layer(t)), x)
+    y = to_numpy(layer(x))[..., 0]
+    ref = _librosa_log_mel(x[..., 0], 8000, 256, 64, 20).transpose(0, 2, 1)
+    assert y.shape == ref.shape == (2, 59, 20)
+    np.testing.assert_allclose(y, ref, atol=1e-3)
+    grad = gradient(lambda t: layer(t), x)
     assert grad.shape == x.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.compile; TF/JAX: test_eager_call_equals_compiled_call")
-def test_torch_compile_caps_the_chunks_and_equals_eager():
-    """Eager PyTorch loops over as many chunks as the input needs; under torch.compile the count is capped
-    (kapre._backend_ops.max_frame_chunks) and the result is the same."""
+def test_torch_compile_equals_eager_with_many_chunks():
+    """Eager PyTorch takes every chunk the input needs; under torch.compile at most 16 larger ones
+    (kapre._backend_ops.max_frame_chunks); the results agree."""
     import torch
 
     layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
                                  input_data_format="channels_last", output_data_format="channels_last")
     layer._chunk_samples = 2**10
     x = torch.from_numpy(noise((2, 8000, 1), seed=14))
-    assert _backend_ops.max_frame_chunks() == 4096
-    assert len(functional.frame_chunks(8000, 256, 64, 2, 2**10, 4096)) > 16
+    assert _backend_ops.max_frame_chunks() > 1000
+    assert len(functional.frame_chunks(122, functional.frames_per_chunk(2, 256, 2**10))) > 16
     eager = to_numpy(layer(x))
     compiled = to_numpy(torch.compile(lambda t: layer(t))(x))
     np.testing.assert_allclose(compiled, eager, atol=1e-4)
 
 
-def test_max_frame_chunks_outside_torch_is_the_graph_cap():
-    assert _backend_ops.max_frame_chunks() == (4096 if BACKEND == "torch" else 16)
+def test_max_frame_chunks_outside_torch_eager_is_the_graph_cap():
+    assert _backend_ops.max_frame_chunks() == (1 << 30 if BACKEND == "torch" else 16)
