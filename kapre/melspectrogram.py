@@ -192,6 +192,18 @@ class MelSpectrogram(keras.layers.Layer):
         return mel if out_dtype == self._fft_dtype else ops.cast(mel, out_dtype)
 
     def _mel_of_chunk(self, waveforms):
+        fused = _backend_ops.torch_mel_chunk(
+            waveforms,
+            self._resolved_win_length,
+            self._resolved_hop_length,
+            self.n_fft,
+            self._window,
+            self._block_weights,
+            self.power,
+            self.db_amin if self.return_decibel else None,
+        )
+        if fused is not None:
+            return fused
         spectrogram = functional.power_spectrogram(
             waveforms, self.n_fft, self._resolved_hop_length, self._window
         )  # (batch, ch, frames, freq)

@@ -229,3 +229,27 @@ def test_torch_compile_equals_eager_with_many_chunks():
 
 def test_max_frame_chunks_outside_torch_eager_is_the_graph_cap():
     assert _backend_ops.max_frame_chunks() == (1 << 30 if BACKEND == "torch" else 16)
+
+
+@pytest.mark.parametrize("power, amin", [(2.0, 1e-10), (1.0, 1e-5), (2.0, None), (1.0, None)])
+def test_torch_fused_chunk_equals_generic_composition(power, amin):
+    """kapre._backend_ops.torch_mel_chunk (PyTorch's fast path) computes what the keras.ops composition
+    computes; other backends have no fused path and get None."""
+    fb = constants.mel_filterbank(16000, 257, 64, 0.0, 8000.0, False, "slaney")
+    blocks = [(r0, r1, ops.convert_to_tensor(fb[r0:r1, c0:c1].astype("float32")))
+              for r0, r1, c0, c1 in constants.filterbank_blocks(fb)]
+    window = ops.convert_to_tensor(constants.get_window(None, 400).astype("float32"))
+    x = ops.convert_to_tensor(noise((2, 3, 8000), seed=15))
+    fused = _backend_ops.torch_mel_chunk(x, 400, 160, 512, window, blocks, power, amin)
+    if BACKEND != "torch":
+        assert fused is None
+        return
+    spectrogram = functional.power_spectrogram(x, 512, 160, window)
+    if power == 1.0:
+        spectrogram = ops.sqrt(spectrogram)
+    generic = functional.apply_filterbank_blocks(spectrogram, blocks)
+    if amin is not None:
+        generic = functional.decibel(generic, amin)
+    generic = to_numpy(generic)
+    assert to_numpy(fused).shape == generic.shape == (2, 3, 48, 64)
+    np.testing.assert_allclose(to_numpy(fused), generic, rtol=1e-6, atol=1e-6 * np.abs(generic).max())
