@@ -152,40 +152,6 @@ def max_frame_chunks() -> int:
     return 16
 
 
-_THREAD_POOL = None  # (process id, ThreadPoolExecutor): a pool does not survive a fork, so it is per process
-
-
-def map_chunks(fn, items) -> list:
-    """``[fn(item) for item in items]``; on eager PyTorch with two or more items, on two worker threads.
-
-    PyTorch releases the GIL inside its ops, so while one chunk's FFT or matmul runs, the other thread
-    dispatches the next chunk's ops: measured on 2 shared cores, W1 log-mel 33 -> 25 ms, W2 8.0 -> 5.9 ms (the
-    same numbers bit for bit). The caller's grad and inference modes (thread-local in PyTorch) are set in the
-    workers; under ``torch.compile`` and on other backends the loop is plain (their graphs schedule chunks
-    themselves: TensorFlow runs independent chunks in parallel).
-    """
-    items = list(items)
-    if backend_name() != "torch" or len(items) < 2:
-        return [fn(item) for item in items]
-    import torch
-
-    if torch.compiler.is_compiling():
-        return [fn(item) for item in items]
-    global _THREAD_POOL
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    if _THREAD_POOL is None or _THREAD_POOL[0] != os.getpid():
-        _THREAD_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="kapre-chunks"))
-    grad_enabled, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
-
-    def run(item):
-        with torch.inference_mode(inference), torch.set_grad_enabled(grad_enabled):
-            return fn(item)
-
-    return list(_THREAD_POOL[1].map(run, items))
-
-
 # -- fast paths of the mel front-end (kapre.MelSpectrogram); each equals its generic keras.ops counterpart ---------
 
 

@@ -454,15 +454,12 @@ def map_frame_chunks(fn, signals, frame_length: int, hop_length: int, per_chunk:
     frame_length``, so the joined result equals ``fn(signals)``. Working on about ``per_chunk`` frames at a time
     keeps the full-size intermediates (frames, spectrum, power) in the CPU cache: on the W1 log-mel benchmark
     this cut PyTorch's time to a quarter and TensorFlow's by a fifth. At most ``max_chunks`` chunks (larger
-    ones beyond that): each is a separate call of ``fn``, held by a traced graph; eager PyTorch runs them on two
-    threads (:func:`kapre._backend_ops.map_chunks`). Without a static length, or with a single chunk, this is
-    ``fn(signals)``.
+    ones beyond that): each is a separate call of ``fn``, held by a traced graph. Without a static length, or
+    with a single chunk, this is ``fn(signals)``.
     """
     total = num_frames(signals.shape[-1], frame_length, hop_length)
     if not total or total <= per_chunk:
         return fn(signals)
     chunks = frame_chunks(total, max(per_chunk, -(-total // max_chunks)))
-    parts = _backend_ops.map_chunks(
-        fn, [signals[..., f0 * hop_length : (f1 - 1) * hop_length + frame_length] for f0, f1 in chunks]
-    )
+    parts = [fn(signals[..., f0 * hop_length : (f1 - 1) * hop_length + frame_length]) for f0, f1 in chunks]
     return ops.concatenate(parts, axis=-2)

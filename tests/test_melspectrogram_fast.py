@@ -253,32 +253,3 @@ def test_torch_fused_chunk_equals_generic_composition(power, amin):
     generic = to_numpy(generic)
     assert to_numpy(fused).shape == generic.shape == (2, 3, 48, 64)
     np.testing.assert_allclose(to_numpy(fused), generic, rtol=1e-6, atol=1e-6 * np.abs(generic).max())
-
-
-@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's chunk threads (kapre._backend_ops.map_chunks)")
-def test_torch_chunk_threads_keep_the_callers_grad_and_inference_modes():
-    """Eager PyTorch computes chunks on worker threads; grad and inference modes are thread-local in PyTorch,
-    so the workers take the caller's: no graph under no_grad, inference tensors under inference_mode, and
-    gradients equal to the single-thread computation's."""
-    import torch
-
-    layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
-                                 input_data_format="channels_last", output_data_format="channels_last")
-    layer._chunk_samples = 2**11  # 15 chunks
-    x = torch.tensor(noise((2, 4000, 1), seed=16), requires_grad=True)
-    with torch.no_grad():
-        assert not layer(x).requires_grad
-    with torch.inference_mode():
-        assert layer(x.detach()).is_inference()
-    threaded = torch.autograd.grad(layer(x).sum(), x)[0].numpy()
-    single = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
-                                  input_data_format="channels_last", output_data_format="channels_last")
-    single._chunk_samples = 2**30  # one chunk: no threads
-    reference = torch.autograd.grad(single(x).sum(), x)[0].numpy()
-    np.testing.assert_allclose(threaded, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
-
-
-def test_map_chunks_keeps_order_and_propagates_errors():
-    assert _backend_ops.map_chunks(lambda v: v * 2, range(7)) == [0, 2, 4, 6, 8, 10, 12]
-    with pytest.raises(ZeroDivisionError):
-        _backend_ops.map_chunks(lambda v: 1 / v, [1, 0, 2])
