@@ -172,7 +172,8 @@ class MelSpectrogram(keras.layers.Layer):
             else:
                 waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
         win_length, hop_length = self._resolved_win_length, self._resolved_hop_length
-        per_chunk = functional.frames_per_chunk((inputs.shape[0] or 1) * channels, win_length, self._chunk_samples)
+        rows = (inputs.shape[0] or 1) * (channels or 1)  # signals framed side by side (1 where unknown)
+        per_chunk = functional.frames_per_chunk(rows, win_length, self._chunk_samples)
         mel = functional.map_frame_chunks(
             self._mel_of_chunk,
             waveforms,
