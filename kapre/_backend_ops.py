@@ -69,6 +69,27 @@ def matmul(x1, x2):
     return ops.matmul(x1, x2)
 
 
+def maximum(x1, x2):
+    """``keras.ops.maximum``, except that PyTorch keeps float64: Keras (3.15) computes ``ops.maximum`` and
+    ``ops.minimum`` of two float64 tensors in float32 on PyTorch. NaN propagates, as in ``ops.maximum``."""
+    return _elementwise_extreme(x1, x2, "maximum")
+
+
+def minimum(x1, x2):
+    """``keras.ops.minimum`` with PyTorch's float64 kept (see :func:`maximum`)."""
+    return _elementwise_extreme(x1, x2, "minimum")
+
+
+def _elementwise_extreme(x1, x2, name: str):
+    if backend_name() == "torch":
+        import torch
+
+        x1, x2 = ops.convert_to_tensor(x1), ops.convert_to_tensor(x2)
+        if x1.dtype == x2.dtype:
+            return getattr(torch, name)(x1, x2)
+    return getattr(ops, name)(x1, x2)
+
+
 def make_complex(real, imag):
     """A complex tensor from its real and imaginary parts (same float dtype; float64 gives complex128).
 

@@ -288,8 +288,8 @@ def atan2_continued_fraction(y, x, n_terms: int):
     ``n_terms`` above 40 are not evaluated, as they do not change the result.
     """
     abs_x, abs_y = ops.abs(x), ops.abs(y)
-    larger = ops.maximum(abs_x, abs_y)
-    smaller = ops.minimum(abs_x, abs_y)
+    larger = _backend_ops.maximum(abs_x, abs_y)
+    smaller = _backend_ops.minimum(abs_x, abs_y)
     ratio = smaller / ops.where(larger > 0, larger, ops.ones_like(larger))
     ratio_sq = ratio * ratio
     terms = max(1, min(int(n_terms), _MAX_ATAN_TERMS))
@@ -332,7 +332,7 @@ def decibel(x, amin: float = 1e-5, amplitude: bool = False):
     """``factor * log10(max(x, amin))`` (``factor`` 10, or 20 with ``amplitude``): the first step of
     :func:`magnitude_to_decibel`, elementwise, so it can run on a part of the data."""
     factor = 20.0 if amplitude else 10.0
-    return factor * ops.log10(ops.maximum(x, ops.cast(amin, x.dtype)))
+    return factor * ops.log10(_backend_ops.maximum(x, ops.convert_to_tensor(amin, dtype=x.dtype)))
 
 
 def reference_decibel(
@@ -353,7 +353,7 @@ def reference_decibel(
             log_spec = log_spec - offset
     if dynamic_range is not None:
         floor = ops.max(log_spec, axis=reduce_axes, keepdims=True) - dynamic_range
-        log_spec = ops.maximum(log_spec, floor)
+        log_spec = _backend_ops.maximum(log_spec, floor)
     return log_spec
 
 

@@ -253,3 +253,24 @@ def test_torch_fused_chunk_equals_generic_composition(power, amin):
     generic = to_numpy(generic)
     assert to_numpy(fused).shape == generic.shape == (2, 3, 48, 64)
     np.testing.assert_allclose(to_numpy(fused), generic, rtol=1e-6, atol=1e-6 * np.abs(generic).max())
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16", "float64"])
+def test_layer_under_other_dtype_policies_in_chunks(policy):
+    """The chunked, fused path computes in float32 under mixed precision (float64 for a float64 layer, where the
+    backend has it) and returns the policy's dtype; the numbers stay within the output dtype's resolution."""
+    x = noise((4, 32000, 1), seed=17)
+    kwargs = dict(**W2, input_data_format="channels_last", output_data_format="channels_last")
+    reference = to_numpy(kapre.MelSpectrogram(**kwargs)(x)).astype("float64")
+    layer = kapre.MelSpectrogram(**kwargs, dtype=policy)
+    layer._chunk_samples = 2**14  # several chunks
+    y = layer(x)
+    expected = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16", "float64": "float64"}[policy]
+    if policy == "float64" and BACKEND == "jax":
+        import jax
+
+        expected = "float64" if jax.config.jax_enable_x64 else "float32"
+    assert keras.backend.standardize_dtype(y.dtype) == expected
+    # float16 resolution at 100 dB is 0.06 dB; bfloat16's is 0.5 dB
+    tolerance = {"mixed_float16": 0.07, "mixed_bfloat16": 0.6, "float64": 1e-3}[policy]
+    np.testing.assert_allclose(to_numpy(ops.cast(y, "float32")).astype("float64"), reference, atol=tolerance)

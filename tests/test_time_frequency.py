@@ -587,3 +587,21 @@ def test_model_in_a_training_loop_on_backend():
     model.compile("adam", "binary_crossentropy", jit_compile=BACKEND != "torch")
     history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_decibel_and_approximate_phase_keep_float64():
+    """Keras computes ops.maximum/minimum of float64 tensors in float32 on PyTorch; kapre's decibel floor and
+    the approximate phase keep float64 (kapre._backend_ops.maximum/minimum) and float64 precision."""
+    if not _float64_available():
+        pytest.skip("JAX without JAX_ENABLE_X64 has no float64 (documented)")
+    x = noise((2, 50, 8), seed=21, dtype="float64") ** 2 + 1e-12
+    db = kapre.MagnitudeToDecibel(dtype="float64")(x)
+    assert keras.backend.standardize_dtype(db.dtype) == "float64"
+    expected = np.stack([np.maximum(10 * np.log10(np.maximum(e, 1e-5)), 10 * np.log10(np.maximum(e, 1e-5)).max() - 80)
+                         for e in x])
+    np.testing.assert_allclose(to_numpy(db), expected, rtol=0, atol=1e-10)
+    real, imag = noise((64,), seed=22, dtype="float64"), noise((64,), seed=23, dtype="float64")
+    tensors = [keras.ops.convert_to_tensor(v) for v in (imag, real)]
+    angle = kapre.functional.atan2_continued_fraction(*tensors, 40)
+    assert keras.backend.standardize_dtype(angle.dtype) == "float64"
+    np.testing.assert_allclose(to_numpy(angle), np.arctan2(imag, real), atol=1e-12)
