@@ -228,8 +228,9 @@ def rfft_power(x, n_fft: int):
         import torch
 
         spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
-        # real**2 + imag**2 measured 22 ms vs 33 ms for view_as_real(.).square().sum(-1) (W1; W2: 2.7 vs 5.4 ms)
-        return spectrum.real.square() + spectrum.imag.square()
+        # real**2 + imag**2 measured 22 ms vs 33 ms for view_as_real(.).square().sum(-1) (W1; W2: 2.7 vs 5.4 ms);
+        # add_ into the fresh square saves an allocation (autograd reads neither square's output)
+        return spectrum.real.square().add_(spectrum.imag.square())
     real, imag = ops.rfft(x, fft_length=n_fft)
     return ops.square(real) + ops.square(imag)
 
@@ -247,9 +248,7 @@ def torch_mel_chunk(signals, frame_length: int, hop_length: int, n_fft: int, win
         return None
     import torch
 
-    frames = signals.unfold(-1, frame_length, hop_length) * window
-    spectrum = torch.fft.rfft(frames, n=n_fft, dim=-1)
-    spectrogram = spectrum.real.square().add_(spectrum.imag.square())
+    spectrogram = rfft_power(frame(signals, frame_length, hop_length) * window, n_fft)
     if power == 1.0:
         spectrogram = spectrogram.sqrt()
     parts = [torch.matmul(spectrogram[..., start:stop], weights) for start, stop, weights in blocks]
