@@ -12,7 +12,8 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 * the layout stays ``(batch, channels, frames, freq)`` until the (small) mel output;
 * the frames go through framing, FFT, power, mel and logarithm a cache-sized chunk at a time
   (:func:`kapre.functional.map_frame_chunks`, about 4 MiB of frames per chunk), so the full-size intermediates
-  never travel through main memory; only the mel output of each chunk is kept.
+  never travel through main memory; only the mel output of each chunk is kept. JAX runs the chunks in a
+  compiled loop, the other backends one after another.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kapre.time_frequency import _check_stft_lengths, _check_window_name, _seria
 __all__ = ["MelSpectrogram"]
 
 # Frames are processed in chunks of about this many samples (4 MiB of float32): see
-# kapre.functional.map_frame_chunks (how many at most: kapre._backend_ops.max_frame_chunks).
+# kapre.functional.map_frame_chunks (unrolled or looped: kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks).
 _CHUNK_SAMPLES = 2**20
 
 
@@ -117,7 +118,8 @@ class MelSpectrogram(keras.layers.Layer):
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
-        self._chunk_samples, self._max_chunks = _CHUNK_SAMPLES, None  # None: the backend's limit
+        # None: the backend's choice (kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks)
+        self._chunk_samples, self._max_chunks, self._loop_chunks = _CHUNK_SAMPLES, None, None
 
     def build(self, input_shape):
         self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
@@ -181,6 +183,7 @@ class MelSpectrogram(keras.layers.Layer):
             hop_length,
             per_chunk,
             max_chunks=self._max_chunks or _backend_ops.max_frame_chunks(),
+            loop=_backend_ops.loops_over_frame_chunks() if self._loop_chunks is None else self._loop_chunks,
         )  # (batch, ch, frames, mels)
         if self.return_decibel:  # the logarithm was taken chunk by chunk
             mel = functional.reference_decibel(mel, self.db_ref_value, self.db_amin, self.db_dynamic_range)

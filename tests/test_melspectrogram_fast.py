@@ -10,7 +10,7 @@ from keras import ops
 
 import kapre
 from kapre import _backend_ops, constants, functional
-from tests.helpers import BACKEND, gradient, noise, save_and_load, to_numpy
+from tests.helpers import BACKEND, gradient, model_of, noise, save_and_load, to_numpy
 
 W2 = dict(n_fft=512, hop_length=160, sample_rate=16000, n_mels=64)
 
@@ -179,6 +179,22 @@ def test_chunked_power_spectrogram_equals_whole(per_chunk, max_chunks):
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6 * whole.max())
 
 
+@pytest.mark.parametrize("per_chunk", [1, 7, 18, 27, 53])
+def test_looped_chunks_equal_whole(per_chunk):
+    """map_frame_chunks(loop=True): equal chunks through keras.ops.map, the frames left in one more call
+    (54 frames: 54 x 1, 7 x 7 + 5 left, 3 x 18, 2 x 27 twice); each split equals the whole."""
+    x = ops.convert_to_tensor(noise((2, 3, 9000), seed=11))
+    window = ops.convert_to_tensor(constants.get_window(None, 400).astype("float32"))
+
+    def power(signals):
+        return functional.power_spectrogram(signals, 512, 160, window)
+
+    whole = to_numpy(power(x))
+    looped = to_numpy(functional.map_frame_chunks(power, x, 400, 160, per_chunk, loop=True))
+    assert looped.shape == whole.shape == (2, 3, 54, 257)
+    np.testing.assert_allclose(looped, whole, rtol=1e-5, atol=1e-6 * whole.max())
+
+
 def test_layer_in_chunks_equals_librosa_and_per_example():
     """4 clips x 10 s at 22,050 Hz, n_fft 2048: 3.5 M frame samples, so the layer works in chunks
     (kapre.functional.map_frame_chunks); one clip alone is 2 chunks of another size."""
@@ -208,6 +224,27 @@ def test_layer_in_many_chunks_equals_librosa_and_has_finite_gradients(max_chunks
     np.testing.assert_allclose(y, ref, atol=1e-3)
     grad = gradient(lambda t: layer(t), x)
     assert grad.shape == x.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
+
+
+@pytest.mark.parametrize("loop", [True, False])
+def test_layer_with_looped_or_unrolled_chunks_equals_librosa_and_has_finite_gradients(loop):
+    """Each backend runs one of the two chunk schedules by default (JAX loops: _backend_ops.loops_over_frame_chunks);
+    both are forced here on every backend (59 frames in 4-frame chunks: 14 looped + 3 left over, or 15 unrolled)."""
+    layer = kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    layer._chunk_samples, layer._loop_chunks = 2**11, loop
+    x = noise((2, 4000, 1), seed=13)
+    y = to_numpy(layer(x))[..., 0]
+    ref = _librosa_log_mel(x[..., 0], 8000, 256, 64, 20).transpose(0, 2, 1)
+    np.testing.assert_allclose(y, ref, atol=1e-3)
+    grad = gradient(lambda t: layer(t), x)
+    assert grad.shape == x.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
+    compiled = model_of(layer, (4000, 1)).predict(x, verbose=0)[..., 0]  # compiled on TF and JAX
+    np.testing.assert_allclose(compiled, ref, atol=1e-3)
+
+
+def test_only_jax_loops_over_chunks():
+    assert _backend_ops.loops_over_frame_chunks() == (BACKEND == "jax")
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.compile; TF/JAX: test_eager_call_equals_compiled_call")
