@@ -187,18 +187,36 @@ def stft(
     if center and win_length < n_fft:
         left = (n_fft - win_length) // 2
         window = ops.pad(window, [(left, n_fft - win_length - left)])
-    frames = _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end)
+    frames = _frames_for_stft(
+        signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=_native_frame
+    )
     return _backend_ops.rfft(frames * window, n_fft)
 
 
-def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end):
-    """The frames :func:`stft` transforms: ``win_length`` samples (``n_fft`` when ``center``)."""
+def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=None):
+    """The frames :func:`stft` transforms: ``win_length`` samples (``n_fft`` when ``center``).
+
+    ``framing(x, frame_length, hop_length)`` frames without end padding: :func:`frame` (reshape and slices only:
+    LiteRT builtins, what the DFT engine needs) unless given.
+    """
+    framing = framing or frame
     if center:
         half = n_fft // 2
-        return frame(pad_along_axis(signals, half, half, mode=pad_mode), n_fft, hop_length)
+        return framing(pad_along_axis(signals, half, half, mode=pad_mode), n_fft, hop_length)
     if pad_begin:
         signals = pad_along_axis(signals, n_fft - hop_length, 0)
-    return frame(signals, win_length, hop_length, pad_end=pad_end)
+    if pad_end:
+        return frame(signals, win_length, hop_length, pad_end=True)
+    return framing(signals, win_length, hop_length)
+
+
+def _native_frame(x, frame_length: int, hop_length: int):
+    """:func:`frame` by the backend's own framing op where there is one (:func:`kapre._backend_ops.frame`: a
+    strided view on PyTorch, one op on TensorFlow, a gather XLA feeds to the FFT on JAX), else :func:`frame`.
+    Measured on the W1 STFT magnitude (PyTorch): the reshape-and-concatenate framing cost 16 ms of 106."""
+    length = x.shape[-1]
+    frames = None if length is not None and length < frame_length else _backend_ops.frame(x, frame_length, hop_length)
+    return frame(x, frame_length, hop_length) if frames is None else frames
 
 
 def stft_dft(
@@ -415,11 +433,7 @@ def power_spectrogram(signals, n_fft: int, hop_length: int, window):
     ``hop_length``, zero-padded to ``n_fft``); the backend's own framing op where it has one
     (:func:`kapre._backend_ops.frame`) and ``re**2 + im**2`` taken right after the FFT.
     """
-    win_length = window.shape[0]
-    frames = _backend_ops.frame(signals, win_length, hop_length)
-    if frames is None:
-        frames = frame(signals, win_length, hop_length)
-    return _backend_ops.rfft_power(frames * window, n_fft)
+    return _backend_ops.rfft_power(_native_frame(signals, window.shape[0], hop_length) * window, n_fft)
 
 
 def apply_filterbank_blocks(x, blocks):
