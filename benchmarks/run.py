@@ -248,12 +248,30 @@ def write_report(rows, meta, out_dir: Path):
             growth = f"{max(costs) / min(eligible)[1]:.2f}" if costs else "-"
             lines.append(f"| {label(next(iter(per.values())))} | " + " | ".join(cells) + f" | {spread} | {growth} |")
         lines.append("")
-    lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"]] + [""]
+    lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"] + [conversion_note(rows)] if n] + [""]
     (out_dir / "results.md").write_text("\n".join(lines))
     try:
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
         print(f"chart not written: {error}")
+
+
+def conversion_note(rows) -> str:
+    """The NumPy -> backend tensor conversion (outside the timed region) per backend, for a few inputs."""
+    parts = []
+    for backend, name in (("tensorflow", "TF"), ("jax", "JAX"), ("torch", "PyTorch")):
+        costs = []
+        for workload in ("W1 log-mel", "W2 log-mel", "sweep 64x64s"):
+            times = [r["input_conversion_s"] for r in rows if r["backend"] == backend and r["impl"] == "kapre"
+                     and r["workload"] == workload and "input_conversion_s" in r]
+            if times:
+                costs.append(f"{workload.replace('sweep ', '')} {np.median(times) * 1e3:.1f} ms")
+        if costs:
+            parts.append(f"{name}: " + ", ".join(costs))
+    if not parts:
+        return ""
+    return ("Input conversion from NumPy to the backend's tensor, made before each row's clock starts (median; "
+            "not in the timed figures): " + "; ".join(parts) + ".")
 
 
 def plot(rows, workloads, path):
