@@ -90,6 +90,21 @@ def _elementwise_extreme(x1, x2, name: str):
     return getattr(ops, name)(x1, x2)
 
 
+def magnitude(spectrum):
+    """``abs(spectrum)`` of a complex tensor.
+
+    PyTorch's ``abs`` of a complex tensor measured 40 ms on the W1 STFT (16 x 427 x 1025 bins), ``hypot`` of its
+    real and imaginary parts 20 ms, with the same overflow- and underflow-safe result; ``hypot``'s gradient is
+    NaN at 0, so it is used only where no gradient is recorded.
+    """
+    if backend_name() == "torch":
+        import torch
+
+        if spectrum.is_complex() and not (torch.is_grad_enabled() and spectrum.requires_grad):
+            return torch.hypot(spectrum.real, spectrum.imag)
+    return ops.abs(spectrum)
+
+
 def make_complex(real, imag):
     """A complex tensor from its real and imaginary parts (same float dtype; float64 gives complex128).
 

@@ -277,7 +277,7 @@ def istft(
 
 def magnitude(spectrum):
     """``|spectrum|`` of a complex tensor (gradients are 0, not NaN, at exact zeros on every backend)."""
-    return ops.abs(spectrum)
+    return _backend_ops.magnitude(spectrum)
 
 
 def magnitude_from_parts(real, imag):

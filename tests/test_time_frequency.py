@@ -280,6 +280,25 @@ def test_magnitude_and_phase_equal_numpy():
     np.testing.assert_allclose(to_numpy(kapre.Phase()(values)), np.angle(values), atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_magnitude_has_no_overflow_or_underflow(dtype):
+    """|3e30 + 4e30j| and |3e-30 + 4e-30j| in complex64 (squares out of float32's range), exact zeros, and a
+    finite zero gradient at the origin (PyTorch computes without gradient through hypot, with it through abs)."""
+    values = np.array([[3e30 + 4e30j, 3e-30 + 4e-30j, 0.0, -2.5 + 0j, 1e-35j]], dtype)[..., None, None]
+    if dtype == "complex128" and BACKEND == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            pytest.skip("JAX computes complex128 only with JAX_ENABLE_X64")
+    np.testing.assert_allclose(to_numpy(kapre.Magnitude()(values)), np.abs(values), rtol=1e-6)
+    if BACKEND == "torch":
+        import torch
+
+        spectrum = torch.zeros(1, 3, 2, 1, dtype=torch.complex64, requires_grad=True)
+        kapre.Magnitude()(spectrum).sum().backward()
+        assert torch.isfinite(spectrum.grad).all()
+
+
 @pytest.mark.parametrize("accuracy", [1, 10, 29000])
 def test_approximate_phase(accuracy):
     values = _complex_samples()
