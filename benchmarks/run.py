@@ -310,7 +310,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
-    parser.add_argument("--rounds", type=int, default=2,
+    parser.add_argument("--rounds", type=int, default=3,
                         help="times the log-mel rows are run, in separate passes over all configurations; "
                              "their timed runs are pooled (load on a shared machine comes and goes)")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
