@@ -141,6 +141,9 @@ def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_valu
 
 def overlap_add(frames, hop_length: int):
     """Overlap-add ``(..., frames, frame_length)`` into ``(..., (frames - 1) * hop_length + frame_length)``."""
+    native = _backend_ops.overlap_add(frames, hop_length)
+    if native is not None:
+        return native
     shape = ops.shape(frames)
     n_frames, frame_length = shape[-2], shape[-1]
     chunks_per_frame = -(-frame_length // hop_length)

@@ -5,8 +5,10 @@ import librosa
 import numpy as np
 import pytest
 import scipy.signal
+from keras import ops
 
 import kapre
+from kapre import functional
 from tests.helpers import BACKEND, gradient, noise, to_numpy, tone_mix
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -227,6 +229,23 @@ def test_perfect_reconstruction(divisor, form):
     reconstructed = y[:, trim_begin : trim_begin + length, :]
     assert reconstructed.shape == x.shape
     assert np.abs(reconstructed - x).max() <= 1e-5
+
+
+@pytest.mark.parametrize("frame_length, hop_length", [(8, 2), (7, 3), (5, 5), (4, 6), (2048, 512)])
+def test_overlap_add_equals_numpy_and_its_gradient_is_the_weights(frame_length, hop_length):
+    """functional.overlap_add (PyTorch: in-place adds into one output) against a NumPy loop, including a frame
+    length that the hop does not divide and a hop longer than a frame (gaps of zeros)."""
+    frames = noise((2, 3, 9, frame_length), seed=21)
+    length = 8 * hop_length + frame_length
+    expected = np.zeros((2, 3, length), "float32")
+    for index in range(9):
+        expected[..., index * hop_length : index * hop_length + frame_length] += frames[..., index, :]
+    np.testing.assert_allclose(to_numpy(functional.overlap_add(ops.convert_to_tensor(frames), hop_length)),
+                               expected, rtol=1e-6, atol=1e-6)
+    weights = noise((length,), seed=22)
+    grad = gradient(lambda v: functional.overlap_add(v, hop_length) * ops.convert_to_tensor(weights), frames)
+    starts = np.arange(9)[:, None] * hop_length + np.arange(frame_length)[None]
+    np.testing.assert_allclose(grad, np.broadcast_to(weights[starts], frames.shape), rtol=1e-6)
 
 
 def test_perfect_reconstruction_argument_errors():
