@@ -315,7 +315,7 @@ def test_magnitude_has_no_overflow_or_underflow(dtype):
 
         spectrum = torch.zeros(1, 3, 2, 1, dtype=torch.complex64, requires_grad=True)
         kapre.Magnitude()(spectrum).sum().backward()
-        assert torch.isfinite(spectrum.grad).all()
+        assert torch.equal(spectrum.grad, torch.zeros_like(spectrum.grad))
 
 
 @pytest.mark.parametrize("accuracy", [1, 10, 29000])
