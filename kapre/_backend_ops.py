@@ -211,6 +211,21 @@ def overlap_add(frames, hop_length: int):
     """
     if backend_name() != "torch":
         return None
+    *leading, n_frames, frame_length = frames.shape
+    signal = _torch_overlap_add_output(frames, leading, n_frames, frame_length, hop_length)
+    _torch_overlap_add_into(signal, frames, 0, hop_length)
+    return _torch_overlap_add_result(signal, n_frames, frame_length, hop_length)
+
+
+def _torch_overlap_add_output(like, leading, n_frames: int, frame_length: int, hop_length: int):
+    """The zero ``(*leading, n_frames + columns - 1, hop_length)`` buffer (``like``'s dtype and device) that
+    :func:`_torch_overlap_add_into` fills."""
+    columns = -(-frame_length // hop_length)
+    return like.new_zeros(*leading, n_frames + columns - 1, hop_length)
+
+
+def _torch_overlap_add_into(signal, frames, first_frame: int, hop_length: int):
+    """Adds ``frames`` (frame ``first_frame`` onwards) into ``signal``, one hop-sized column at a time, in place."""
     import torch
 
     *leading, n_frames, frame_length = frames.shape
@@ -218,10 +233,67 @@ def overlap_add(frames, hop_length: int):
     if columns * hop_length != frame_length:
         frames = torch.nn.functional.pad(frames, (0, columns * hop_length - frame_length))
     parts = frames.reshape(*leading, n_frames, columns, hop_length)
-    signal = frames.new_zeros(*leading, n_frames + columns - 1, hop_length)
     for column in range(columns):
-        signal[..., column : column + n_frames, :] += parts[..., column, :]
-    return signal.reshape(*leading, -1)[..., : (n_frames - 1) * hop_length + frame_length]
+        signal[..., first_frame + column : first_frame + column + n_frames, :] += parts[..., column, :]
+
+
+def _torch_overlap_add_result(signal, n_frames: int, frame_length: int, hop_length: int):
+    return signal.reshape(*signal.shape[:-2], -1)[..., : (n_frames - 1) * hop_length + frame_length]
+
+
+def _torch_without_autograd(*tensors) -> bool:
+    """True when PyTorch records no gradient for these tensors and no ``torch.compile`` trace is running (the
+    ``out=`` and in-place forms below are eager-only)."""
+    import torch
+
+    if torch.compiler.is_compiling():
+        return False
+    return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+def windowed_rfft(frames, window, n_fft: int, chunks):
+    """PyTorch's ``rfft(frames * window, n_fft)`` of ``(..., frames, frame_length)`` a chunk of frames at a time
+    (``chunks``: ``[(f0, f1), ...]``), each chunk's FFT written into its slice of one output; ``None`` on other
+    backends, with a single chunk, or where autograd records (``out=`` has no gradient).
+
+    The windowed frames and the FFT's work arrays of a chunk stay in the CPU cache; only the output goes to
+    memory. W1 (16 x 427 frames of 2048): 52-67 -> 31-38 ms. About 19 ms of what is left is the first touch of
+    the fresh 56 MB output (page faults), which any new tensor of that size costs.
+    """
+    if backend_name() != "torch" or len(chunks) < 2:
+        return None
+    import torch
+
+    complex_dtype = {torch.float32: torch.complex64, torch.float64: torch.complex128}.get(frames.dtype)
+    if complex_dtype is None or not _torch_without_autograd(frames, window):
+        return None
+    out = frames.new_empty((*frames.shape[:-1], n_fft // 2 + 1), dtype=complex_dtype)
+    for f0, f1 in chunks:
+        torch.fft.rfft(frames[..., f0:f1, :] * window, n=n_fft, dim=-1, out=out[..., f0:f1, :])
+    return out
+
+
+def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks):
+    """PyTorch's ``overlap_add(irfft(stfts, n_fft)[..., :len(window)] * window, hop_length)`` a chunk of frames
+    at a time (``chunks``: ``[(f0, f1), ...]``), each chunk added into one output; ``None`` on other backends.
+
+    The inverse FFT's output and the windowed frames of a chunk stay in the CPU cache, never the full-size
+    ``(..., frames, n_fft)`` tensor. Autograd-safe: the in-place adds go into a fresh output, and the window is
+    multiplied in place only where no gradient is recorded.
+    """
+    if backend_name() != "torch":
+        return None
+    import torch
+
+    frame_length = window.shape[0]
+    n_frames = stfts.shape[-2]
+    in_place = _torch_without_autograd(stfts, window)
+    signal = _torch_overlap_add_output(window, stfts.shape[:-2], n_frames, frame_length, hop_length)
+    for f0, f1 in chunks:
+        frames = torch.fft.irfft(stfts[..., f0:f1, :], n=n_fft, dim=-1)[..., :frame_length]
+        frames = frames.mul_(window) if in_place else frames * window
+        _torch_overlap_add_into(signal, frames, f0, hop_length)
+    return _torch_overlap_add_result(signal, n_frames, frame_length, hop_length)
 
 
 # -- fast paths of the mel front-end (kapre.MelSpectrogram); each equals its generic keras.ops counterpart ---------
@@ -278,10 +350,13 @@ def rfft_power(x, n_fft: int):
     if name == "torch":
         import torch
 
-        spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
-        # real**2 + imag**2 measured 22 ms vs 33 ms for view_as_real(.).square().sum(-1) (W1; W2: 2.7 vs 5.4 ms);
-        # add_ into the fresh square saves an allocation (autograd reads neither square's output)
-        return spectrum.real.square().add_(spectrum.imag.square())
+        # the interleaved (re, im) pairs squared in one contiguous pass, then the two halves added: 114-147 us per
+        # mel chunk (W2 / W1 chunk sizes) vs 164-215 us for real.square().add_(imag.square()) (two strided
+        # passes and an add) and 830-1125 us for view_as_real(.).square().sum(-1) (a reduction over 2 elements)
+        # (squared in place when no gradient is recorded: the FFT's output is a fresh temporary; 98 vs 120 us)
+        pairs = torch.view_as_real(torch.fft.rfft(x, n=n_fft, dim=-1))
+        squares = pairs.square() if torch.is_grad_enabled() and x.requires_grad else pairs.square_()
+        return squares[..., 0] + squares[..., 1]
     real, imag = ops.rfft(x, fft_length=n_fft)
     return ops.square(real) + ops.square(imag)
 

@@ -30,7 +30,7 @@ __all__ = ["MelSpectrogram"]
 
 # Frames are processed in chunks of about this many samples (4 MiB of float32): see
 # kapre.functional.map_frame_chunks (unrolled or looped: kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks).
-_CHUNK_SAMPLES = 2**20
+_CHUNK_SAMPLES = functional.CHUNK_SAMPLES
 
 
 @keras.saving.register_keras_serializable(package="Kapre")
