@@ -1,6 +1,7 @@
 """One benchmark configuration in its own process: ``python benchmarks/_worker.py '<json spec>'``.
 
-The spec names ``impl``, ``mode``, ``workloads`` (a list; the scaling sweep runs several), ``runs`` and ``out_dir``.
+The spec names ``impl``, ``mode``, ``workloads`` (a list; the scaling sweep runs several), ``runs``, ``min_time_s``
+and ``out_dir``.
 The backend is chosen by the parent through ``KERAS_BACKEND``. Prints one JSON line per workload, prefixed
 ``RESULT ``. Each workload's last output is saved to ``out_dir/<row id>.npy`` for the parent's correctness check.
 """
@@ -18,6 +19,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import WORKLOADS, make_input  # noqa: E402
+
+MAX_RUNS = 200  # timed calls per workload at most when `min_time_s` asks for more than `runs`
 
 
 def rss_mib() -> float:
@@ -395,8 +398,11 @@ def main() -> int:
             start = time.perf_counter()
             out = fn(inputs)  # warm-up (and compilation)
             row["first_call_s"] = time.perf_counter() - start
+            # at least `runs` timed calls; cheap workloads (the small sweep inputs: about 1 ms) go on until
+            # `min_time_s` of timed calls, at most MAX_RUNS, so that a burst of load from other jobs on a shared
+            # machine moves their median no more than the larger workloads'
             times = []
-            for _ in range(spec["runs"]):
+            while len(times) < spec["runs"] or (sum(times) < spec.get("min_time_s", 0.0) and len(times) < MAX_RUNS):
                 start = time.perf_counter()
                 out = np.asarray(fn(inputs))
                 times.append(time.perf_counter() - start)

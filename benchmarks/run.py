@@ -90,7 +90,7 @@ def ensure_venv(log):
     return subprocess.call(["bash", str(HERE / "setup_kapre04_venv.sh")]) == 0 and VENV_PYTHON.exists()
 
 
-def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout):
+def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     env["KERAS_BACKEND"] = "tensorflow" if backend == "-" else backend
     python = sys.executable
@@ -98,7 +98,8 @@ def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout):
         python = str(VENV_PYTHON)
     if impl == "torchaudio":
         env["PYTHONPATH"] = os.environ.get("BENCH_TORCHAUDIO_PATH", "")
-    spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, out_dir=out_dir, row_id=row_id)
+    spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
+                row_id=row_id)
     try:
         proc = subprocess.run([python, str(HERE / "_worker.py"), json.dumps(spec)], env=env, capture_output=True,
                               text=True, timeout=timeout, cwd=str(HERE))
@@ -190,8 +191,10 @@ def write_report(rows, meta, out_dir: Path):
     lines = ["# kapre benchmark results", "", f"Machine: {meta['machine']}; 1/5/15-min load average at the "
              f"start {load} (other jobs share the machine). Run: {meta['date']}, "
              f"{meta['runs']} timed runs per row after one warm-up"
-             + (f"; the log-mel rows ran in {meta['rounds']} rounds (separate passes over all configurations, "
-                f"their {meta['runs'] * meta['rounds']} timed runs pooled)" if meta.get("rounds", 1) > 1 else "")
+             + (f", more for cheap rows (until {meta['min_time_s']} s of timed calls, at most 200)"
+                if meta.get("min_time_s") else "")
+             + (f"; the log-mel rows and kapre's scaling sweeps ran in {meta['rounds']} rounds (separate passes "
+                "over all configurations, their timed runs pooled)" if meta.get("rounds", 1) > 1 else "")
              + f"; {meta['elapsed_min']:.1f} min in all.", "",
              "Columns: median / min / max wall time of the whole batch (output back in a NumPy array), audio "
              "seconds processed per second (median), `x fastest peer` = this row's median over the fastest "
@@ -311,8 +314,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="times the log-mel rows are run, in separate passes over all configurations; "
-                             "their timed runs are pooled (load on a shared machine comes and goes)")
+                        help="times the log-mel rows and kapre's scaling sweeps are run, in separate passes over "
+                             "all configurations; their timed runs are pooled (load on a shared machine comes and "
+                             "goes)")
+    parser.add_argument("--min-time", type=float, default=0.25,
+                        help="seconds of timed calls per row and round at least: cheap rows get more than --runs "
+                             "calls (at most 200)")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
     parser.add_argument("--timeout", type=int, default=420, help="seconds per configuration")
     parser.add_argument("--report-only", action="store_true", help="rewrite results.md/png from results.json")
@@ -351,14 +358,14 @@ def main() -> int:
     rows = []
     configs = configurations(args.quick)
     rounds = max(1, args.rounds)
-    repeated = [c for c in configs if set(c[3]) <= set(LOGMEL)]
+    repeated = [c for c in configs if set(c[3]) <= set(LOGMEL) or (c[3] == SWEEP and c[0] == "kapre")]
     schedule = configs + repeated * (rounds - 1)
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
         row_id = f"{impl}-{backend}-{mode}-{i}"
         t0 = time.time()
         timeout = min(args.timeout, args.compile_timeout) if mode == "compile" else args.timeout
-        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout)
+        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time)
         for r in got:
             shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
             log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r):55s} {shown}")
@@ -391,6 +398,7 @@ def main() -> int:
         r.pop("traceback", None)
     meta = dict(machine=machine(), load_average_start=load_start, load_average_end=os.getloadavg(),
                 date=time.strftime("%Y-%m-%d %H:%M"), runs=max(7, args.runs), rounds=rounds, quick=args.quick,
+                min_time_s=args.min_time,
                 elapsed_min=(time.time() - start) / 60, notes=notes)
     write_report(rows, meta, Path(args.out))
     log(f"wrote {args.out}/results.md, results.json, results.png in {(time.time() - start) / 60:.1f} min")
