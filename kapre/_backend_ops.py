@@ -69,9 +69,21 @@ def matmul(x1, x2):
     return ops.matmul(x1, x2)
 
 
-def maximum(x1, x2):
+def maximum(x1, x2, in_place: bool = False):
     """``keras.ops.maximum``, except that PyTorch keeps float64: Keras (3.15) computes ``ops.maximum`` and
-    ``ops.minimum`` of two float64 tensors in float32 on PyTorch. NaN propagates, as in ``ops.maximum``."""
+    ``ops.minimum`` of two float64 tensors in float32 on PyTorch. NaN propagates, as in ``ops.maximum``.
+
+    ``in_place=True``: PyTorch writes the result into ``x1`` (same shape and dtype as the result) where no
+    gradient is recorded; for a fresh full-size ``x1`` this saves an allocation whose first touch costs page
+    faults (64 x 64 s log-mel: about 100 MB, 30 ms).
+    """
+    if in_place and backend_name() == "torch":
+        import torch
+
+        x1, x2 = ops.convert_to_tensor(x1), ops.convert_to_tensor(x2)
+        fits = x1.dtype == x2.dtype and torch.broadcast_shapes(x1.shape, x2.shape) == x1.shape
+        if fits and _torch_without_autograd(x1, x2):
+            return torch.maximum(x1, x2, out=x1)
     return _elementwise_extreme(x1, x2, "maximum")
 
 

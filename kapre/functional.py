@@ -359,7 +359,7 @@ def magnitude_to_decibel(
     For a tensor of rank >= 2 the first axis is the batch: the maximum is taken per example, over all other
     axes; a 1-D tensor is one example. ``dynamic_range=None`` applies no floor.
     """
-    return reference_decibel(decibel(x, amin, amplitude), ref_value, amin, dynamic_range, amplitude)
+    return reference_decibel(decibel(x, amin, amplitude), ref_value, amin, dynamic_range, amplitude, in_place=True)
 
 
 def decibel(x, amin: float = 1e-5, amplitude: bool = False):
@@ -370,12 +370,18 @@ def decibel(x, amin: float = 1e-5, amplitude: bool = False):
 
 
 def reference_decibel(
-    log_spec, ref_value: float | str = 1.0, amin: float = 1e-5, dynamic_range: float | None = 80.0, amplitude=False
+    log_spec,
+    ref_value: float | str = 1.0,
+    amin: float = 1e-5,
+    dynamic_range: float | None = 80.0,
+    amplitude=False,
+    in_place: bool = False,
 ):
     """The rest of :func:`magnitude_to_decibel` on :func:`decibel`'s output: subtract the reference, apply the floor.
 
     The reference ``'max'`` is the largest value of each example: ``log10`` is monotonic, so the maximum of
-    the decibels is the decibel of the maximum.
+    the decibels is the decibel of the maximum. ``in_place=True`` lets PyTorch write the result into
+    ``log_spec`` where no gradient is recorded (for a temporary the caller owns: no second full-size tensor).
     """
     rank = len(log_spec.shape)
     reduce_axes = tuple(range(1, rank)) if rank > 1 else None
@@ -387,7 +393,7 @@ def reference_decibel(
             log_spec = log_spec - offset
     if dynamic_range is not None:
         floor = ops.max(log_spec, axis=reduce_axes, keepdims=True) - dynamic_range
-        log_spec = _backend_ops.maximum(log_spec, floor)
+        log_spec = _backend_ops.maximum(log_spec, floor, in_place=in_place)
     return log_spec
 
 

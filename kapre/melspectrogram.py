@@ -186,7 +186,9 @@ class MelSpectrogram(keras.layers.Layer):
             loop=_backend_ops.loops_over_frame_chunks() if self._loop_chunks is None else self._loop_chunks,
         )  # (batch, ch, frames, mels)
         if self.return_decibel:  # the logarithm was taken chunk by chunk
-            mel = functional.reference_decibel(mel, self.db_ref_value, self.db_amin, self.db_dynamic_range)
+            mel = functional.reference_decibel(
+                mel, self.db_ref_value, self.db_amin, self.db_dynamic_range, in_place=True
+            )
         if self._output_format == V.CH_LAST:
             if channels == 1:
                 mel = ops.expand_dims(ops.squeeze(mel, axis=1), -1)

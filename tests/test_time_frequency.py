@@ -440,6 +440,45 @@ def test_magnitude_to_decibel_defaults_and_1d_input():
     np.testing.assert_allclose(y, [0.0, -20.0, -50.0], atol=1e-4)
 
 
+def _reference_floor(log_spec, dynamic_range):
+    return np.maximum(log_spec, log_spec.max(axis=(1, 2), keepdims=True) - dynamic_range)
+
+
+def test_reference_decibel_in_place_equals_the_copy_and_leaves_inputs_alone():
+    """``in_place=True`` (PyTorch writes the floor into the caller's temporary when no gradient is recorded)
+    gives the same numbers as the copying form; ``magnitude_to_decibel`` passes its own temporary, so the
+    user's tensor is never overwritten; with a gradient recorded nothing is overwritten and the gradient flows."""
+    log_spec = (noise((3, 5, 7), seed=41) * 100.0).astype("float32")
+    expected = _reference_floor(log_spec, 30.0)
+    copied = to_numpy(functional.reference_decibel(ops.convert_to_tensor(log_spec), 1.0, 1e-10, 30.0))
+    owned = ops.convert_to_tensor(log_spec)
+    in_place = to_numpy(functional.reference_decibel(owned, 1.0, 1e-10, 30.0, in_place=True))
+    np.testing.assert_array_equal(copied, expected)
+    np.testing.assert_array_equal(in_place, expected)
+    if BACKEND == "torch":  # the temporary itself now holds the result: no second tensor was made
+        np.testing.assert_array_equal(to_numpy(owned), expected)
+    power = np.abs(noise((3, 5, 7), seed=42)).astype("float32")
+    user_tensor = ops.convert_to_tensor(power)
+    db = to_numpy(functional.magnitude_to_decibel(user_tensor, 1.0, 1e-10, 30.0))
+    np.testing.assert_array_equal(to_numpy(user_tensor), power)
+    np.testing.assert_allclose(db, _reference_floor(10 * np.log10(np.maximum(power, 1e-10)), 30.0), atol=1e-4)
+    # with a gradient recorded: d sum(floored) / d log_spec is 1 above the floor, 0 below it, and each floored
+    # value (the example's maximum - 30) adds 1 to its example's maximum
+    grad = gradient(lambda v: functional.reference_decibel(v * 1.0, 1.0, 1e-10, 30.0, in_place=True), log_spec)
+    above = log_spec > log_spec.max(axis=(1, 2), keepdims=True) - 30.0
+    expected_grad = above.astype("float32")
+    for example in range(3):
+        peak = np.unravel_index(np.argmax(log_spec[example]), log_spec.shape[1:])
+        expected_grad[(example, *peak)] += (~above[example]).sum()
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_backend_maximum_in_place_falls_back_when_the_result_is_larger():
+    small, large = np.array([1.0, 5.0], "float32"), noise((3, 2), seed=43) * 10
+    result = kapre._backend_ops.maximum(ops.convert_to_tensor(small), ops.convert_to_tensor(large), in_place=True)
+    np.testing.assert_array_equal(to_numpy(result), np.maximum(small, large))
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Filterbanks, Delta, frequency map
 # ------------------------------------------------------------------------------------------------------------------
