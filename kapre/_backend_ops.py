@@ -140,13 +140,24 @@ def make_complex(real, imag):
 
 
 def constant(array: np.ndarray, dtype: str):
-    """A backend tensor holding ``array`` in ``dtype``, created eagerly even when called inside a trace."""
+    """A backend tensor holding ``array`` in ``dtype``, created eagerly even when called inside a trace.
+
+    A layer first called inside the user's ``tf.function`` or ``jax.jit`` is built there; a constant (or a
+    weight's initial value) created as part of that trace would be a graph tensor or a tracer, and the next trace
+    (another input shape) would fail on it (JAX: ``UnexpectedTracerError``).
+    """
     array = np.asarray(array, dtype=dtype)
-    if backend_name() == "tensorflow":
+    name = backend_name()
+    if name == "tensorflow":
         import tensorflow as tf
 
         with tf.init_scope():
             return tf.constant(array)
+    if name == "jax":
+        import jax
+
+        with jax.ensure_compile_time_eval():
+            return ops.convert_to_tensor(array, dtype=dtype)
     return ops.convert_to_tensor(array, dtype=dtype)
 
 

@@ -446,4 +446,4 @@ class _ArrayInitializer(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         if tuple(shape) != self.values.shape:
             raise ValueError(f"Kernel shape {tuple(shape)} does not match the computed {self.values.shape}.")
-        return ops.convert_to_tensor(self.values, dtype=dtype or keras.config.floatx())
+        return _backend_ops.constant(self.values, dtype or keras.config.floatx())

@@ -188,9 +188,7 @@ class STFT(keras.layers.Layer):
             self.dft_kernel = self.add_weight(
                 name="dft_kernel",
                 shape=kernel_values.shape,
-                initializer=lambda shape, dtype=None: ops.convert_to_tensor(
-                    np.asarray(kernel_values, dtype=dtype or self._fft_dtype)
-                ),
+                initializer=lambda shape, dtype=None: _backend_ops.constant(kernel_values, dtype or self._fft_dtype),
                 dtype=self._fft_dtype,
                 trainable=self.trainable_kernel,
                 autocast=False,
