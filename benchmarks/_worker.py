@@ -285,19 +285,38 @@ def build_torch_stft(w, backend, mode):
 
 
 def build_torchaudio(w, backend, mode):
+    """torchaudio's transforms (pure Python: see setup_torchaudio.sh). Each clip is its own spectrogram
+    (``x[:, None]``), so that AmplitudeToDB's top_db floor is per clip, as in the other rows."""
     import torch
     import torchaudio
 
     torch.set_grad_enabled(False)
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=w["sr"], n_fft=w["n_fft"], hop_length=w["hop"], f_min=0.0, f_max=w["sr"] / 2,
-        n_mels=w["n_mels"], window_fn=torch.hann_window, power=2.0, center=False, norm="slaney", mel_scale="slaney",
-    )
-    to_db = torchaudio.transforms.AmplitudeToDB("power", top_db=80.0)
+    task = w["task"]
+    stft_kwargs = dict(n_fft=w["n_fft"], hop_length=w["hop"], window_fn=torch.hann_window, center=False)
+    mel_kwargs = dict(**stft_kwargs, f_min=0.0, f_max=w["sr"] / 2, n_mels=w["n_mels"], power=2.0, norm="slaney",
+                      mel_scale="slaney")
+    if task == "logmel":
+        mel = torchaudio.transforms.MelSpectrogram(sample_rate=w["sr"], **mel_kwargs)
+        to_db = torchaudio.transforms.AmplitudeToDB("power", top_db=80.0)
 
-    def fn(x):
-        return to_db(mel(x)[:, None])[:, 0].transpose(1, 2)
+        def fn(x):
+            return to_db(mel(x[:, None]))[:, 0].transpose(1, 2)
 
+    elif task == "mfcc":
+        mfcc = torchaudio.transforms.MFCC(sample_rate=w["sr"], n_mfcc=20, dct_type=2, norm="ortho", log_mels=False,
+                                          melkwargs=mel_kwargs)
+
+        def fn(x):
+            return mfcc(x[:, None])[:, 0].transpose(1, 2)
+
+    elif task == "stft_mag":
+        spectrogram = torchaudio.transforms.Spectrogram(**stft_kwargs, power=1.0)
+
+        def fn(x):
+            return spectrogram(x).transpose(1, 2)
+
+    else:
+        raise ValueError(f"no torchaudio row for {task}")
     call = _compile(fn, "torch", mode)
     return (lambda x: torch.from_numpy(x)), (lambda t: call(t).numpy())
 
@@ -372,8 +391,10 @@ def main() -> int:
         import kapre  # noqa: F401
     elif impl == "librosa":
         import librosa  # noqa: F401
-    elif impl in ("torch_stft", "torchaudio"):
+    elif impl == "torch_stft":
         import torch  # noqa: F401
+    elif impl == "torchaudio":
+        import torchaudio  # noqa: F401
     import_rss = rss_mib()
     versions = {}
     for module in ("kapre", "keras", "tensorflow", "jax", "torch", "librosa", "torchaudio"):

@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 from workloads import SWEEP_BATCHES, SWEEP_SECONDS, WORKLOADS, make_input  # noqa: E402
 
 VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+TORCHAUDIO_DIR = ROOT / ".bench-torchaudio"
 BACKEND_MODES = {"tensorflow": ("eager", "function", "xla"), "jax": ("eager", "jit"), "torch": ("eager", "compile")}
 MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(jit_compile=True)",
               "jit": "jax.jit", "compile": "torch.compile", "-": "-"}
@@ -45,9 +46,9 @@ def configurations(quick: bool):
     for mode in ("eager", "compile"):
         if not (quick and mode == "compile"):
             out.append(("torch_stft", "torch", mode, log_mel))
+            out.append(("torchaudio", "torch", mode, log_mel))
     if quick:  # torch.compile takes up to a minute to compile on 2 cores; eager is the PyTorch row of --quick
         out = [c for c in out if c[2] != "compile"] + [("kapre", "torch", "eager", log_mel)]
-    out.append(("torchaudio", "torch", "eager", log_mel))
     out += [("librosa", "-", "-", log_mel), ("numpy", "-", "-", log_mel)]
     for mode in ("eager", "function", "xla"):
         if not (quick and mode != "function"):
@@ -59,6 +60,8 @@ def configurations(quick: bool):
             out.append(("kapre", backend, mode, (workload,)))
         out += [("librosa", "-", "-", (workload,)), ("numpy", "-", "-", (workload,)),
                 ("torch_stft", "torch", "eager", (workload,)), ("kapre041", "tensorflow", "function", (workload,))]
+        if workload != "STFT->iSTFT (W1)":  # torchaudio's inverse is torch.istft, the torch.stft row's
+            out.append(("torchaudio", "torch", "eager", (workload,)))
     for backend, mode in (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager")):
         out.append(("kapre", backend, mode, SWEEP))
     out.append(("numpy", "-", "-", SWEEP))
@@ -90,14 +93,26 @@ def ensure_venv(log):
     return subprocess.call(["bash", str(HERE / "setup_kapre04_venv.sh")]) == 0 and VENV_PYTHON.exists()
 
 
-def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0):
+def ensure_torchaudio(log):
+    """The folder holding torchaudio for its rows: BENCH_TORCHAUDIO_PATH, else .bench-torchaudio (built by
+    setup_torchaudio.sh when missing); None if it cannot be built."""
+    if os.environ.get("BENCH_TORCHAUDIO_PATH"):
+        return os.environ["BENCH_TORCHAUDIO_PATH"]
+    if not (TORCHAUDIO_DIR / "torchaudio").exists():
+        log("installing torchaudio into .bench-torchaudio (benchmarks/setup_torchaudio.sh) ...")
+        if subprocess.call(["bash", str(HERE / "setup_torchaudio.sh")]) != 0:
+            return None
+    return str(TORCHAUDIO_DIR)
+
+
+def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0, torchaudio_path=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     env["KERAS_BACKEND"] = "tensorflow" if backend == "-" else backend
     python = sys.executable
     if impl == "kapre041":
         python = str(VENV_PYTHON)
     if impl == "torchaudio":
-        env["PYTHONPATH"] = os.environ.get("BENCH_TORCHAUDIO_PATH", "")
+        env["PYTHONPATH"] = str(TORCHAUDIO_DIR) if torchaudio_path is None else torchaudio_path
     spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
                 row_id=row_id)
     try:
@@ -342,12 +357,14 @@ def main() -> int:
         notes.append("kapre 0.4.1: the virtual environment could not be built (see setup_kapre04_venv.sh).")
     import torch
 
+    torchaudio_path = ensure_torchaudio(log)
     notes.append(
-        f"torchaudio: PyPI has no build for torch {torch.__version__.split('+')[0]} (newest: 2.11.0); "
-        "`pip install --no-deps torchaudio==2.11.0` into a temporary folder installs, but `import torchaudio` "
-        "fails next to torch 2.13.0 (`OSError: Could not load this library: .../_torchaudio.abi3.so`: the "
-        "C++ extension is built against torch 2.11's ABI). The row is attempted with BENCH_TORCHAUDIO_PATH "
-        "(a --target folder) and reports the error."
+        f"torchaudio: PyPI has no build for torch {torch.__version__.split('+')[0]} (newest: 2.11.0). "
+        "torchaudio 2.11.0 is installed with --no-deps and without its compiled extension, which is built "
+        "against torch 2.11's ABI and does not load next to torch 2.13 (benchmarks/setup_torchaudio.sh); it then "
+        "runs as pure Python, and its MelSpectrogram, MFCC, Spectrogram and AmplitudeToDB are torch code. Each "
+        "clip is passed as its own spectrogram (`x[:, None]`) so that AmplitudeToDB's top_db floor is per clip."
+        + ("" if torchaudio_path else " The folder could not be built: the torchaudio rows report the error.")
     )
     notes.append("kapre 0.4.1 requires `tensorflow<2.21,>=2.16` and `keras<3.14`; it runs in .bench-venv on "
                  "tensorflow-cpu 2.20 (the newest TF it supports), see setup_kapre04_venv.sh.")
@@ -365,7 +382,8 @@ def main() -> int:
         row_id = f"{impl}-{backend}-{mode}-{i}"
         t0 = time.time()
         timeout = min(args.timeout, args.compile_timeout) if mode == "compile" else args.timeout
-        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time)
+        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time,
+                         torchaudio_path)
         for r in got:
             shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
             log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r):55s} {shown}")
