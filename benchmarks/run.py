@@ -192,8 +192,11 @@ def label(row):
              "numpy": "NumPy floor", "torch_stft": "torch.stft + mel", "torchaudio": "torchaudio MelSpectrogram",
              "kapre041": "kapre 0.4.1 (PyPI)"}
     base = names[row["impl"]]
-    if row["impl"] == "torch_stft" and WORKLOADS[row["workload"]]["task"] not in ("logmel", "mfcc"):
-        base = "torch.stft" if WORKLOADS[row["workload"]]["task"] == "stft_mag" else "torch.stft + torch.istft"
+    task = WORKLOADS[row["workload"]]["task"]
+    if row["impl"] == "torch_stft" and task not in ("logmel", "mfcc"):
+        base = "torch.stft" if task == "stft_mag" else "torch.stft + torch.istft"
+    if row["impl"] == "torchaudio" and task != "logmel":
+        base = "torchaudio MFCC" if task == "mfcc" else "torchaudio Spectrogram"
     backend = {"tensorflow": "TF", "jax": "JAX", "torch": "PyTorch", "-": ""}[row["backend"]]
     mode = MODE_LABEL[row["mode"]]
     return f"{base} [{backend}, {mode}]" if backend else base
