@@ -29,9 +29,7 @@ def rfft(x, n_fft: int):
 
         return jnp.fft.rfft(x, n=n_fft, axis=-1)
     if name == "torch":
-        import torch
-
-        return torch.fft.rfft(x, n=n_fft, dim=-1)
+        return _torch_rfft(x, n_fft)
     real, imag = ops.rfft(x, fft_length=n_fft)
     return make_complex(real, imag)
 
@@ -48,10 +46,29 @@ def irfft(spectrum, n_fft: int):
 
         return jnp.fft.irfft(spectrum, n=n_fft, axis=-1)
     if name == "torch":
-        import torch
-
-        return torch.fft.irfft(spectrum, n=n_fft, dim=-1)
+        return _torch_irfft(spectrum, n_fft)
     return ops.irfft((ops.real(spectrum), ops.imag(spectrum)), fft_length=n_fft)
+
+
+def _torch_rfft(x, n_fft: int):
+    """``torch.fft.rfft`` of the last axis; a tensor with no elements (an empty batch) gets its empty result
+    directly, since MKL rejects it ("Intel oneMKL DFTI ERROR: Inconsistent configuration parameters")."""
+    import torch
+
+    if x.numel() == 0:
+        complex_dtype = torch.complex128 if x.dtype == torch.float64 else torch.complex64
+        return x.new_zeros((*x.shape[:-1], n_fft // 2 + 1), dtype=complex_dtype)
+    return torch.fft.rfft(x, n=n_fft, dim=-1)
+
+
+def _torch_irfft(spectrum, n_fft: int):
+    """``torch.fft.irfft`` of the last axis, with :func:`_torch_rfft`'s handling of an empty batch."""
+    import torch
+
+    if spectrum.numel() == 0:
+        real_dtype = torch.float64 if spectrum.dtype == torch.complex128 else torch.float32
+        return spectrum.new_zeros((*spectrum.shape[:-1], n_fft), dtype=real_dtype)
+    return torch.fft.irfft(spectrum, n=n_fft, dim=-1)
 
 
 def matmul(x1, x2):
@@ -261,7 +278,8 @@ def _torch_overlap_add_into(signal, frames, first_frame: int, hop_length: int):
 
 
 def _torch_overlap_add_result(signal, n_frames: int, frame_length: int, hop_length: int):
-    return signal.reshape(*signal.shape[:-2], -1)[..., : (n_frames - 1) * hop_length + frame_length]
+    samples = signal.shape[-2] * signal.shape[-1]  # explicit: -1 is ambiguous for an empty batch
+    return signal.reshape(*signal.shape[:-2], samples)[..., : (n_frames - 1) * hop_length + frame_length]
 
 
 def _torch_without_autograd(*tensors) -> bool:
@@ -291,8 +309,9 @@ def windowed_rfft(frames, window, n_fft: int, chunks):
     if complex_dtype is None or not _torch_without_autograd(frames, window):
         return None
     out = frames.new_empty((*frames.shape[:-1], n_fft // 2 + 1), dtype=complex_dtype)
-    for f0, f1 in chunks:
-        torch.fft.rfft(frames[..., f0:f1, :] * window, n=n_fft, dim=-1, out=out[..., f0:f1, :])
+    if out.numel():  # MKL rejects an empty batch
+        for f0, f1 in chunks:
+            torch.fft.rfft(frames[..., f0:f1, :] * window, n=n_fft, dim=-1, out=out[..., f0:f1, :])
     return out
 
 
@@ -306,14 +325,13 @@ def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks):
     """
     if backend_name() != "torch":
         return None
-    import torch
 
     frame_length = window.shape[0]
     n_frames = stfts.shape[-2]
     in_place = _torch_without_autograd(stfts, window)
     signal = _torch_overlap_add_output(window, stfts.shape[:-2], n_frames, frame_length, hop_length)
     for f0, f1 in chunks:
-        frames = torch.fft.irfft(stfts[..., f0:f1, :], n=n_fft, dim=-1)[..., :frame_length]
+        frames = _torch_irfft(stfts[..., f0:f1, :], n_fft)[..., :frame_length]
         frames = frames.mul_(window) if in_place else frames * window
         _torch_overlap_add_into(signal, frames, f0, hop_length)
     return _torch_overlap_add_result(signal, n_frames, frame_length, hop_length)
@@ -377,7 +395,7 @@ def rfft_power(x, n_fft: int):
         # mel chunk (W2 / W1 chunk sizes) vs 164-215 us for real.square().add_(imag.square()) (two strided
         # passes and an add) and 830-1125 us for view_as_real(.).square().sum(-1) (a reduction over 2 elements)
         # (squared in place when no gradient is recorded: the FFT's output is a fresh temporary; 98 vs 120 us)
-        pairs = torch.view_as_real(torch.fft.rfft(x, n=n_fft, dim=-1))
+        pairs = torch.view_as_real(_torch_rfft(x, n_fft))
         squares = pairs.square() if torch.is_grad_enabled() and x.requires_grad else pairs.square_()
         return squares[..., 0] + squares[..., 1]
     real, imag = ops.rfft(x, fft_length=n_fft)

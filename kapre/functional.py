@@ -386,15 +386,25 @@ def reference_decibel(
     rank = len(log_spec.shape)
     reduce_axes = tuple(range(1, rank)) if rank > 1 else None
     if isinstance(ref_value, str):  # 'max', validated by the caller
-        log_spec = log_spec - ops.max(log_spec, axis=reduce_axes, keepdims=True)
+        log_spec = log_spec - _example_max(log_spec, reduce_axes)
     else:
         offset = (20.0 if amplitude else 10.0) * math.log10(max(amin, ref_value))
         if offset != 0.0:  # ref_value 1.0 (the default) needs no pass over the data
             log_spec = log_spec - offset
     if dynamic_range is not None:
-        floor = ops.max(log_spec, axis=reduce_axes, keepdims=True) - dynamic_range
+        floor = _example_max(log_spec, reduce_axes) - dynamic_range
         log_spec = _backend_ops.maximum(log_spec, floor, in_place=in_place)
     return log_spec
+
+
+def _example_max(x, axes):
+    """``ops.max(x, axes, keepdims=True)``; for an empty batch (a static 0 in the shape) the empty result of that
+    shape: Keras' ``ops.max`` raises on any empty tensor (TensorFlow eager, PyTorch), even where the reduced axes
+    are not empty."""
+    if 0 in x.shape:
+        kept = [1 if axes is None or axis in axes else size for axis, size in enumerate(x.shape)]
+        return ops.zeros(kept, dtype=x.dtype)
+    return ops.max(x, axis=axes, keepdims=True)
 
 
 def apply_filterbank(x, filterbank, freq_axis: int):
