@@ -117,46 +117,67 @@ def magnitude_to_decibel(x, ref_value=1.0, amin: float = 1e-5, dynamic_range: fl
     return functional.magnitude_to_decibel(x, ref_value, amin, dynamic_range, amplitude)
 
 
-def _check_decibel_args(ref_value, amin, dynamic_range):
+# The names a caller's user knows these arguments by, for the messages (kapre.MelSpectrogram and the composed
+# functions prefix them: db_amin, mel_f_min, log_n_bins, ...).
+DB_NAMES = {"ref_value": "db_ref_value", "amin": "db_amin", "dynamic_range": "db_dynamic_range"}
+MEL_NAMES = {"f_min": "mel_f_min", "f_max": "mel_f_max", "htk": "mel_htk", "norm": "mel_norm"}
+LOG_NAMES = {"n_bins": "log_n_bins", "bins_per_octave": "log_bins_per_octave", "f_min": "log_f_min",
+             "spread": "log_spread"}
+
+
+def _check_decibel_args(ref_value, amin, dynamic_range, names: dict[str, str] | None = None):
+    name = {**{key: key for key in ("ref_value", "amin", "dynamic_range")}, **(names or {})}
     if isinstance(ref_value, str):
-        V.check_choice("ref_value", ref_value, ("max",))
+        V.check_choice(name["ref_value"], ref_value, ("max",))
     else:
-        ref_value = V.check_float("ref_value", ref_value, exclusive_minimum=0.0)
-    amin = V.check_float("amin", amin, exclusive_minimum=0.0)
-    dynamic_range = V.check_float("dynamic_range", dynamic_range, exclusive_minimum=0.0, allow_none=True)
+        ref_value = V.check_float(name["ref_value"], ref_value, exclusive_minimum=0.0)
+    amin = V.check_float(name["amin"], amin, exclusive_minimum=0.0)
+    dynamic_range = V.check_float(name["dynamic_range"], dynamic_range, exclusive_minimum=0.0, allow_none=True)
     return ref_value, amin, dynamic_range
 
 
-def check_mel_args(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm):
-    """Validate the arguments of :func:`filterbank_mel`; returns them normalised (``f_max`` resolved)."""
-    sample_rate = V.check_float("sample_rate", sample_rate, exclusive_minimum=0.0)
-    n_freq = V.check_int("n_freq", n_freq, minimum=2)
-    n_mels = V.check_int("n_mels", n_mels, minimum=1)
-    f_min = V.check_float("f_min", f_min, minimum=0.0)
-    f_max = V.check_float("f_max", f_max, exclusive_minimum=0.0, allow_none=True)
+def check_mel_args(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm, names: dict[str, str] | None = None):
+    """Validate the arguments of :func:`filterbank_mel`; returns them normalised (``f_max`` resolved).
+
+    ``names`` maps an argument to the name the caller's user passed it as (e.g. ``{'f_min': 'fmin'}``), for the
+    error messages.
+    """
+    keys = ("sample_rate", "n_freq", "n_mels", "f_min", "f_max", "htk", "norm")
+    name = {**{key: key for key in keys}, **(names or {})}
+    sample_rate = V.check_float(name["sample_rate"], sample_rate, exclusive_minimum=0.0)
+    n_freq = V.check_int(name["n_freq"], n_freq, minimum=2)
+    n_mels = V.check_int(name["n_mels"], n_mels, minimum=1)
+    f_min = V.check_float(name["f_min"], f_min, minimum=0.0)
+    f_max = V.check_float(name["f_max"], f_max, exclusive_minimum=0.0, allow_none=True)
     resolved_f_max = sample_rate / 2.0 if f_max is None else f_max
     if resolved_f_max <= f_min:
-        raise ValueError(f"f_max must be greater than f_min={f_min}, received f_max={f_max!r}.")
+        raise ValueError(
+            f"{name['f_max']} must be greater than {name['f_min']}={f_min}, received {name['f_max']}={f_max!r}."
+        )
     if resolved_f_max > sample_rate / 2.0:
         raise ValueError(
-            f"f_max must be at most the Nyquist frequency sample_rate / 2 = {sample_rate / 2.0}, "
-            f"received f_max={f_max!r}."
+            f"{name['f_max']} must be at most the Nyquist frequency {name['sample_rate']} / 2 = {sample_rate / 2.0}, "
+            f"received {name['f_max']}={f_max!r}."
         )
-    V.check_bool("htk", htk)
+    V.check_bool(name["htk"], htk)
     if norm is not None and norm != "slaney":
         if isinstance(norm, bool) or not isinstance(norm, (int, float, np.integer, np.floating)):
-            raise ValueError(f"norm must be None, 'slaney' or a number (p-norm), received norm={norm!r}.")
+            raise ValueError(
+                f"{name['norm']} must be None, 'slaney' or a number (p-norm), received {name['norm']}={norm!r}."
+            )
     return sample_rate, n_freq, n_mels, f_min, f_max, bool(htk), norm
 
 
-def check_log_args(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread):
-    """Validate the arguments of :func:`filterbank_log`."""
-    V.check_float("sample_rate", sample_rate, exclusive_minimum=0.0)
-    V.check_int("n_freq", n_freq, minimum=2)
-    V.check_int("n_bins", n_bins, minimum=1)
-    V.check_int("bins_per_octave", bins_per_octave, minimum=1)
-    V.check_float("f_min", f_min, exclusive_minimum=0.0, allow_none=True)
-    V.check_float("spread", spread, exclusive_minimum=0.0)
+def check_log_args(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread, names: dict[str, str] | None = None):
+    """Validate the arguments of :func:`filterbank_log` (``names`` as in :func:`check_mel_args`)."""
+    keys = ("sample_rate", "n_freq", "n_bins", "bins_per_octave", "f_min", "spread")
+    name = {**{key: key for key in keys}, **(names or {})}
+    V.check_float(name["sample_rate"], sample_rate, exclusive_minimum=0.0)
+    V.check_int(name["n_freq"], n_freq, minimum=2)
+    V.check_int(name["n_bins"], n_bins, minimum=1)
+    V.check_int(name["bins_per_octave"], bins_per_octave, minimum=1)
+    V.check_float(name["f_min"], f_min, exclusive_minimum=0.0, allow_none=True)
+    V.check_float(name["spread"], spread, exclusive_minimum=0.0)
 
 
 def filterbank_mel(

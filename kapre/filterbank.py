@@ -91,7 +91,10 @@ class Filterbank(keras.layers.Layer):
         self._freq_axis = 1 if self._format == V.CH_LAST else 2
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         if self.init == "mel":
-            kapre_backend.check_mel_args(sr, 2, self.n_fbs, 0.0 if fmin is None else fmin, fmax, False, "slaney")
+            kapre_backend.check_mel_args(
+                sr, 2, self.n_fbs, 0.0 if fmin is None else fmin, fmax, False, "slaney",
+                names={"sample_rate": "sr", "n_mels": "n_fbs", "f_min": "fmin", "f_max": "fmax"},
+            )
         else:
             if fmin is not None and V.check_float("fmin", fmin) <= 0:
                 raise ValueError(

@@ -355,7 +355,10 @@ class Melspectrogram(Spectrogram):
         self.n_mels = n_mels
         self.fmin = fmin
         self.fmax = fmax
-        kapre_backend.check_mel_args(sr, self._n_freq, n_mels, fmin, fmax, htk, "slaney")
+        kapre_backend.check_mel_args(
+            sr, self._n_freq, n_mels, fmin, fmax, htk, "slaney",
+            names={"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax"},
+        )
         self.norm = check_mel_norm(norm)
         self.power_melgram = V.check_float("power_melgram", power_melgram, exclusive_minimum=0.0)
         self.return_decibel_melgram = V.check_bool("return_decibel_melgram", return_decibel_melgram)

@@ -97,7 +97,8 @@ class MelSpectrogram(keras.layers.Layer):
         self.hop_length = hop_length
         self.window_name = _check_window_name("window_name", window_name)
         mel_args = kapre_backend.check_mel_args(
-            sample_rate, self.n_fft // 2 + 1, n_mels, mel_f_min, mel_f_max, mel_htk, mel_norm
+            sample_rate, self.n_fft // 2 + 1, n_mels, mel_f_min, mel_f_max, mel_htk, mel_norm,
+            names=kapre_backend.MEL_NAMES,
         )
         self.sample_rate, self.n_mels = sample_rate, n_mels
         self.mel_f_min, self.mel_f_max, self.mel_htk, self.mel_norm = mel_f_min, mel_f_max, mel_htk, mel_norm
@@ -106,7 +107,7 @@ class MelSpectrogram(keras.layers.Layer):
         self.power = float(power)
         self.return_decibel = V.check_bool("return_decibel", return_decibel)
         self.db_ref_value, self.db_amin, self.db_dynamic_range = kapre_backend._check_decibel_args(
-            db_ref_value, db_amin, db_dynamic_range
+            db_ref_value, db_amin, db_dynamic_range, names=kapre_backend.DB_NAMES
         )
         self.input_data_format = V.check_data_format("input_data_format", input_data_format)
         self.output_data_format = V.check_data_format("output_data_format", output_data_format)

@@ -86,7 +86,7 @@ def test_invalid_arguments():
         (lambda: das.Spectrogram(n_dft=100.5), TypeError, "n_dft=100.5"),
         (lambda: das.Spectrogram(padding="full"), ValueError, "padding='full'"),
         (lambda: das.Melspectrogram(norm="area"), ValueError, "norm='area'"),
-        (lambda: das.Melspectrogram(sr=1000, fmax=600.0), ValueError, "f_max=600.0"),
+        (lambda: das.Melspectrogram(sr=1000, fmax=600.0), ValueError, "received fmax=600.0"),
         (lambda: das.Melspectrogram(power_spectrogram=1.0), ValueError, "power_spectrogram=1.0"),
         (lambda: das.AmplitudeToDB(amin=-1.0), ValueError, "amin=-1.0"),
     ]

@@ -313,3 +313,29 @@ def test_layer_under_other_dtype_policies_in_chunks(policy):
     # float16 resolution at 100 dB is 0.06 dB; bfloat16's is 0.5 dB
     tolerance = {"mixed_float16": 0.07, "mixed_bfloat16": 0.6, "float64": 1e-3}[policy]
     np.testing.assert_allclose(to_numpy(ops.cast(y, "float32")).astype("float64"), reference, atol=tolerance)
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: kapre.MelSpectrogram(sample_rate=16000, mel_f_max=9000.0), "mel_f_max"),
+        (lambda: kapre.MelSpectrogram(mel_f_min=-1.0), "mel_f_min"),
+        (lambda: kapre.MelSpectrogram(mel_norm="l2"), "mel_norm"),
+        (lambda: kapre.MelSpectrogram(db_amin=0.0), "db_amin"),
+        (lambda: kapre.MelSpectrogram(db_dynamic_range=-1.0), "db_dynamic_range"),
+        (lambda: kapre.MelSpectrogram(db_ref_value="min"), "db_ref_value"),
+        (lambda: kapre.composed.get_melspectrogram_layer(sample_rate=16000, mel_f_max=9000.0), "mel_f_max"),
+        (lambda: kapre.composed.get_melspectrogram_layer(return_decibel=True, db_amin=-1.0), "db_amin"),
+        (lambda: kapre.composed.get_stft_magnitude_layer(return_decibel=True, db_dynamic_range=0.0),
+         "db_dynamic_range"),
+        (lambda: kapre.composed.get_log_frequency_spectrogram_layer(log_n_bins=0), "log_n_bins"),
+        (lambda: kapre.composed.get_log_frequency_spectrogram_layer(log_spread=-0.1), "log_spread"),
+        (lambda: kapre.time_frequency.Melspectrogram(sr=16000, fmax=9000.0), "fmax"),
+        (lambda: kapre.filterbank.Filterbank(n_fbs=0, trainable_fb=False, sr=8000), "n_fbs"),
+    ],
+)
+def test_bad_arguments_are_named_as_the_user_passed_them(make, argument):
+    """The shared checks (kapre.backend.check_mel_args, ...) report the caller's argument names (mel_f_max,
+    db_amin, fmax, ...), not the internal ones (f_max, amin)."""
+    with pytest.raises(ValueError, match=rf"(^|\W){argument} must .* received {argument}="):
+        make()
