@@ -98,10 +98,19 @@ def maximum(x1, x2, in_place: bool = False):
         import torch
 
         x1, x2 = ops.convert_to_tensor(x1), ops.convert_to_tensor(x2)
-        fits = x1.dtype == x2.dtype and torch.broadcast_shapes(x1.shape, x2.shape) == x1.shape
+        fits = x1.dtype == x2.dtype and _broadcasts_into(x2.shape, x1.shape)
         if fits and _torch_without_autograd(x1, x2):
             return torch.maximum(x1, x2, out=x1)
     return _elementwise_extreme(x1, x2, "maximum")
+
+
+def _broadcasts_into(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` unchanged (``torch.broadcast_shapes(target, shape) == target``,
+    which takes 130 us a call: 20% of a 8 x 1 s log-mel on PyTorch)."""
+    if len(shape) > len(target):
+        return False
+    trailing = target[len(target) - len(shape) :]
+    return all(size in (1, full) for size, full in zip(shape, trailing, strict=True))
 
 
 def minimum(x1, x2):

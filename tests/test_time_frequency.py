@@ -479,6 +479,21 @@ def test_backend_maximum_in_place_falls_back_when_the_result_is_larger():
     np.testing.assert_array_equal(to_numpy(result), np.maximum(small, large))
 
 
+@pytest.mark.parametrize(
+    "shape, target",
+    [((3, 1, 1, 1), (3, 2, 5, 4)), ((1,), (3, 2)), ((2,), (3, 2)), ((3, 2), (2,)), ((3, 1), (3, 2)),
+     ((3, 2), (3, 1)), ((4, 1, 1), (3, 4, 5, 6)), ((2, 1, 1), (3, 4, 5, 6)), ((), (3,)), ((0, 1), (0, 7))],
+)
+def test_broadcasts_into_agrees_with_numpy(shape, target):
+    """kapre._backend_ops._broadcasts_into (the in-place check of maximum, in pure Python: torch.broadcast_shapes
+    took 130 us a call) says whether ``shape`` broadcasts to ``target`` unchanged, as NumPy's broadcasting does."""
+    try:
+        expected = np.broadcast_shapes(target, shape) == tuple(target)
+    except ValueError:
+        expected = False
+    assert kapre._backend_ops._broadcasts_into(shape, target) == expected
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Filterbanks, Delta, frequency map
 # ------------------------------------------------------------------------------------------------------------------
