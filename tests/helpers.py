@@ -43,6 +43,17 @@ def model_of(layer, input_shape, dtype: str = "float32") -> keras.Model:
     return keras.Model(inputs, layer(inputs))
 
 
+def chain(*layers):
+    """A callable applying ``layers`` in order (a layer stack without building a model)."""
+
+    def call(x):
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    return call
+
+
 def gradient(fn, x: np.ndarray) -> np.ndarray:
     """d sum(fn(x)) / dx on the active backend, as a NumPy array."""
     if BACKEND == "tensorflow":

@@ -10,7 +10,7 @@ import pytest
 import kapre
 from kapre import augmentation, filterbank, legacy, utils
 from kapre.compat import das
-from tests.helpers import noise, to_numpy
+from tests.helpers import chain, noise, to_numpy
 
 CL = {"input_data_format": "channels_last", "output_data_format": "channels_last"}
 WAVE = ((2000, 1), "float32")
@@ -34,7 +34,7 @@ CASES = {
     "MelSpectrogram": (lambda: kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20, **CL),
                        WAVE),
     "STFTSpectrogram-psd": (lambda: kapre.STFTSpectrogram(mode="psd", frame_length=256, frame_step=64), WAVE),
-    "STFTTflite-Magnitude": (lambda: _chain(kapre.STFTTflite(n_fft=256, hop_length=64, **CL),
+    "STFTTflite-Magnitude": (lambda: chain(kapre.STFTTflite(n_fft=256, hop_length=64, **CL),
                                             kapre.MagnitudeTflite()), WAVE),
     "LogmelToMFCC": (lambda: kapre.LogmelToMFCC(n_mfccs=13), SPEC),
     "Frame": (lambda: kapre.Frame(frame_length=256, hop_length=64, data_format="channels_last"), WAVE),
@@ -42,7 +42,7 @@ CASES = {
     "MuLawEncoding": (lambda: kapre.MuLawEncoding(256), WAVE),
     "MuLawDecoding": (lambda: kapre.MuLawDecoding(256), WAVE),
     "ChannelSwap": (lambda: augmentation.ChannelSwap(data_format="channels_last", seed=0), ((20, 129, 2), "float32")),
-    "STFTTflite-Phase": (lambda: _chain(kapre.STFTTflite(n_fft=256, hop_length=64, **CL), kapre.PhaseTflite()),
+    "STFTTflite-Phase": (lambda: chain(kapre.STFTTflite(n_fft=256, hop_length=64, **CL), kapre.PhaseTflite()),
                          WAVE),
     "STFTSpectrogram-log": (lambda: kapre.STFTSpectrogram(mode="log", frame_length=256, frame_step=64), WAVE),
     "SpecAugment": (lambda: augmentation.SpecAugment(freq_mask_param=5, time_mask_param=5, seed=0,
@@ -62,15 +62,6 @@ CASES = {
                            ((2000, 1), "float32")),
     "DAS AmplitudeToDB": (lambda: das.AmplitudeToDB(), SPEC),
 }
-
-
-def _chain(*layers):
-    def call(x):
-        for layer in layers:
-            x = layer(x)
-        return x
-
-    return call
 
 
 def _batch(size, shape, dtype):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import kapre
-from tests.helpers import BACKEND, noise, to_numpy
+from tests.helpers import BACKEND, chain, noise, to_numpy
 
 CL = {"input_data_format": "channels_last", "output_data_format": "channels_last"}
 
@@ -17,9 +17,9 @@ CASES = {
     "MelSpectrogram": lambda: kapre.MelSpectrogram(n_fft=256, hop_length=64, sample_rate=8000, n_mels=20, **CL),
     "STFT": lambda: kapre.STFT(n_fft=256, hop_length=64, **CL),
     "STFT-dft": lambda: kapre.STFT(n_fft=256, hop_length=64, engine="dft", **CL),
-    "STFT-InverseSTFT": lambda: _sequence(kapre.STFT(n_fft=256, hop_length=64, **CL),
+    "STFT-InverseSTFT": lambda: chain(kapre.STFT(n_fft=256, hop_length=64, **CL),
                                           kapre.InverseSTFT(n_fft=256, hop_length=64, **CL)),
-    "ApplyFilterbank-mel": lambda: _sequence(
+    "ApplyFilterbank-mel": lambda: chain(
         kapre.STFT(n_fft=256, hop_length=64, **CL), kapre.Magnitude(),
         kapre.ApplyFilterbank("mel", {"sample_rate": 8000, "n_freq": 129, "n_mels": 20},
                               data_format="channels_last"),
@@ -27,17 +27,8 @@ CASES = {
     ),
     "STFTSpectrogram-psd": lambda: kapre.STFTSpectrogram(mode="psd", frame_length=256, frame_step=64,
                                                          fft_length=256),
-    "STFTTflite": lambda: _sequence(kapre.STFTTflite(n_fft=256, hop_length=64, **CL), kapre.MagnitudeTflite()),
+    "STFTTflite": lambda: chain(kapre.STFTTflite(n_fft=256, hop_length=64, **CL), kapre.MagnitudeTflite()),
 }
-
-
-def _sequence(*layers):
-    def call(x):
-        for layer in layers:
-            x = layer(x)
-        return x
-
-    return call
 
 
 def _compile(fn):
