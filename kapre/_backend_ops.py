@@ -106,7 +106,7 @@ def maximum(x1, x2, in_place: bool = False):
 
 def _broadcasts_into(shape, target) -> bool:
     """Whether ``shape`` broadcasts to ``target`` unchanged (``torch.broadcast_shapes(target, shape) == target``,
-    which takes 130 us a call: 20% of a 8 x 1 s log-mel on PyTorch)."""
+    which takes 130 us a call: 20% of an 8 x 1 s log-mel on PyTorch)."""
     if len(shape) > len(target):
         return False
     trailing = target[len(target) - len(shape) :]
