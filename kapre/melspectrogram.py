@@ -119,6 +119,8 @@ class MelSpectrogram(keras.layers.Layer):
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
+        # eager PyTorch's reusable temporaries (kapre._backend_ops.TorchScratch), outside Keras' attribute tracking
+        self.__dict__["_scratch"] = _backend_ops.TorchScratch()
         # None: the backend's choice (kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks)
         self._chunk_samples, self._max_chunks, self._loop_chunks = _CHUNK_SAMPLES, None, None
 
@@ -167,6 +169,29 @@ class MelSpectrogram(keras.layers.Layer):
         return _backend_ops.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
+        if self._max_chunks is not None or self._loop_chunks is not None:  # chunking forced (tests): generic path
+            return self._compute_generic(inputs)
+        out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
+        fast = _backend_ops.torch_mel_spectrogram(
+            inputs,
+            channels_last_in=self._input_format == V.CH_LAST,
+            channels_last_out=self._output_format == V.CH_LAST,
+            dtype=self._fft_dtype,
+            out_dtype=out_dtype,
+            frame_length=self._resolved_win_length,
+            hop_length=self._resolved_hop_length,
+            n_fft=self.n_fft,
+            window=self._window,
+            blocks=self._block_weights,
+            power=self.power,
+            chunk_samples=self._chunk_samples,
+            decibel=(self.db_amin, self.db_ref_value, self.db_dynamic_range) if self.return_decibel else None,
+            scratch=self._scratch,
+        )
+        return self._compute_generic(inputs) if fast is None else fast
+
+    def _compute_generic(self, inputs):
+        """The backend-independent composition (``keras.ops``), compiled by JAX, TensorFlow and ``torch.compile``."""
         waveforms = ops.cast(inputs, self._fft_dtype)
         channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
         if self._input_format == V.CH_LAST:
