@@ -400,7 +400,7 @@ def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarr
 
 
 def filterbank_blocks(
-    filterbank: np.ndarray, block_overhead: float = 4096.0, copy_cost: float = 16.0
+    filterbank: np.ndarray, block_overhead: float = 4096.0, copy_cost: float = 16.0, width_multiple: int = 1
 ) -> list[tuple[int, int, int, int]]:
     """Split a ``(n_freq, n_filters)`` filterbank into dense blocks that hold all its non-zero weights.
 
@@ -409,7 +409,9 @@ def filterbank_blocks(
     (columns) ``c0:c1`` only read bins (rows) ``r0:r1``. The column groups are contiguous and chosen by dynamic
     programming to minimise ``sum(rows * (cols + copy_cost) + block_overhead)`` (multiply-adds per frame, the
     slice copy, and a per-block cost). Returns ``[(r0, r1, c0, c1), ...]`` covering every column in order;
-    an all-zero column reads row 0 only. The product is exact: the weights left out are zeros.
+    an all-zero column reads row 0 only. The product is exact: the weights left out are zeros. With
+    ``width_multiple`` > 1 a block's columns are costed as if zero-padded up to a multiple of it (the block
+    will be padded so, for a matmul that is fastest at such widths: :func:`pad_columns`).
     """
     weights = np.asarray(filterbank)
     n_rows, n_cols = weights.shape
@@ -424,7 +426,8 @@ def filterbank_blocks(
         low, high = n_rows, -1
         for start in range(stop - 1, -1, -1):
             low, high = min(low, int(first[start])), max(high, int(last[start]))
-            cost = best[start] + (high - low + 1) * ((stop - start) + copy_cost) + block_overhead
+            width = -(-(stop - start) // width_multiple) * width_multiple
+            cost = best[start] + (high - low + 1) * (width + copy_cost) + block_overhead
             if cost < best[stop]:
                 best[stop], choice[stop] = cost, start
     blocks = []
@@ -435,3 +438,9 @@ def filterbank_blocks(
         blocks.append((low, high + 1, start, stop))
         stop = start
     return blocks[::-1]
+
+
+def pad_columns(weights: np.ndarray, multiple: int) -> np.ndarray:
+    """``weights`` with zero columns appended up to a multiple of ``multiple`` columns."""
+    extra = -weights.shape[-1] % multiple
+    return np.pad(weights, [(0, 0)] * (weights.ndim - 1) + [(0, extra)]) if extra else weights

@@ -115,7 +115,9 @@ class MelSpectrogram(keras.layers.Layer):
         self._output_format = V.resolve_data_format(self.output_data_format)
         self._window_values = constants.get_window(window_name, self._resolved_win_length)
         self._filterbank_values = constants.mel_filterbank(*mel_args)
-        self._blocks = constants.filterbank_blocks(self._filterbank_values)
+        self._blocks = constants.filterbank_blocks(
+            self._filterbank_values, width_multiple=_backend_ops.matmul_width_multiple()
+        )
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
@@ -126,10 +128,18 @@ class MelSpectrogram(keras.layers.Layer):
 
     def build(self, input_shape):
         self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        values = [self._filterbank_values[r0:r1, c0:c1] for r0, r1, c0, c1 in self._blocks]
         self._block_weights = [
-            (r0, r1, _backend_ops.constant(self._filterbank_values[r0:r1, c0:c1], self._fft_dtype))
-            for r0, r1, c0, c1 in self._blocks
+            (r0, r1, _backend_ops.constant(block, self._fft_dtype))
+            for (r0, r1, _, _), block in zip(self._blocks, values, strict=True)
         ]
+        # PyTorch's eager path multiplies by the blocks zero-padded to the width its matmul is fastest at; its
+        # (start, stop, bands, weights) are unused elsewhere
+        multiple = _backend_ops.matmul_width_multiple()
+        self._padded_block_weights = [
+            (r0, r1, c1 - c0, _backend_ops.constant(constants.pad_columns(block, multiple), self._fft_dtype))
+            for (r0, r1, c0, c1), block in zip(self._blocks, values, strict=True)
+        ] if multiple > 1 else None
         self.built = True
 
     def _num_frames(self, length):
@@ -183,6 +193,7 @@ class MelSpectrogram(keras.layers.Layer):
             n_fft=self.n_fft,
             window=self._window,
             blocks=self._block_weights,
+            padded_blocks=self._padded_block_weights,
             power=self.power,
             chunk_samples=self._chunk_samples,
             decibel=(self.db_amin, self.db_ref_value, self.db_dynamic_range) if self.return_decibel else None,

@@ -87,15 +87,17 @@ def test_the_eager_path_is_pytorch_only():
                                  input_data_format="channels_last", output_data_format="channels_last")
     x = noise((2, 4000, 1), seed=32)
     y = to_numpy(layer(x))
-    fast = _backend_ops.torch_mel_spectrogram(
-        ops.convert_to_tensor(x), channels_last_in=True, channels_last_out=True, dtype="float32", out_dtype="float32",
-        frame_length=N_FFT, hop_length=HOP, n_fft=N_FFT, window=layer._window, blocks=layer._block_weights,
-        power=2.0, chunk_samples=layer._chunk_samples, decibel=(1e-10, 1.0, 80.0), scratch=layer._scratch,
-    )
-    if BACKEND != "torch":
-        assert fast is None
-    else:
-        np.testing.assert_array_equal(to_numpy(fast), y)
+    for padded in (layer._padded_block_weights, None):  # None: the blocks unpadded
+        fast = _backend_ops.torch_mel_spectrogram(
+            ops.convert_to_tensor(x), channels_last_in=True, channels_last_out=True, dtype="float32",
+            out_dtype="float32", frame_length=N_FFT, hop_length=HOP, n_fft=N_FFT, window=layer._window,
+            blocks=layer._block_weights, padded_blocks=padded, power=2.0, chunk_samples=layer._chunk_samples,
+            decibel=(1e-10, 1.0, 80.0), scratch=layer._scratch,
+        )
+        if BACKEND != "torch":
+            assert fast is None and layer._padded_block_weights is None
+        else:
+            np.testing.assert_allclose(to_numpy(fast), y, rtol=0, atol=1e-5)
 
 
 def _scratch_pointers(layer) -> dict:

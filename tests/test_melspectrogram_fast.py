@@ -49,9 +49,10 @@ def test_backend_rfft_power_equals_generic(n_fft, length):
     [(22050, 2048, 128, 0.0, None, False), (16000, 512, 64, 0.0, None, False), (16000, 512, 40, 300.0, 6000.0, True),
      (8000, 256, 80, 0.0, None, False)],
 )
-def test_filterbank_blocks_cover_every_weight(sr, n_fft, n_mels, f_min, f_max, htk):
+@pytest.mark.parametrize("width_multiple", [1, 16])
+def test_filterbank_blocks_cover_every_weight(sr, n_fft, n_mels, f_min, f_max, htk, width_multiple):
     fb = constants.mel_filterbank(sr, n_fft // 2 + 1, n_mels, f_min, f_max, htk)
-    blocks = constants.filterbank_blocks(fb)
+    blocks = constants.filterbank_blocks(fb, width_multiple=width_multiple)
     assert blocks[0][2] == 0 and blocks[-1][3] == n_mels
     covered = np.zeros_like(fb, dtype=bool)
     for (r0, r1, c0, c1), nxt in zip(blocks, [*blocks[1:], None], strict=True):
@@ -64,6 +65,20 @@ def test_filterbank_blocks_cover_every_weight(sr, n_fft, n_mels, f_min, f_max, h
     weights = [(r0, r1, ops.convert_to_tensor(fb[r0:r1, c0:c1].astype("float32"))) for r0, r1, c0, c1 in blocks]
     banded = to_numpy(functional.apply_filterbank_blocks(ops.convert_to_tensor(x), weights))
     np.testing.assert_allclose(banded, x @ fb.astype("float32"), rtol=1e-5, atol=1e-6)
+    # padded to the multiple with zero columns: the first (c1 - c0) columns of each product are the block's
+    for r0, r1, c0, c1 in blocks:
+        padded = constants.pad_columns(fb[r0:r1, c0:c1], width_multiple)
+        assert padded.shape == (r1 - r0, -(-(c1 - c0) // width_multiple) * width_multiple)
+        assert not padded[:, c1 - c0 :].any()
+        np.testing.assert_array_equal(padded[:, : c1 - c0], fb[r0:r1, c0:c1])
+
+
+def test_blocks_costed_at_padded_widths_are_multiples_where_that_is_cheaper():
+    """With width_multiple 16 (PyTorch) the W2 filterbank (257 x 64) splits at a multiple of 16, so no padded
+    column is wasted; with 1 it splits where the fewest multiply-adds are."""
+    fb = constants.mel_filterbank(16000, 257, 64, 0.0, None, False)
+    assert [c1 - c0 for *_, c0, c1 in constants.filterbank_blocks(fb, width_multiple=16)] == [48, 16]
+    assert [c1 - c0 for *_, c0, c1 in constants.filterbank_blocks(fb)] == [42, 22]
 
 
 def test_filterbank_blocks_with_an_empty_band():
