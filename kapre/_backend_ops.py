@@ -461,10 +461,10 @@ class TorchScratch:
     memory back to the system in between, which glibc does or not depending on the process's allocation
     history: the same 8 x 1 s log-mel (W2 settings) measured 0.6-0.8 ms in some processes and 1.9-2.6 ms in
     others (500-940 page faults a call). With the windowed frames, power and mel products in reused buffers
-    (the FFT's output stays a fresh tensor), no process measured a fault per call, and in a process without
-    the faults the speed is unchanged (0.94-1.07x the fresh temporaries at 8 x 1 s, 64 x 1 s, 16 x 10 s and
-    64 x 16 s, alternating in one process). A buffer grows to the largest chunk seen (about 4 MiB at the
-    default chunk size) and lives as long as the layer; a copy of the layer gets empty scratch.
+    (the FFT's output stays a fresh tensor), 13 fresh processes paid at most 4 faults per call, and in a process
+    without the faults the speed is unchanged (0.83-1.13x the fresh temporaries, median 0.99x, at 8 x 1 s,
+    64 x 1 s, 16 x 10 s and 64 x 16 s, alternating in one process). A buffer grows to the largest chunk seen
+    (about 4 MiB at the default chunk size) and lives as long as the layer; a copy of the layer gets empty scratch.
     """
 
     def __init__(self):

@@ -13,7 +13,11 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 * the frames go through framing, FFT, power, mel and logarithm a cache-sized chunk at a time
   (:func:`kapre.functional.map_frame_chunks`, about 4 MiB of frames per chunk), so the full-size intermediates
   never travel through main memory; only the mel output of each chunk is kept. JAX runs the chunks in a
-  compiled loop, the other backends one after another.
+  compiled loop, the other backends one after another;
+* eager PyTorch runs the whole call as plain torch calls (:func:`kapre._backend_ops.torch_mel_spectrogram`): the
+  chunks' temporaries in per-thread scratch buffers reused from call to call (no page faults from freshly
+  allocated temporaries), the filterbank blocks padded to the column widths MKL's matmul is fastest at, each
+  chunk's bands written straight into the output.
 """
 
 from __future__ import annotations
