@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import WORKLOADS, make_input  # noqa: E402
 
 MAX_RUNS = 200  # timed calls per workload at most when `min_time_s` asks for more than `runs`
+INTERLEAVED_PASSES = 7  # round-robin passes over the scaling sweep's inputs (run_interleaved)
 
 
 def rss_mib() -> float:
@@ -379,6 +380,92 @@ BUILDERS = {
 }
 
 
+def new_row(name, impl, mode, backend, baseline, versions) -> dict:
+    return {"workload": name, "impl": impl, "mode": mode, "backend": backend, "import_rss_mib": baseline,
+            "versions": versions}
+
+
+def prepare_workload(row, impl, backend, mode):
+    """``(fn, inputs)`` for ``row``'s workload, after the input conversion (timed on its own) and the warm-up."""
+    w = WORKLOADS[row["workload"]]
+    x = make_input(w)
+    prepare, fn = BUILDERS[impl](w, backend, mode)
+    # the input is the backend's tensor, made before the clock starts (as a data pipeline hands it over);
+    # converting NumPy to it is timed on its own: it is the same for every row of a backend, and
+    # jnp.asarray of 64 x 64 s costs about 0.07 ms per audio-second, about as much as the log-mel itself
+    conversions = []
+    for _ in range(3):
+        start = time.perf_counter()
+        inputs = _ready(prepare(x))
+        conversions.append(time.perf_counter() - start)
+    row["input_conversion_s"] = float(np.median(conversions))
+    start = time.perf_counter()
+    fn(inputs)  # warm-up (and compilation)
+    row["first_call_s"] = time.perf_counter() - start
+    row["audio_s"] = w["batch"] * w["seconds"]
+    return fn, inputs
+
+
+def timed_call(fn, inputs, times):
+    """One timed call, output brought back to NumPy inside the clock; appends its time to ``times``."""
+    start = time.perf_counter()
+    out = np.asarray(fn(inputs))
+    times.append(time.perf_counter() - start)
+    return out
+
+
+def finish_row(row, times, out, spec, peak_rss=None):
+    row.update(status="ok", times_s=times, median_s=float(np.median(times)), min_s=float(np.min(times)),
+               max_s=float(np.max(times)), peak_rss_mib=rss_mib() if peak_rss is None else peak_rss,
+               out_shape=list(out.shape))
+    if spec.get("out_dir"):
+        np.save(os.path.join(spec["out_dir"], f"{spec['row_id']}__{row['workload']}.npy"), out.astype("float32"))
+
+
+def fail_row(row, error):
+    row.update(status="error", error=f"{type(error).__name__}: {error}"[:600],
+               traceback=traceback.format_exc()[-1500:])
+
+
+def run_interleaved(spec, impl, backend, mode, versions, import_rss):
+    """The scaling sweep: every input converted and warmed up first, then timed in INTERLEAVED_PASSES round-robin
+    passes (each input's calls in a pass go on until ``min_time_s / passes`` of them, at least one, at most
+    ``MAX_RUNS / passes``), so that each input's timed calls spread over the whole sweep: this machine has phases
+    of 10-60 s in which everything runs 1.5-1.8x slower, and inputs timed one after the other could land in
+    different phases. Peak memory is the whole sweep's (every input is held at once)."""
+    entries = []
+    for name in spec["workloads"]:
+        row = new_row(name, impl, mode, backend, import_rss, versions)
+        try:
+            fn, inputs = prepare_workload(row, impl, backend, mode)
+            entries.append([row, fn, inputs, [], None])
+        except Exception as error:
+            fail_row(row, error)
+            print("RESULT " + json.dumps(row), flush=True)
+    passes = INTERLEAVED_PASSES
+    per_pass_time = spec.get("min_time_s", 0.0) / passes
+    per_pass_runs = max(1, -(-spec["runs"] // passes))
+    for _ in range(passes):
+        for entry in entries:
+            row, fn, inputs, times, _ = entry
+            if row.get("status") == "error":
+                continue
+            pass_times = []
+            try:
+                while len(pass_times) < per_pass_runs or (
+                    sum(pass_times) < per_pass_time and len(pass_times) < MAX_RUNS // passes
+                ):
+                    entry[4] = timed_call(fn, inputs, pass_times)
+            except Exception as error:
+                fail_row(row, error)
+            times += pass_times
+    peak = rss_mib()
+    for row, _, _, times, out in entries:
+        if row.get("status") != "error":
+            finish_row(row, times, out, spec, peak_rss=peak)
+        print("RESULT " + json.dumps(row), flush=True)
+
+
 def main() -> int:
     spec = json.loads(sys.argv[1])
     backend = os.environ.get("KERAS_BACKEND", "")
@@ -400,51 +487,26 @@ def main() -> int:
     for module in ("kapre", "keras", "tensorflow", "jax", "torch", "librosa", "torchaudio"):
         if module in sys.modules:
             versions[module] = getattr(sys.modules[module], "__version__", "?")
+    if spec.get("interleave"):
+        run_interleaved(spec, impl, backend, mode, versions, import_rss)
+        return 0
     for name in spec["workloads"]:
-        w = WORKLOADS[name]
         baseline = reset_peak() if name != spec["workloads"][0] else import_rss
-        row = {"workload": name, "impl": impl, "mode": mode, "backend": backend, "import_rss_mib": baseline,
-               "versions": versions}
+        row = new_row(name, impl, mode, backend, baseline, versions)
+        fn = inputs = out = None
         try:
-            x = make_input(w)
-            prepare, fn = BUILDERS[impl](w, backend, mode)
-            # the input is the backend's tensor, made before the clock starts (as a data pipeline hands it over);
-            # converting NumPy to it is timed on its own: it is the same for every row of a backend, and
-            # jnp.asarray of 64 x 64 s costs about 0.07 ms per audio-second, about as much as the log-mel itself
-            conversions = []
-            for _ in range(3):
-                start = time.perf_counter()
-                inputs = _ready(prepare(x))
-                conversions.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            out = fn(inputs)  # warm-up (and compilation)
-            row["first_call_s"] = time.perf_counter() - start
+            fn, inputs = prepare_workload(row, impl, backend, mode)
             # at least `runs` timed calls; cheap workloads (the small sweep inputs: about 1 ms) go on until
             # `min_time_s` of timed calls, at most MAX_RUNS, so that a burst of load from other jobs on a shared
             # machine moves their median no more than the larger workloads'
             times = []
             while len(times) < spec["runs"] or (sum(times) < spec.get("min_time_s", 0.0) and len(times) < MAX_RUNS):
-                start = time.perf_counter()
-                out = np.asarray(fn(inputs))
-                times.append(time.perf_counter() - start)
-            row.update(
-                status="ok",
-                input_conversion_s=float(np.median(conversions)),
-                times_s=times,
-                median_s=float(np.median(times)),
-                min_s=float(np.min(times)),
-                max_s=float(np.max(times)),
-                audio_s=w["batch"] * w["seconds"],
-                peak_rss_mib=rss_mib(),
-                out_shape=list(out.shape),
-            )
-            if spec.get("out_dir"):
-                np.save(os.path.join(spec["out_dir"], f"{spec['row_id']}__{name}.npy"), out.astype("float32"))
-            del out, x, inputs
+                out = timed_call(fn, inputs, times)
+            finish_row(row, times, out, spec)
         except Exception as error:  # recorded in the results, e.g. torch.compile without a working toolchain
-            row.update(status="error", error=f"{type(error).__name__}: {error}"[:600],
-                       traceback=traceback.format_exc()[-1500:])
+            fail_row(row, error)
         print("RESULT " + json.dumps(row), flush=True)
+        del fn, inputs, out  # before the next workload's memory baseline
     return 0
 
 

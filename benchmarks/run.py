@@ -62,7 +62,7 @@ def configurations(quick: bool):
                 ("torch_stft", "torch", "eager", (workload,)), ("kapre041", "tensorflow", "function", (workload,))]
         if workload != "STFT->iSTFT (W1)":  # torchaudio's inverse is torch.istft, the torch.stft row's
             out.append(("torchaudio", "torch", "eager", (workload,)))
-    for backend, mode in (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager")):
+    for backend, mode in (("tensorflow", "function"), ("tensorflow", "xla"), ("jax", "jit"), ("torch", "eager")):
         out.append(("kapre", backend, mode, SWEEP))
     out.append(("numpy", "-", "-", SWEEP))
     return out
@@ -78,6 +78,7 @@ def pool_rounds(row, later):
         row.clear()
         row.update(later)
         return
+    row.setdefault("round_medians_s", [row["median_s"]]).append(later["median_s"])
     row["times_s"] = row["times_s"] + later["times_s"]
     row["median_s"] = float(np.median(row["times_s"]))
     row["min_s"], row["max_s"] = float(min(row["times_s"])), float(max(row["times_s"]))
@@ -113,8 +114,9 @@ def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, m
         python = str(VENV_PYTHON)
     if impl == "torchaudio":
         env["PYTHONPATH"] = str(TORCHAUDIO_DIR) if torchaudio_path is None else torchaudio_path
+    # the scaling sweep's inputs are timed round-robin in one process (_worker.run_interleaved)
     spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
-                row_id=row_id)
+                row_id=row_id, interleave=tuple(workloads) == SWEEP)
     try:
         proc = subprocess.run([python, str(HERE / "_worker.py"), json.dumps(spec)], env=env, capture_output=True,
                               text=True, timeout=timeout, cwd=str(HERE))
@@ -246,28 +248,32 @@ def write_report(rows, meta, out_dir: Path):
     sweep = [r for r in rows if r["workload"].startswith("sweep") and r["status"] == "ok"]
     if sweep:
         lines += ["## Scaling (W2 settings): ms per audio-second (median)", "",
-                  "Last columns, over the inputs holding at least 8 s of audio: the spread (largest / smallest cost "
-                  "per audio-second) and the growth (largest cost per audio-second / the cost at the smallest such "
-                  "input, 8 x 1 s): a growth above 1 means some larger input costs more per second (super-linear).",
+                  "Over the inputs holding at least 8 s of audio: the spread (largest / smallest cost per "
+                  "audio-second) and the growth (largest cost per audio-second / the cost at the smallest such "
+                  "input, 8 x 1 s): a growth above 1 means some larger input costs more per second (super-linear). "
+                  "`pooled` takes them from the medians of all rounds' runs (the cells); `per round` computes them "
+                  "within each round, where one process measures every input within a few seconds, and gives the "
+                  "median (min-max) over the rounds. This machine has phases of 10-60 s in which every input runs "
+                  "1.5-1.8x slower (benchmarks/README.md, session 7); inputs measured minutes apart can land in "
+                  "different phases, inputs of one round rarely do.",
                   "",
-                  "| configuration | " + " | ".join(SWEEP) + " | spread max/min | growth max/smallest |",
-                  "|---|" + "---|" * (len(SWEEP) + 2)]
+                  "| configuration | " + " | ".join(SWEEP)
+                  + " | spread pooled | growth pooled | spread per round | growth per round |",
+                  "|---|" + "---|" * (len(SWEEP) + 4)]
         for row_id in dict.fromkeys(r["row_id"] for r in sweep):
             per = {r["workload"]: r for r in sweep if r["row_id"] == row_id}
-            cells, eligible = [], []  # eligible: (audio seconds, ms per audio-second)
-            for name in SWEEP:
-                r = per.get(name)
-                if r is None:
-                    cells.append("-")
-                    continue
-                v = r["median_s"] / r["audio_s"] * 1e3
-                cells.append(f"{v:.3f}")
-                if r["audio_s"] >= 8:
-                    eligible.append((r["audio_s"], v))
-            costs = [v for _, v in eligible]
-            spread = f"{max(costs) / min(costs):.2f}" if costs else "-"
-            growth = f"{max(costs) / min(eligible)[1]:.2f}" if costs else "-"
-            lines.append(f"| {label(next(iter(per.values())))} | " + " | ".join(cells) + f" | {spread} | {growth} |")
+            cells = [f"{per[name]['median_s'] / per[name]['audio_s'] * 1e3:.3f}" if name in per else "-"
+                     for name in SWEEP]
+            pooled = scaling_figures({name: r["median_s"] for name, r in per.items()}, per)
+            rounds = [scaling_figures({name: r["round_medians_s"][k] for name, r in per.items()
+                                       if len(r.get("round_medians_s", [])) > k}, per)
+                      for k in range(max(len(r.get("round_medians_s", [])) for r in per.values()))]
+            rounds = [f for f in rounds if f is not None]
+            figures = [f"{pooled[0]:.2f}", f"{pooled[1]:.2f}"] if pooled else ["-", "-"]
+            for index in (0, 1):
+                values = [f[index] for f in rounds]
+                figures.append(f"{np.median(values):.2f} ({min(values):.2f}-{max(values):.2f})" if values else "-")
+            lines.append(f"| {label(next(iter(per.values())))} | " + " | ".join(cells + figures) + " |")
         lines.append("")
     lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"] + [conversion_note(rows)] if n] + [""]
     (out_dir / "results.md").write_text("\n".join(lines))
@@ -275,6 +281,18 @@ def write_report(rows, meta, out_dir: Path):
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
         print(f"chart not written: {error}")
+
+
+def scaling_figures(median_s, rows):
+    """``(spread, growth)`` over the sweep inputs holding at least 8 s of audio, from ``median_s`` (workload ->
+    seconds per call; ``rows`` gives each workload's audio seconds), or ``None`` when an eligible input is
+    missing: spread = largest / smallest cost per audio-second, growth = largest / the smallest input's."""
+    eligible = sorted((rows[name]["audio_s"], seconds / rows[name]["audio_s"]) for name, seconds in median_s.items()
+                      if rows[name]["audio_s"] >= 8)
+    if not eligible or len(eligible) < sum(r["audio_s"] >= 8 for r in rows.values()):
+        return None
+    costs = [cost for _, cost in eligible]
+    return max(costs) / min(costs), max(costs) / eligible[0][1]
 
 
 def conversion_note(rows) -> str:

@@ -1,0 +1,53 @@
+"""The benchmark's scaling figures (``benchmarks/run.py``): spread and growth from hand-made timings, pooled over
+rounds and per round. Backend-independent (plain NumPy): run once, in the JAX session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import BACKEND
+
+pytestmark = pytest.mark.skipif(BACKEND != "jax", reason="backend-independent; run once, in the JAX session")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import run  # noqa: E402
+
+SWEEP_AUDIO = {"sweep 1x1s": 1, "sweep 8x1s": 8, "sweep 64x1s": 64, "sweep 1x64s": 64, "sweep 64x64s": 4096}
+
+
+def _rows(ms_per_audio_second: dict[str, float]) -> dict[str, dict]:
+    return {name: {"audio_s": SWEEP_AUDIO[name], "median_s": cost * SWEEP_AUDIO[name] / 1e3}
+            for name, cost in ms_per_audio_second.items()}
+
+
+def test_spread_and_growth_ignore_inputs_under_8_seconds():
+    # 1 x 1 s costs 10x per second but holds under 8 s: it must not count; 8 x 1 s is the smallest eligible input
+    rows = _rows({"sweep 1x1s": 1.0, "sweep 8x1s": 0.2, "sweep 64x1s": 0.1, "sweep 1x64s": 0.25, "sweep 64x64s": 0.3})
+    spread, growth = run.scaling_figures({name: r["median_s"] for name, r in rows.items()}, rows)
+    assert spread == pytest.approx(0.3 / 0.1)
+    assert growth == pytest.approx(0.3 / 0.2)  # super-linear: the largest input costs 1.5x the smallest's per second
+
+
+def test_growth_is_one_when_the_smallest_input_is_the_most_expensive():
+    rows = _rows({"sweep 8x1s": 0.16, "sweep 64x1s": 0.09, "sweep 64x64s": 0.08})
+    spread, growth = run.scaling_figures({name: r["median_s"] for name, r in rows.items()}, rows)
+    assert (spread, growth) == (pytest.approx(2.0), pytest.approx(1.0))
+
+
+def test_a_round_missing_an_eligible_input_gives_no_figures():
+    rows = _rows({"sweep 8x1s": 0.16, "sweep 64x64s": 0.08})
+    assert run.scaling_figures({"sweep 8x1s": rows["sweep 8x1s"]["median_s"]}, rows) is None
+
+
+def test_pooled_rounds_keep_each_rounds_median():
+    first = {"status": "ok", "times_s": [1.0, 1.0, 1.0], "median_s": 1.0, "peak_rss_mib": 10, "import_rss_mib": 5}
+    for times in ([2.0, 2.0, 2.0], [3.0, 3.0, 3.0]):
+        later = {"status": "ok", "times_s": times, "median_s": times[0], "peak_rss_mib": 10, "import_rss_mib": 5}
+        run.pool_rounds(first, later)
+    assert first["round_medians_s"] == [1.0, 2.0, 3.0]
+    assert first["median_s"] == 2.0 and first["rounds"] == 3
+    run.pool_rounds(first, {"status": "error"})  # a failed round changes nothing
+    assert first["round_medians_s"] == [1.0, 2.0, 3.0]
