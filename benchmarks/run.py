@@ -265,9 +265,9 @@ def write_report(rows, meta, out_dir: Path):
             cells = [f"{per[name]['median_s'] / per[name]['audio_s'] * 1e3:.3f}" if name in per else "-"
                      for name in SWEEP]
             pooled = scaling_figures({name: r["median_s"] for name, r in per.items()}, per)
-            rounds = [scaling_figures({name: r["round_medians_s"][k] for name, r in per.items()
-                                       if len(r.get("round_medians_s", [])) > k}, per)
-                      for k in range(max(len(r.get("round_medians_s", [])) for r in per.values()))]
+            per_round = {name: r.get("round_medians_s", [r["median_s"]]) for name, r in per.items()}  # 1 round
+            rounds = [scaling_figures({name: m[k] for name, m in per_round.items() if len(m) > k}, per)
+                      for k in range(max(len(m) for m in per_round.values()))]
             rounds = [f for f in rounds if f is not None]
             figures = [f"{pooled[0]:.2f}", f"{pooled[1]:.2f}"] if pooled else ["-", "-"]
             for index in (0, 1):
@@ -283,7 +283,7 @@ def write_report(rows, meta, out_dir: Path):
         print(f"chart not written: {error}")
 
 
-def scaling_figures(median_s, rows):
+def scaling_figures(median_s: dict[str, float], rows: dict[str, dict]) -> tuple[float, float] | None:
     """``(spread, growth)`` over the sweep inputs holding at least 8 s of audio, from ``median_s`` (workload ->
     seconds per call; ``rows`` gives each workload's audio seconds), or ``None`` when an eligible input is
     missing: spread = largest / smallest cost per audio-second, growth = largest / the smallest input's."""

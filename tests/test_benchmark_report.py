@@ -51,3 +51,21 @@ def test_pooled_rounds_keep_each_rounds_median():
     assert first["median_s"] == 2.0 and first["rounds"] == 3
     run.pool_rounds(first, {"status": "error"})  # a failed round changes nothing
     assert first["round_medians_s"] == [1.0, 2.0, 3.0]
+
+
+def test_report_gives_a_single_round_sweep_its_own_per_round_figures(tmp_path):
+    rows = []
+    for name, seconds_per_call in (("sweep 8x1s", 0.0016), ("sweep 64x64s", 0.4096)):
+        batch, seconds = (8, 1) if name == "sweep 8x1s" else (64, 64)
+        rows.append({"workload": name, "impl": "kapre", "backend": "torch", "mode": "eager", "row_id": "kapre-torch-0",
+                     "status": "ok", "median_s": seconds_per_call, "min_s": seconds_per_call,
+                     "max_s": seconds_per_call, "times_s": [seconds_per_call], "audio_s": batch * seconds,
+                     "peak_rss_mib": 10.0, "import_rss_mib": 5.0})
+    meta = {"machine": "test", "load_average_start": (0.0, 0.0, 0.0), "load_average_end": (0.0, 0.0, 0.0),
+            "date": "2026-01-01 00:00", "runs": 7, "rounds": 1, "quick": False, "min_time_s": 0.25,
+            "elapsed_min": 0.0, "notes": []}
+    run.write_report(rows, meta, tmp_path)
+    line = next(line for line in (tmp_path / "results.md").read_text().splitlines()
+                if line.startswith("| kapre 1.x [PyTorch, eager]"))
+    # 0.2 ms per audio-second at 8 x 1 s, 0.1 at 64 x 64 s: spread 2, growth 1, pooled and in the one round
+    assert line.endswith("| 2.00 | 1.00 | 2.00 (2.00-2.00) | 1.00 (1.00-1.00) |"), line
