@@ -70,15 +70,19 @@ def configurations(quick: bool):
 
 def pool_rounds(row, later):
     """Join a later round's timed runs to ``row`` (the first round's): median/min/max over all of them, the
-    largest peak memory beyond the import footprint. A round that failed leaves ``row`` as it was; a first
-    round that failed is replaced."""
+    largest peak memory beyond the import footprint. A round that failed leaves the timings as they were; a
+    first round that failed is replaced. ``round_medians_s`` holds each round's median in round order, ``None``
+    for a failed round, so that the report's per-round figures compare the inputs of one and the same round."""
+    medians = row.get("round_medians_s", [row["median_s"] if row["status"] == "ok" else None])
+    medians.append(later["median_s"] if later["status"] == "ok" else None)
     if later["status"] != "ok":
+        row["round_medians_s"] = medians
         return
     if row["status"] != "ok":
         row.clear()
-        row.update(later)
+        row.update(later, round_medians_s=medians)
         return
-    row.setdefault("round_medians_s", [row["median_s"]]).append(later["median_s"])
+    row["round_medians_s"] = medians
     row["times_s"] = row["times_s"] + later["times_s"]
     row["median_s"] = float(np.median(row["times_s"]))
     row["min_s"], row["max_s"] = float(min(row["times_s"])), float(max(row["times_s"]))
@@ -266,7 +270,8 @@ def write_report(rows, meta, out_dir: Path):
                      for name in SWEEP]
             pooled = scaling_figures({name: r["median_s"] for name, r in per.items()}, per)
             per_round = {name: r.get("round_medians_s", [r["median_s"]]) for name, r in per.items()}  # 1 round
-            rounds = [scaling_figures({name: m[k] for name, m in per_round.items() if len(m) > k}, per)
+            rounds = [scaling_figures({name: m[k] for name, m in per_round.items() if len(m) > k and m[k] is not None},
+                                      per)
                       for k in range(max(len(m) for m in per_round.values()))]
             rounds = [f for f in rounds if f is not None]
             figures = [f"{pooled[0]:.2f}", f"{pooled[1]:.2f}"] if pooled else ["-", "-"]

@@ -49,8 +49,16 @@ def test_pooled_rounds_keep_each_rounds_median():
         run.pool_rounds(first, later)
     assert first["round_medians_s"] == [1.0, 2.0, 3.0]
     assert first["median_s"] == 2.0 and first["rounds"] == 3
-    run.pool_rounds(first, {"status": "error"})  # a failed round changes nothing
-    assert first["round_medians_s"] == [1.0, 2.0, 3.0]
+    run.pool_rounds(first, {"status": "error"})  # a failed round leaves the timings, and holds its place as None
+    assert first["round_medians_s"] == [1.0, 2.0, 3.0, None]
+    assert first["median_s"] == 2.0 and first["rounds"] == 3
+
+
+def test_a_failed_first_round_keeps_the_later_rounds_in_place():
+    row = {"status": "error"}
+    later = {"status": "ok", "times_s": [2.0], "median_s": 2.0, "peak_rss_mib": 10, "import_rss_mib": 5}
+    run.pool_rounds(row, later)
+    assert row["round_medians_s"] == [None, 2.0] and row["median_s"] == 2.0
 
 
 def test_report_gives_a_single_round_sweep_its_own_per_round_figures(tmp_path):
