@@ -430,9 +430,10 @@ def fail_row(row, error):
 def run_interleaved(spec, impl, backend, mode, versions, import_rss):
     """The scaling sweep: every input converted and warmed up first, then timed in INTERLEAVED_PASSES round-robin
     passes (each input's calls in a pass go on until ``min_time_s / passes`` of them, at least one, at most
-    ``MAX_RUNS / passes``), so that each input's timed calls spread over the whole sweep: this machine has phases
-    of 10-60 s in which everything runs 1.5-1.8x slower, and inputs timed one after the other could land in
-    different phases. Peak memory is the whole sweep's (every input is held at once)."""
+    ``MAX_RUNS / passes``), so that each input's timed calls spread over the whole sweep: a shared machine can have
+    phases of tens of seconds in which everything runs slower (docs/benchmark-experiments.md), and inputs timed
+    one after the other could land in different phases. Peak memory is the whole sweep's (every input is held at
+    once)."""
     entries = []
     for name in spec["workloads"]:
         row = new_row(name, impl, mode, backend, import_rss, versions)

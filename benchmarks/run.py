@@ -1,7 +1,11 @@
 """kapre's speed benchmark: ``python benchmarks/run.py [--quick]``.
 
 Every configuration (implementation x backend x mode) runs in its own subprocess (``_worker.py``), one after
-the other; results go to ``benchmarks/results/results.{md,json,png}``. See ``benchmarks/README.md``.
+the other; results go to ``benchmarks/results/``: ``results.md`` (the tables, with the CPU they ran on),
+``results.png`` (the chart), ``summary.json`` (a small per-row summary; committed) and ``results.json`` (every
+timing; not committed). The peers' environments (kapre 0.4.1, torchaudio) are built by an explicit step,
+``python benchmarks/run.py --setup-peers``; rows whose environment is missing are skipped with a note. See
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from workloads import SWEEP_BATCHES, SWEEP_SECONDS, WORKLOADS, make_input  # noq
 
 VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 TORCHAUDIO_DIR = ROOT / ".bench-torchaudio"
+SETUP_COMMAND = "python benchmarks/run.py --setup-peers"
+PEER_SETUP = {  # impl -> (what it needs, the script that builds it)
+    "kapre041": (".bench-venv (kapre 0.4.1 on tensorflow-cpu 2.20)", "setup_kapre04_venv.sh"),
+    "torchaudio": (".bench-torchaudio (torchaudio, or a folder named by BENCH_TORCHAUDIO_PATH)",
+                   "setup_torchaudio.sh"),
+}
+SIMD_FLAGS = ("avx512f", "avx2", "fma")  # x86 flags that decide which FFT / matmul kernels run
 BACKEND_MODES = {"tensorflow": ("eager", "function", "xla"), "jax": ("eager", "jit"), "torch": ("eager", "compile")}
 MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(jit_compile=True)",
               "jit": "jax.jit", "compile": "torch.compile", "-": "-"}
@@ -47,7 +58,7 @@ def configurations(quick: bool):
         if not (quick and mode == "compile"):
             out.append(("torch_stft", "torch", mode, log_mel))
             out.append(("torchaudio", "torch", mode, log_mel))
-    if quick:  # torch.compile takes up to a minute to compile on 2 cores; eager is the PyTorch row of --quick
+    if quick:  # torch.compile can take a minute per workload to compile; eager is the PyTorch row of --quick
         out = [c for c in out if c[2] != "compile"] + [("kapre", "torch", "eager", log_mel)]
     out += [("librosa", "-", "-", log_mel), ("numpy", "-", "-", log_mel)]
     for mode in ("eager", "function", "xla"):
@@ -91,33 +102,50 @@ def pool_rounds(row, later):
     row["rounds"] = row.get("rounds", 1) + 1
 
 
-def ensure_venv(log):
-    if VENV_PYTHON.exists():
-        return True
-    log("building .bench-venv for kapre 0.4.1 (benchmarks/setup_kapre04_venv.sh) ...")
-    return subprocess.call(["bash", str(HERE / "setup_kapre04_venv.sh")]) == 0 and VENV_PYTHON.exists()
+def torchaudio_path() -> str:
+    """The folder put on PYTHONPATH for the torchaudio rows: BENCH_TORCHAUDIO_PATH, else .bench-torchaudio."""
+    return os.environ.get("BENCH_TORCHAUDIO_PATH") or str(TORCHAUDIO_DIR)
 
 
-def ensure_torchaudio(log):
-    """The folder holding torchaudio for its rows: BENCH_TORCHAUDIO_PATH, else .bench-torchaudio (built by
-    setup_torchaudio.sh when missing); None if it cannot be built."""
-    if os.environ.get("BENCH_TORCHAUDIO_PATH"):
-        return os.environ["BENCH_TORCHAUDIO_PATH"]
-    if not (TORCHAUDIO_DIR / "torchaudio").exists():
-        log("installing torchaudio into .bench-torchaudio (benchmarks/setup_torchaudio.sh) ...")
-        if subprocess.call(["bash", str(HERE / "setup_torchaudio.sh")]) != 0:
-            return None
-    return str(TORCHAUDIO_DIR)
+def missing_peers() -> dict[str, str]:
+    """impl -> why its rows cannot run (its environment is missing) and which command builds it; nothing is built
+    here: building the peers' environments is the explicit step ``--setup-peers``."""
+    missing = {}
+    if not VENV_PYTHON.exists():
+        missing["kapre041"] = f"{PEER_SETUP['kapre041'][0]} is missing; build it with `{SETUP_COMMAND}`"
+    if not (Path(torchaudio_path()) / "torchaudio").exists():
+        missing["torchaudio"] = (f"no torchaudio in {torchaudio_path()}; build .bench-torchaudio with "
+                                 f"`{SETUP_COMMAND}` or name another folder with BENCH_TORCHAUDIO_PATH")
+    return missing
 
 
-def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0, torchaudio_path=None):
+def setup_peers(which=("kapre041", "torchaudio")) -> int:
+    """Build the peers' environments (``.bench-venv``, ``.bench-torchaudio``) with their setup scripts; they
+    download packages from PyPI. Returns the number of scripts that failed."""
+    failed = 0
+    for impl in which:
+        what, script = PEER_SETUP[impl]
+        print(f"building {what} (benchmarks/{script}) ...", flush=True)
+        if subprocess.call(["bash", str(HERE / script)]) != 0:
+            print(f"benchmarks/{script} failed", flush=True)
+            failed += 1
+    return failed
+
+
+def skipped_rows(impl, backend, mode, workloads, reason, row_id):
+    """The rows of a configuration that was not run because its peer environment is missing."""
+    return [dict(workload=name, impl=impl, mode=mode, backend=backend, status="skipped", error=reason,
+                 row_id=row_id) for name in workloads]
+
+
+def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     env["KERAS_BACKEND"] = "tensorflow" if backend == "-" else backend
     python = sys.executable
     if impl == "kapre041":
         python = str(VENV_PYTHON)
     if impl == "torchaudio":
-        env["PYTHONPATH"] = str(TORCHAUDIO_DIR) if torchaudio_path is None else torchaudio_path
+        env["PYTHONPATH"] = torchaudio_path()
     # the scaling sweep's inputs are timed round-robin in one process (_worker.run_interleaved)
     spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
                 row_id=row_id, interleave=tuple(workloads) == SWEEP)
@@ -208,12 +236,47 @@ def label(row):
     return f"{base} [{backend}, {mode}]" if backend else base
 
 
+def fastest_peer_s(ok_rows) -> float | None:
+    """The median of the fastest row that is not kapre 1.x (kapre 0.4.1 and Keras' layer are peers)."""
+    return min((r["median_s"] for r in ok_rows if r["impl"] != "kapre"), default=None)
+
+
+def table_workloads(rows) -> list[str]:
+    """The workloads with a table of their own (all but the scaling sweep), in WORKLOADS order."""
+    return [w for w in WORKLOADS if any(r["workload"] == w for r in rows) and not w.startswith("sweep")]
+
+
+def scaling_rows(rows) -> list[tuple[str, dict, tuple | None, list[tuple]]]:
+    """Per sweep row: ``(label, {workload: ms per audio-second}, pooled (spread, growth) or None, per-round
+    [(spread, growth), ...])``."""
+    sweep = [r for r in rows if r["workload"].startswith("sweep") and r["status"] == "ok"]
+    out = []
+    for row_id in dict.fromkeys(r["row_id"] for r in sweep):
+        per = {r["workload"]: r for r in sweep if r["row_id"] == row_id}
+        cells = {name: r["median_s"] / r["audio_s"] * 1e3 for name, r in per.items()}
+        pooled = scaling_figures({name: r["median_s"] for name, r in per.items()}, per)
+        per_round = {name: r.get("round_medians_s", [r["median_s"]]) for name, r in per.items()}  # 1 round
+        rounds = [scaling_figures({name: m[k] for name, m in per_round.items() if len(m) > k and m[k] is not None},
+                                  per)
+                  for k in range(max(len(m) for m in per_round.values()))]
+        out.append((label(next(iter(per.values()))), cells, pooled, [f for f in rounds if f is not None]))
+    return out
+
+
+def not_run_text(row) -> str:
+    prefix = "skipped" if row["status"] == "skipped" else "not run"
+    return f"{prefix}: " + " ".join(row["error"].split()).replace("|", "/")[:300]
+
+
 def write_report(rows, meta, out_dir: Path):
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     load = ", ".join(f"{v:.1f}" for v in meta["load_average_start"])
-    lines = ["# kapre benchmark results", "", f"Machine: {meta['machine']}; 1/5/15-min load average at the "
-             f"start {load} (other jobs share the machine). Run: {meta['date']}, "
+    lines = ["# kapre benchmark results", "",
+             f"CPU: {cpu_text(meta.get('cpu'))}"
+             + (f"; {library_text(meta['libraries'])}" if library_text(meta.get("libraries") or {}) else "") + ".", "",
+             f"Machine: {meta['machine']}; 1/5/15-min load average at the start {load} (load from other "
+             f"processes is only partly visible in it). Run: {meta['date']}, "
              f"{meta['runs']} timed runs per row after one warm-up"
              + (f", more for cheap rows (until {meta['min_time_s']} s of timed calls, at most 200)"
                 if meta.get("min_time_s") else "")
@@ -227,12 +290,16 @@ def write_report(rows, meta, out_dir: Path):
              "the RSS left by the first: allocators keep memory, so W2's figure is a lower bound), largest deviation "
              "from librosa "
              "(center=False, same conventions).", ""]
-    workloads = [w for w in WORKLOADS if any(r["workload"] == w for r in rows) and not w.startswith("sweep")]
+    skipped = meta.get("skipped") or {}
+    if skipped:
+        lines += ["**Skipped rows** (their peer environment is missing; `x fastest peer` is over the peers that "
+                  "ran): " + "; ".join(f"{PEER_LABEL.get(impl, impl)}: {why}" for impl, why in skipped.items())
+                  + ".", ""]
+    workloads = table_workloads(rows)
     for name in workloads:
         group = [r for r in rows if r["workload"] == name]
         ok = [r for r in group if r["status"] == "ok"]
-        peers = [r for r in ok if r["impl"] != "kapre"]
-        best_peer = min((r["median_s"] for r in peers), default=None)
+        best_peer = fastest_peer_s(ok)
         lines += [f"## {name}", "", "| configuration | median ms | min ms | max ms | audio-s/s | x fastest peer "
                   "| peak RSS MiB (beyond import) | max dev. from librosa |", "|---|---|---|---|---|---|---|---|"]
         for r in sorted(ok, key=lambda r: r["median_s"]):
@@ -246,10 +313,9 @@ def write_report(rows, meta, out_dir: Path):
             )
         for r in group:
             if r["status"] != "ok":
-                error = " ".join(r["error"].split()).replace("|", "/")[:300]
-                lines.append(f"| {label(r)} | not run: {error} | | | | | | |")
+                lines.append(f"| {label(r)} | {not_run_text(r)} | | | | | | |")
         lines.append("")
-    sweep = [r for r in rows if r["workload"].startswith("sweep") and r["status"] == "ok"]
+    sweep = scaling_rows(rows)
     if sweep:
         lines += ["## Scaling (W2 settings): ms per audio-second (median)", "",
                   "Over the inputs holding at least 8 s of audio: the spread (largest / smallest cost per "
@@ -257,31 +323,24 @@ def write_report(rows, meta, out_dir: Path):
                   "input, 8 x 1 s): a growth above 1 means some larger input costs more per second (super-linear). "
                   "`pooled` takes them from the medians of all rounds' runs (the cells); `per round` computes them "
                   "within each round, where one process measures every input within a few seconds, and gives the "
-                  "median (min-max) over the rounds. This machine has phases of 10-60 s in which every input runs "
-                  "1.5-1.8x slower (benchmarks/README.md, session 7); inputs measured minutes apart can land in "
-                  "different phases, inputs of one round rarely do.",
+                  "median (min-max) over the rounds. On a shared machine every input can slow down together for "
+                  "tens of seconds (docs/benchmark-experiments.md); inputs measured minutes apart can land in "
+                  "different such phases, inputs of one round rarely do.",
                   "",
                   "| configuration | " + " | ".join(SWEEP)
                   + " | spread pooled | growth pooled | spread per round | growth per round |",
                   "|---|" + "---|" * (len(SWEEP) + 4)]
-        for row_id in dict.fromkeys(r["row_id"] for r in sweep):
-            per = {r["workload"]: r for r in sweep if r["row_id"] == row_id}
-            cells = [f"{per[name]['median_s'] / per[name]['audio_s'] * 1e3:.3f}" if name in per else "-"
-                     for name in SWEEP]
-            pooled = scaling_figures({name: r["median_s"] for name, r in per.items()}, per)
-            per_round = {name: r.get("round_medians_s", [r["median_s"]]) for name, r in per.items()}  # 1 round
-            rounds = [scaling_figures({name: m[k] for name, m in per_round.items() if len(m) > k and m[k] is not None},
-                                      per)
-                      for k in range(max(len(m) for m in per_round.values()))]
-            rounds = [f for f in rounds if f is not None]
+        for row_label, cells, pooled, rounds in sweep:
+            shown = [f"{cells[name]:.3f}" if name in cells else "-" for name in SWEEP]
             figures = [f"{pooled[0]:.2f}", f"{pooled[1]:.2f}"] if pooled else ["-", "-"]
             for index in (0, 1):
                 values = [f[index] for f in rounds]
                 figures.append(f"{np.median(values):.2f} ({min(values):.2f}-{max(values):.2f})" if values else "-")
-            lines.append(f"| {label(next(iter(per.values())))} | " + " | ".join(cells + figures) + " |")
+            lines.append(f"| {row_label} | " + " | ".join(shown + figures) + " |")
         lines.append("")
     lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"] + [conversion_note(rows)] if n] + [""]
     (out_dir / "results.md").write_text("\n".join(lines))
+    write_summary(summary(rows, meta), out_dir / "summary.json")
     try:
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
@@ -337,21 +396,237 @@ def plot(rows, workloads, path):
     fig.savefig(path, dpi=110)
 
 
-def machine():
-    cpu = "unknown CPU"
+# -- the committed summary ------------------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = ("configuration", "median_ms", "min_ms", "max_ms", "audio_s_per_s", "x_fastest_peer",
+                   "peak_mib_beyond_import", "max_dev_from_librosa", "dev_unit")
+
+
+def _sig(value, digits=2):
+    """``value`` rounded to ``digits`` significant digits (JSON-friendly; None stays None)."""
+    return None if value is None else float(f"{value:.{digits}g}")
+
+
+def versions_by_environment(rows) -> dict[str, dict[str, str]]:
+    """The library versions the rows reported, per environment: the main one and kapre 0.4.1's .bench-venv."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        env = "kapre 0.4.1 (.bench-venv)" if r["impl"] == "kapre041" else "main"
+        for package, version in r.get("versions", {}).items():
+            seen = out.setdefault(env, {}).get(package)
+            if seen is None:
+                out[env][package] = version
+            elif version not in seen.split(" / "):
+                out[env][package] = f"{seen} / {version}"
+    return {env: dict(sorted(v.items())) for env, v in sorted(out.items())}
+
+
+def summary(rows, meta) -> dict:
+    """A small, committed digest of a run: per table row median / min / max ms, audio-seconds per second, the
+    ratio to the fastest peer, peak memory beyond import and the deviation from librosa (``SUMMARY_COLUMNS``);
+    the scaling sweep's cost per audio-second and its figures; the rows not run; the CPU, libraries and versions."""
+    out = dict(generated_by="benchmarks/run.py", date=meta["date"], cpu=meta.get("cpu") or cpu_unrecorded(),
+               libraries=meta.get("libraries") or {}, machine=meta.get("machine"),
+               versions=versions_by_environment(rows), runs=meta["runs"], rounds=meta.get("rounds", 1),
+               min_time_s=meta.get("min_time_s"), quick=meta.get("quick", False),
+               load_average_start=[round(v, 2) for v in meta["load_average_start"]],
+               columns=list(SUMMARY_COLUMNS), workloads={}, not_run={})
+    for name in table_workloads(rows):
+        group = [r for r in rows if r["workload"] == name]
+        ok = sorted((r for r in group if r["status"] == "ok"), key=lambda r: r["median_s"])
+        best_peer = fastest_peer_s(ok)
+        out["workloads"][name] = [
+            [label(r), round(r["median_s"] * 1e3, 1), round(r["min_s"] * 1e3, 1), round(r["max_s"] * 1e3, 1),
+             round(r["audio_s"] / r["median_s"]), round(r["median_s"] / best_peer, 2) if best_peer else None,
+             round(r["peak_rss_mib"] - r["import_rss_mib"]), _sig(r.get("deviation")),
+             r.get("deviation_unit")]
+            for r in ok]
+        failed = {label(r): not_run_text(r)[:160] for r in group if r["status"] != "ok"}
+        if failed:
+            out["not_run"][name] = failed
+    sweep = scaling_rows(rows)
+    if sweep:
+        out["scaling"] = {
+            "unit": "ms per audio-second (median); spread and growth over the inputs of >= 8 s of audio",
+            "rows": {row_label: dict(
+                ms_per_audio_s={name.replace("sweep ", ""): round(cost, 3) for name, cost in cells.items()},
+                spread_pooled=round(pooled[0], 2) if pooled else None,
+                growth_pooled=round(pooled[1], 2) if pooled else None,
+                spread_per_round=_median_min_max([f[0] for f in rounds]),
+                growth_per_round=_median_min_max([f[1] for f in rounds]))
+                for row_label, cells, pooled, rounds in sweep}}
+    return out
+
+
+def _median_min_max(values) -> list[float] | None:
+    return [round(float(np.median(values)), 2), round(min(values), 2), round(max(values), 2)] if values else None
+
+
+def _compact_json(value, indent=0) -> str:
+    """JSON with one line per table row: containers of scalars, or short ones, stay on one line."""
+    inline = json.dumps(value)
+    items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else None
+    if items is None or len(inline) <= 100 or not any(isinstance(v, (dict, list)) for v in items):
+        return inline
+    pad = " " * (indent + 1)
+    if isinstance(value, dict):
+        parts = [f"{pad}{json.dumps(k)}: {_compact_json(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(parts) + "\n" + " " * indent + "}"
+    return "[\n" + ",\n".join(pad + _compact_json(v, indent + 1) for v in value) + "\n" + " " * indent + "]"
+
+
+def write_summary(new: dict, path: Path, section: str | None = None):
+    """Write ``summary.json``: the whole run's summary (``section`` None; an ``alternate`` section already in the
+    file is kept, it has its own date), or one section of it (``alternate.py``'s), keeping the rest."""
+    old = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except ValueError:
+            old = {}
+    if section is None:
+        data = dict(new)
+        if "alternate" in old and "alternate" not in data:
+            data["alternate"] = old["alternate"]
+    else:
+        data = dict(old, **{section: new})
+    path.write_text(_compact_json(data) + "\n")
+
+
+# -- the machine ----------------------------------------------------------------------------------------------
+
+
+def cpu_description(cpuinfo: str | None = None, cpu_count: int | None = None, usable: int | None = None,
+                    processor: str | None = None) -> dict:
+    """The CPU the benchmark runs on, read at run time: model name, logical CPUs (and those this process may use),
+    and which of ``SIMD_FLAGS`` it has, from ``/proc/cpuinfo`` (``cpuinfo``: its text, for tests); without it
+    the model is ``platform.processor()`` and the flags are unknown (None)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    model, flags, processors = None, None, 0
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key == "processor":
+            processors += 1
+        elif key in ("model name", "hardware", "cpu model") and model is None and value.strip():
+            model = value.strip()
+        elif key in ("flags", "features") and flags is None:
+            flags = set(value.split())
+    if cpu_count is None:
+        cpu_count = os.cpu_count() or processors or None
+    if usable is None and hasattr(os, "sched_getaffinity"):
+        usable = len(os.sched_getaffinity(0))
+    if model is None:
+        model = (platform.processor() if processor is None else processor) or platform.machine() or "unknown CPU"
+    return dict(model=model, logical_cpus=cpu_count, usable_cpus=usable,
+                simd=None if flags is None else {flag: flag in flags for flag in SIMD_FLAGS})
+
+
+def cpu_unrecorded() -> dict:
+    return dict(model="not recorded by this run", logical_cpus=None, usable_cpus=None, simd=None)
+
+
+def cpu_text(cpu: dict | None) -> str:
+    """One line for the report: ``AMD EPYC; 2 logical CPUs; avx512f no, avx2 yes, fma yes`` (+ libraries)."""
+    if not cpu:
+        return "not recorded by this run"
+    parts = [cpu["model"]]
+    if cpu.get("logical_cpus"):
+        usable = cpu.get("usable_cpus")
+        parts.append(f"{cpu['logical_cpus']} logical CPUs"
+                     + (f" ({usable} usable by the benchmark)" if usable and usable != cpu["logical_cpus"] else ""))
+    if cpu.get("simd"):
+        parts.append(", ".join(f"{flag} {'yes' if has else 'no'}" for flag, has in cpu["simd"].items()))
+    elif "simd" in cpu:
+        parts.append("SIMD flags unknown")
+    if cpu.get("note"):
+        parts.append(cpu["note"])
+    return "; ".join(parts)
+
+
+def library_info() -> dict:
+    """What the numeric libraries run on, where cheap to ask: PyTorch's MKL and the CPU capability its kernels
+    were dispatched for, NumPy's BLAS."""
+    info = {}
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+        import torch
+
+        info["torch_mkl"] = bool(torch.backends.mkl.is_available())
+        if hasattr(torch.backends, "cpu") and hasattr(torch.backends.cpu, "get_cpu_capability"):
+            info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    except Exception:  # optional detail
         pass
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        if blas.get("name"):
+            info["numpy_blas"] = f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy: no mode="dicts"
+        pass
+    return info
+
+
+def library_text(info: dict) -> str:
+    parts = []
+    if "torch_mkl" in info:
+        parts.append(f"PyTorch MKL {'yes' if info['torch_mkl'] else 'no'}"
+                     + (f" (kernels for {info['torch_cpu_capability']})" if info.get("torch_cpu_capability") else ""))
+    if info.get("numpy_blas"):
+        parts.append(f"NumPy BLAS {info['numpy_blas']}")
+    return ", ".join(parts)
+
+
+def machine() -> str:
+    """Memory, GPU visibility and Python, read at run time (the CPU is ``cpu_description``)."""
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU, shared; Python {platform.python_version()}"
+    gpu = "none visible to PyTorch"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+    except Exception:
+        gpu = "not checked"
+    return f"{mem:.0f} GiB RAM, GPU: {gpu}; Python {platform.python_version()}"
+
+
+PEER_LABEL = {"kapre041": "kapre 0.4.1 (PyPI)", "torchaudio": "torchaudio"}
+
+
+def peer_notes(rows) -> list[str]:
+    """Notes on how the peers ran, with the versions the rows reported."""
+    notes = []
+    ta = next((r for r in rows if r["impl"] == "torchaudio" and r["status"] == "ok"), None)
+    if ta:
+        versions = ta.get("versions", {})
+        notes.append(
+            f"torchaudio {versions.get('torchaudio', '?')} on torch {versions.get('torch', '?')}: installed with "
+            "--no-deps and without its compiled extension (benchmarks/setup_torchaudio.sh: PyPI's newest torchaudio "
+            "may be built against another torch's ABI); it runs as pure Python, and its MelSpectrogram, MFCC, "
+            "Spectrogram and AmplitudeToDB are torch code. Each clip is passed as its own spectrogram (`x[:, None]`) "
+            "so that AmplitudeToDB's top_db floor is per clip.")
+    old = next((r for r in rows if r["impl"] == "kapre041" and r["status"] == "ok"), None)
+    if old:
+        versions = old.get("versions", {})
+        notes.append(
+            f"kapre 0.4.1 requires `tensorflow<2.21,>=2.16` and `keras<3.14`; it runs in .bench-venv on tensorflow "
+            f"{versions.get('tensorflow', '?')} with keras {versions.get('keras', '?')} "
+            "(benchmarks/setup_kapre04_venv.sh).")
+    if any(r["impl"] == "keras" and r["status"] == "ok" for r in rows):
+        notes.append("keras.layers.MelSpectrogram has its own conventions (center=True framing, HTK mel without "
+                     "Slaney norm, top_db over the whole batch), so its deviation from librosa is large by design.")
+    return notes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--setup-peers", action="store_true",
+                        help="build the peers' environments (.bench-venv: kapre 0.4.1; .bench-torchaudio) from "
+                             "PyPI with benchmarks/setup_*.sh, then exit; a run never builds them itself")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -363,40 +638,26 @@ def main() -> int:
                              "calls (at most 200)")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
     parser.add_argument("--timeout", type=int, default=420, help="seconds per configuration")
-    parser.add_argument("--report-only", action="store_true", help="rewrite results.md/png from results.json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite results.md/png and summary.json from results.json")
     parser.add_argument("--compile-timeout", type=int, default=420,
                         help="seconds per torch.compile configuration (compilation included)")
     args = parser.parse_args()
+    if args.setup_peers:
+        return 1 if setup_peers() else 0
     if args.report_only:
         saved = json.loads((Path(args.out) / "results.json").read_text())
         write_report(saved["rows"], saved["meta"], Path(args.out))
         return 0
     start = time.time()
     load_start = os.getloadavg()
-    notes = []
 
     def log(msg):
         print(msg, flush=True)
 
-    venv_ok = ensure_venv(log)
-    if not venv_ok:
-        notes.append("kapre 0.4.1: the virtual environment could not be built (see setup_kapre04_venv.sh).")
-    import torch
-
-    torchaudio_path = ensure_torchaudio(log)
-    notes.append(
-        f"torchaudio: PyPI has no build for torch {torch.__version__.split('+')[0]} (newest: 2.11.0). "
-        "torchaudio 2.11.0 is installed with --no-deps and without its compiled extension, which is built "
-        "against torch 2.11's ABI and does not load next to torch 2.13 (benchmarks/setup_torchaudio.sh); it then "
-        "runs as pure Python, and its MelSpectrogram, MFCC, Spectrogram and AmplitudeToDB are torch code. Each "
-        "clip is passed as its own spectrogram (`x[:, None]`) so that AmplitudeToDB's top_db floor is per clip."
-        + ("" if torchaudio_path else " The folder could not be built: the torchaudio rows report the error.")
-    )
-    notes.append("kapre 0.4.1 requires `tensorflow<2.21,>=2.16` and `keras<3.14`; it runs in .bench-venv on "
-                 "tensorflow-cpu 2.20 (the newest TF it supports), see setup_kapre04_venv.sh.")
-    notes.append("keras.layers.MelSpectrogram has its own conventions (center=True framing, HTK mel without "
-                 "Slaney norm, top_db over the whole batch), so its deviation from librosa is large by design.")
-    notes.append("GPU: not measured (no GPU machine was lent to this task).")
+    missing = missing_peers()
+    for impl, why in missing.items():
+        log(f"skipping the {PEER_LABEL[impl]} rows: {why}")
     tmp = tempfile.mkdtemp(prefix="kapre-bench-")
     rows = []
     configs = configurations(args.quick)
@@ -406,10 +667,15 @@ def main() -> int:
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
         row_id = f"{impl}-{backend}-{mode}-{i}"
+        if impl in missing:
+            for r in skipped_rows(impl, backend, mode, workloads, missing[impl], row_id):
+                if (impl, backend, mode, r["workload"]) not in first:
+                    first[(impl, backend, mode, r["workload"])] = r
+                    rows.append(r)
+            continue
         t0 = time.time()
         timeout = min(args.timeout, args.compile_timeout) if mode == "compile" else args.timeout
-        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time,
-                         torchaudio_path)
+        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time)
         for r in got:
             shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
             log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r):55s} {shown}")
@@ -421,7 +687,7 @@ def main() -> int:
                 pool_rounds(first[key], r)
         log(f"    ({time.time() - t0:.0f} s)")
     log("correctness: computing librosa references ...")
-    for name in dict.fromkeys(r["workload"] for r in rows):
+    for name in dict.fromkeys(r["workload"] for r in rows if r["status"] == "ok"):
         w = WORKLOADS[name]
         if w["batch"] * w["seconds"] > 512:
             for r in rows:
@@ -440,12 +706,13 @@ def main() -> int:
                 r["deviation"], r["deviation_unit"] = deviation(name, np.load(path), ref)
     for r in rows:
         r.pop("traceback", None)
-    meta = dict(machine=machine(), load_average_start=load_start, load_average_end=os.getloadavg(),
-                date=time.strftime("%Y-%m-%d %H:%M"), runs=max(7, args.runs), rounds=rounds, quick=args.quick,
-                min_time_s=args.min_time,
-                elapsed_min=(time.time() - start) / 60, notes=notes)
+    meta = dict(cpu=cpu_description(), libraries=library_info(), machine=machine(), load_average_start=load_start,
+                load_average_end=os.getloadavg(), date=time.strftime("%Y-%m-%d %H:%M"), runs=max(7, args.runs),
+                rounds=rounds, quick=args.quick, min_time_s=args.min_time, elapsed_min=(time.time() - start) / 60,
+                skipped=missing, notes=peer_notes(rows))
     write_report(rows, meta, Path(args.out))
-    log(f"wrote {args.out}/results.md, results.json, results.png in {(time.time() - start) / 60:.1f} min")
+    log(f"wrote {args.out}/results.md, summary.json, results.png and results.json (not committed) in "
+        f"{(time.time() - start) / 60:.1f} min")
     return 0
 
 

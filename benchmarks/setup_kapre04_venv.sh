@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the isolated environment for the "kapre 0.4.1 (PyPI)" rows: kapre 0.4.1 has our import name, so it lives in
-# its own virtual environment (/work/main/.bench-venv, gitignored). benchmarks/run.py calls this when it is missing.
+# its own virtual environment (<repo>/.bench-venv, gitignored). Run by `python benchmarks/run.py --setup-peers`;
+# the benchmark itself never builds it (its rows are skipped, with a note, while it is missing).
 #
 # Why not the current TensorFlow: kapre 0.4.1's wheel requires `tensorflow<2.21,>=2.16` and `keras<3.14` (the
 # `tensorflow` distribution, not `tensorflow-cpu`). `pip install tensorflow-cpu==2.21.0 kapre==0.4.1` therefore

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the folder for the "torchaudio" rows: /work/main/.bench-torchaudio (gitignored), put on PYTHONPATH by
-# benchmarks/run.py for those rows only. benchmarks/run.py calls this when the folder is missing.
+# Build the folder for the "torchaudio" rows: <repo>/.bench-torchaudio (gitignored), put on PYTHONPATH by
+# benchmarks/run.py for those rows only. Run by `python benchmarks/run.py --setup-peers`; the benchmark itself never
+# builds it (its rows are skipped, with a note, while it is missing).
 #
 # PyPI has no torchaudio for torch 2.13 (the newest is 2.11.0, built for torch 2.11). It is installed with
 # --no-deps (so that pip keeps torch 2.13), and its compiled extension (torchaudio/lib/*.so, built against torch
