@@ -77,3 +77,162 @@ def test_report_gives_a_single_round_sweep_its_own_per_round_figures(tmp_path):
                 if line.startswith("| kapre 1.x [PyTorch, eager]"))
     # 0.2 ms per audio-second at 8 x 1 s, 0.1 at 64 x 64 s: spread 2, growth 1, pooled and in the one round
     assert line.endswith("| 2.00 | 1.00 | 2.00 (2.00-2.00) | 1.00 (1.00-1.00) |"), line
+
+
+# -- the CPU the report states, the committed summary, the peers' environments ---------------------------------
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: Test CPU 9000
+flags\t\t: fpu sse2 avx fma avx2 avx512f avx512bw
+processor\t: 1
+model name\t: Test CPU 9000
+flags\t\t: fpu sse2 avx fma avx2 avx512f avx512bw
+"""
+
+
+def test_cpu_description_reads_model_cores_and_simd_flags():
+    cpu = run.cpu_description(CPUINFO, cpu_count=2, usable=2)
+    assert cpu == {"model": "Test CPU 9000", "logical_cpus": 2, "usable_cpus": 2,
+                   "simd": {"avx512f": True, "avx2": True, "fma": True}}
+    assert run.cpu_text(cpu) == "Test CPU 9000; 2 logical CPUs; avx512f yes, avx2 yes, fma yes"
+
+
+def test_cpu_description_says_which_flags_are_missing():
+    cpu = run.cpu_description(CPUINFO.replace(" avx512f avx512bw", ""), cpu_count=4, usable=2)
+    assert cpu["simd"] == {"avx512f": False, "avx2": True, "fma": True}
+    assert run.cpu_text(cpu) == ("Test CPU 9000; 4 logical CPUs (2 usable by the benchmark); "
+                                 "avx512f no, avx2 yes, fma yes")
+
+
+def test_cpu_description_falls_back_to_platform_processor():
+    cpu = run.cpu_description("", cpu_count=8, usable=8, processor="arm")
+    assert cpu["model"] == "arm" and cpu["simd"] is None
+    assert run.cpu_text(cpu) == "arm; 8 logical CPUs; SIMD flags unknown"
+    assert run.cpu_text(None) == "not recorded by this run"
+
+
+def test_library_text():
+    info = {"torch_mkl": True, "torch_cpu_capability": "AVX512", "numpy_blas": "openblas 0.3"}
+    assert run.library_text(info) == "PyTorch MKL yes (kernels for AVX512), NumPy BLAS openblas 0.3"
+    assert run.library_text({}) == ""
+
+
+def _row(workload, impl, backend, mode, median_ms, audio_s, peak=100.0, imported=60.0, deviation=1e-5, **extra):
+    seconds = median_ms / 1e3
+    return dict(workload=workload, impl=impl, backend=backend, mode=mode, row_id=f"{impl}-{backend}-{mode}",
+                status="ok", median_s=seconds, min_s=seconds * 0.9, max_s=seconds * 1.5, times_s=[seconds],
+                audio_s=audio_s, peak_rss_mib=peak, import_rss_mib=imported, deviation=deviation,
+                deviation_unit="dB", **extra)
+
+
+def _meta(**extra):
+    meta = {"machine": "8 GiB RAM, GPU: none visible to PyTorch; Python 3.x", "load_average_start": (0.5, 0.5, 0.5),
+            "load_average_end": (0.5, 0.5, 0.5), "date": "2026-01-01 00:00", "runs": 7, "rounds": 1, "quick": True,
+            "min_time_s": 0.25, "elapsed_min": 1.0, "notes": [],
+            "cpu": run.cpu_description(CPUINFO, cpu_count=2, usable=2),
+            "libraries": {"torch_mkl": False}}
+    meta.update(extra)
+    return meta
+
+
+def _fake_run():
+    missing = {"kapre041": f".bench-venv is missing; build it with `{run.SETUP_COMMAND}`"}
+    rows = [
+        _row("W1 log-mel", "kapre", "torch", "eager", 20.0, 160, peak=150.0, imported=100.0,
+             versions={"kapre": "1.0", "torch": "2.x"}),
+        _row("W1 log-mel", "librosa", "-", "-", 80.0, 160, versions={"librosa": "0.11"}),
+        _row("W1 log-mel", "numpy", "-", "-", 40.0, 160, deviation=4e-6),
+        dict(workload="W1 log-mel", impl="torch_stft", backend="torch", mode="compile", row_id="t", status="error",
+             error="worker exited with 1: boom"),
+    ] + run.skipped_rows("kapre041", "tensorflow", "function", ["W1 log-mel"], missing["kapre041"], "k")
+    return rows, _meta(skipped=missing)
+
+
+def test_summary_rows_ratios_memory_and_rows_not_run():
+    rows, meta = _fake_run()
+    summary = run.summary(rows, meta)
+    assert summary["columns"] == list(run.SUMMARY_COLUMNS)
+    table = {r[0]: dict(zip(summary["columns"], r, strict=True)) for r in summary["workloads"]["W1 log-mel"]}
+    assert list(table) == ["kapre 1.x [PyTorch, eager]", "NumPy floor", "librosa"]  # fastest first
+    kapre = table["kapre 1.x [PyTorch, eager]"]
+    assert kapre["median_ms"] == 20.0 and kapre["min_ms"] == 18.0 and kapre["max_ms"] == 30.0
+    assert kapre["audio_s_per_s"] == 8000 and kapre["peak_mib_beyond_import"] == 50
+    assert kapre["x_fastest_peer"] == 0.5  # the fastest peer is the NumPy floor, 40 ms
+    assert table["NumPy floor"]["x_fastest_peer"] == 1.0 and table["NumPy floor"]["max_dev_from_librosa"] == 4e-6
+    not_run = summary["not_run"]["W1 log-mel"]
+    assert not_run["torch.stft + mel [PyTorch, torch.compile]"].startswith("not run: worker exited")
+    assert run.SETUP_COMMAND in not_run["kapre 0.4.1 (PyPI) [TF, tf.function]"]
+    assert summary["cpu"]["model"] == "Test CPU 9000" and summary["libraries"] == {"torch_mkl": False}
+    assert summary["versions"] == {"main": {"kapre": "1.0", "librosa": "0.11", "torch": "2.x"}}
+    assert summary["date"] == "2026-01-01 00:00" and "scaling" not in summary
+
+
+def test_summary_without_a_recorded_cpu_says_so():
+    rows, meta = _fake_run()
+    del meta["cpu"]
+    assert run.summary(rows, meta)["cpu"]["model"] == "not recorded by this run"
+
+
+def test_versions_by_environment_keeps_kapre_041_apart_and_lists_conflicts():
+    rows = [{"impl": "kapre", "versions": {"keras": "3.15"}}, {"impl": "keras", "versions": {"keras": "3.16"}},
+            {"impl": "kapre041", "versions": {"keras": "3.13"}}, {"impl": "numpy"}]
+    assert run.versions_by_environment(rows) == {"kapre 0.4.1 (.bench-venv)": {"keras": "3.13"},
+                                                  "main": {"keras": "3.15 / 3.16"}}
+
+
+def test_write_summary_is_small_json_and_keeps_the_alternate_section(tmp_path):
+    import json
+
+    path = tmp_path / "summary.json"
+    run.write_summary({"passes": 5, "workloads": {"W1 log-mel": {"ratios": [2.0, 2.1]}}}, path, section="alternate")
+    rows, meta = _fake_run()
+    summary = run.summary(rows, meta)
+    run.write_summary(summary, path)
+    saved = json.loads(path.read_text())
+    assert saved == dict(summary, alternate={"passes": 5, "workloads": {"W1 log-mel": {"ratios": [2.0, 2.1]}}})
+    # one line per table row: the file stays short and its diffs readable
+    lines = path.read_text().splitlines()
+    assert any(line.strip().startswith('["kapre 1.x [PyTorch, eager]", 20.0,') for line in lines)
+    run.write_summary({"passes": 3}, path, section="alternate")  # alternate.py's section replaces only its own
+    assert json.loads(path.read_text()) == dict(summary, alternate={"passes": 3})
+
+
+def test_report_states_the_cpu_read_at_run_time_and_the_skipped_peers(tmp_path):
+    rows, meta = _fake_run()
+    run.write_report(rows, meta, tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "CPU: Test CPU 9000; 2 logical CPUs; avx512f yes, avx2 yes, fma yes; PyTorch MKL no." in text
+    for fact in ("EPYC", "AVX-512", "2 cores", "2-core", "shared cores"):  # nothing about one particular machine
+        assert fact not in text, fact
+    assert "**Skipped rows**" in text and run.SETUP_COMMAND in text
+    assert "| kapre 0.4.1 (PyPI) [TF, tf.function] | skipped: .bench-venv is missing" in text
+    assert (tmp_path / "summary.json").exists() and (tmp_path / "results.json").exists()
+
+
+def test_missing_peers_name_the_setup_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "VENV_PYTHON", tmp_path / "no-venv" / "bin" / "python")
+    monkeypatch.setenv("BENCH_TORCHAUDIO_PATH", str(tmp_path))
+    missing = run.missing_peers()
+    assert set(missing) == {"kapre041", "torchaudio"}
+    assert all(run.SETUP_COMMAND in why for why in missing.values())
+    (tmp_path / "torchaudio").mkdir()
+    assert set(run.missing_peers()) == {"kapre041"}
+
+
+def test_alternate_passes_table_skips_failed_passes():
+    import alternate
+
+    configs = {"W2 log-mel": [alternate.KAPRE, ("keras", "jax", "jit"), ("torch_stft", "torch", "compile")]}
+    nan = float("nan")
+    medians = {("W2 log-mel", "kapre", "torch", "eager"): [4.0, 5.0, nan],
+               ("W2 log-mel", "keras", "jax", "jit"): [6.0, nan, 6.0],
+               ("W2 log-mel", "torch_stft", "torch", "compile"): [7.0, 7.5, 7.0]}
+    table = alternate.passes_table(medians, configs, 3)["W2 log-mel"]
+    assert table["fastest_peer"] == [[6.0, "keras.layers.MelSpectrogram [JAX, jax.jit]"],
+                                     [7.5, "torch.stft + mel [PyTorch, torch.compile]"], None]
+    assert table["ratios"] == [1.5, 1.5] and table["median_ratio"] == 1.5
+    lines = alternate.report_lines({"W2 log-mel": table}, "2026-01-01 00:00", 3, 21,
+                                   run.cpu_description(CPUINFO, cpu_count=2, usable=2), {}, {})
+    assert "CPU: Test CPU 9000; 2 logical CPUs; avx512f yes, avx2 yes, fma yes." in lines
+    assert lines[-1].endswith("| 1.50, 1.50 | 1.50 |")
