@@ -1,0 +1,171 @@
+"""``kapre demo``: compute every representation of a clip with kapre's layers, draw them and compare with librosa."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from kapre.cli.info import backend_name, backend_reason
+from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version
+from kapre.cli.show import hidden_colorbar
+
+__all__ = ["add_parser", "run", "DEMO_MAX_SECONDS"]
+
+DEMO_MAX_SECONDS = 60.0
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    demo = sub.add_parser("demo", help="compute every representation of a clip and draw them (kapre-demo.png)",
+                          description="Compute the STFT, mel, log-frequency spectrograms and MFCC of a built-in clip "
+                                      "(or your FILE) with kapre's layers, draw them and compare with librosa.")
+    demo.add_argument("file", nargs="?", default=None, help="audio file to use instead of the built-in clip")
+    demo.add_argument("-o", "--output", default="kapre-demo.png", help="picture to write (default: kapre-demo.png)")
+    return demo
+
+
+def _timed(model, x: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Output and the times (s) of a first call (builds the layers) and of a second call."""
+    import keras
+
+    start = time.perf_counter()
+    keras.ops.convert_to_numpy(model(x))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    out = keras.ops.convert_to_numpy(model(x))
+    return np.asarray(out), first, time.perf_counter() - start
+
+
+def librosa_reference(name: str, y: np.ndarray, o: FeatureOptions) -> np.ndarray | None:
+    """The same representation computed with librosa (frames as kapre: center=False), ``(time, bins)``."""
+    try:
+        import librosa
+    except ImportError:
+        return None
+    mag = np.abs(librosa.stft(y, n_fft=o.n_fft, hop_length=o.resolved_hop, win_length=o.n_fft, window="hann",
+                              center=False))
+    if name == "stft":
+        return librosa.amplitude_to_db(mag, ref=1.0, amin=1e-5, top_db=80.0).T
+    mel = librosa.feature.melspectrogram(S=mag, sr=o.sample_rate, n_fft=o.n_fft, n_mels=o.n_mels, fmin=0.0,
+                                         fmax=o.sample_rate / 2, htk=False, norm="slaney")
+    if name == "mel":
+        return librosa.amplitude_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0).T
+    if name == "mfcc":
+        log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0)  # kapre's MagnitudeToDecibel()
+        # tf.signal.mfccs_from_log_mel_spectrograms' scaling: the unnormalised DCT-II / sqrt(2 * n_mels).
+        return (librosa.feature.mfcc(S=log_mel, n_mfcc=o.n_mfcc, dct_type=2, norm=None) / np.sqrt(2 * o.n_mels)).T
+    return None  # librosa has no log-frequency filterbank
+
+
+def layer_names(feature: str) -> str:
+    """The kapre layers behind a representation of the demo, for the picture."""
+    if feature == "stft":
+        return "STFT > Magnitude > MagnitudeToDecibel(amplitude=True)"
+    if feature == "mel":
+        return "MelSpectrogram(power=1) > MagnitudeToDecibel(amplitude=True)"
+    if feature == "logfreq":
+        return "STFT > Magnitude > ApplyFilterbank('log') > MagnitudeToDecibel(amplitude=True)"
+    return "MelSpectrogram(power=1, return_decibel=True) > LogmelToMFCC"
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import keras
+
+    try:
+        from kapre import plot
+
+        plt = plot._pyplot()
+    except ImportError as err:
+        print(f"kapre demo: error: {err}", file=sys.stderr)
+        return 1
+    from kapre._demo_clip import DEMO_DESCRIPTION, DEMO_SAMPLE_RATE, demo_clip
+
+    if args.file:
+        from kapre.audio import AudioError, MissingDependencyError, load_audio
+
+        try:
+            audio, sr = load_audio(args.file, sample_rate=None, mono=True)
+        except (AudioError, MissingDependencyError) as err:
+            print(f"kapre demo: error: {args.file}: {err}", file=sys.stderr)
+            return 1
+        y = audio[:, 0]
+        source = f"{os.path.basename(args.file)}"
+        if y.shape[0] > DEMO_MAX_SECONDS * sr:
+            y = y[: int(DEMO_MAX_SECONDS * sr)]
+            source += f" (first {DEMO_MAX_SECONDS:g} s)"
+    else:
+        sr, y = DEMO_SAMPLE_RATE, demo_clip()
+        source = f"built-in clip: {DEMO_DESCRIPTION}"
+    n_fft = 2048 if sr >= 16000 else 1024
+    n_bins = min(96, int(math.floor(12 * math.log2((sr // 2) / C1_HZ))))
+    o = FeatureOptions(sample_rate=sr, n_fft=n_fft, hop_length=n_fft // 8, n_mels=128 if sr >= 16000 else 64,
+                       n_mfcc=20, n_bins=n_bins)
+    if y.shape[0] < n_fft:
+        print(f"kapre demo: error: {source}: {y.shape[0]} samples, shorter than one frame ({n_fft})", file=sys.stderr)
+        return 1
+
+    print(f"kapre {kapre_version()} demo, Keras {keras.__version__} on {backend_name()} ({backend_reason()})")
+    print(f"input: {source}, {y.shape[0] / sr:.2f} s at {sr} Hz")
+    print(f"frames: n_fft={o.n_fft}, hop={o.resolved_hop}, Hann window, center=False")
+    x = y[None, :, None].astype(np.float32)
+    reps = [
+        ("stft", "STFT magnitude (dB)", "amplitude"),
+        ("mel", f"mel spectrogram, {o.n_mels} bands (dB)", "amplitude"),
+        ("logfreq", f"log-frequency spectrogram, {o.n_bins} bins (dB)", "amplitude"),
+        ("mfcc", f"MFCC, {o.n_mfcc} coefficients", "auto"),
+    ]
+    results = []
+    for feature, label, db in reps:
+        opts = FeatureOptions(**{**asdict(o), "feature": feature})
+        model = build_frontend(opts, db=db)
+        out, first, warm = _timed(model, x)
+        S = out[0, :, :, 0]
+        reference = librosa_reference(feature, y, opts)
+        deviation = None
+        if reference is not None:
+            deviation = float(np.max(np.abs(S - reference))) if reference.shape == S.shape else float("nan")
+        results.append((feature, label, S, out.shape, first, warm, deviation))
+
+    unit = {"stft": "dB", "mel": "dB", "logfreq": "dB", "mfcc": ""}
+    header = ("representation", "output shape", "1st call", "2nd call", "max |kapre - librosa|")
+    table = [header]
+    for feature, label, _, shape, first, warm, deviation in results:
+        if deviation is None:
+            dev = "n/a (no librosa equivalent)" if feature == "logfreq" else "librosa not installed"
+        else:
+            dev = f"{deviation:.2g} {unit[feature]}".strip()
+        table.append((label, str(tuple(shape)), f"{first * 1000:.0f} ms", f"{warm * 1000:.1f} ms", dev))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for i, row in enumerate(table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+    fig, axes = plt.subplots(5, 1, figsize=(11, 14), layout="constrained",
+                             gridspec_kw={"height_ratios": [1, 2.2, 2.2, 2.2, 1.4]})
+    fig.suptitle(f"kapre {kapre_version()} on Keras {keras.__version__} / {backend_name()}: {source}",
+                 fontsize=11)
+    plot.waveshow(y, sr=sr, ax=axes[0])
+    axes[0].set_title("waveform", loc="left", fontsize=10)
+    hidden_colorbar(fig, axes[0])
+    y_axes = {"stft": "linear", "mel": "mel", "logfreq": "cqt_hz", "mfcc": "coef"}
+    for ax, (feature, label, S, _, _, _, _) in zip(axes[1:], results, strict=True):
+        limits = {}
+        if feature == "mfcc":  # c0 (the mean level) dwarfs the others: scale the colours to c1 and up
+            vmax = float(np.percentile(np.abs(S[:, 1:]), 99.5)) if S.shape[1] > 1 else None
+            limits = {"vmin": -vmax, "vmax": vmax} if vmax else {}
+        plot.specshow(S, sr=sr, hop_length=o.resolved_hop, n_fft=o.n_fft, y_axis=y_axes[feature], ax=ax,
+                      cmap="coolwarm" if feature == "mfcc" else "magma",
+                      colorbar="dB" if feature != "mfcc" else "value (c0 clipped)", **limits)
+        ax.set_xlim(0, y.shape[0] / sr)
+        ax.set_title(label, loc="left", fontsize=10)
+        ax.set_title(f"kapre: {layer_names(feature)}", loc="right", fontsize=8, color="0.35")
+    fig.savefig(args.output, dpi=100)
+    plt.close(fig)
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,113 @@
+"""``kapre show``: draw the waveform and a feature of one audio file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from kapre.cli.info import backend_name
+from kapre.cli.options import add_feature_options, build_frontend, describe, options_from_args
+
+__all__ = ["add_parser", "run", "check_length", "too_short_error", "hidden_colorbar"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    show = sub.add_parser("show", help="draw the waveform and a feature of one file",
+                          description="Draw the waveform and the feature of one audio file.")
+    show.add_argument("file", help="audio file")
+    show.add_argument("-o", "--output", required=True, metavar="FIG.png", help="picture to write")
+    add_feature_options(show)
+    return show
+
+
+def check_length(extractor, audio: np.ndarray, sample_rate: int) -> None:
+    """Raise ``AudioError`` if ``audio`` is shorter than one frame of the front-end."""
+    try:
+        extractor.num_frames(audio.shape[0], audio.shape[1])
+    except ValueError as err:
+        raise too_short_error(extractor, audio.shape[0], sample_rate) from err
+
+
+def too_short_error(extractor, samples: int, sample_rate: int):
+    from kapre.audio import AudioError
+
+    first = extractor.first_layer
+    needed = (getattr(first, "win_length", None) or getattr(first, "n_fft", None) or "?") if first is not None else "?"
+    return AudioError(f"too short: {samples} samples at {sample_rate} Hz, one frame needs {needed} "
+                      "(lower --n-fft/--win-length)")
+
+
+def _output_format(layer) -> str:
+    import keras
+
+    fmt = getattr(layer, "output_data_format", None) or "channels_last"
+    return keras.config.image_data_format() if fmt == "default" else fmt
+
+
+def hidden_colorbar(fig, ax) -> None:
+    """Reserve a colour bar's width next to ``ax`` so that its time axis lines up with the spectrograms'."""
+    import matplotlib.cm
+
+    cbar = fig.colorbar(matplotlib.cm.ScalarMappable(), ax=ax, pad=0.01)
+    cbar.ax.set_visible(False)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from kapre.extraction import Extractor
+
+    options, model = options_from_args(parser, args)
+    try:
+        from kapre import plot
+        from kapre.audio import AudioError, MissingDependencyError, load_audio
+
+        plt = plot._pyplot()
+    except ImportError as err:
+        print(f"kapre show: error: {err}", file=sys.stderr)
+        return 1
+    if model is None:
+        try:
+            # Without --db the picture still shows decibels: kapre's MagnitudeToDecibel(amplitude=True).
+            model = build_frontend(options, db="auto" if options.db or options.feature == "mfcc" else "amplitude")
+        except (ValueError, TypeError) as err:
+            parser.error(str(err))
+    try:
+        audio, sr = load_audio(args.file, sample_rate=options.sample_rate, mono=options.mono)
+        extractor = Extractor(model)
+        check_length(extractor, audio, sr)
+        features = extractor([audio])[0]
+    except (AudioError, MissingDependencyError, ValueError) as err:
+        print(f"kapre show: error: {args.file}: {err}", file=sys.stderr)
+        return 1
+    if features.ndim != 3:
+        print(f"kapre show: error: the front-end's output per file has shape {features.shape}; "
+              "expected (frames, bins, channels)", file=sys.stderr)
+        return 1
+    desc = describe(model)
+    if _output_format(extractor.first_layer) == "channels_first":
+        features = np.transpose(features, (1, 2, 0))  # (channels, frames, bins) -> (frames, bins, channels)
+    channels = features.shape[-1]
+    fig, axes = plt.subplots(1 + channels, 1, figsize=(10, 2 + 3.2 * channels), layout="constrained",
+                             gridspec_kw={"height_ratios": [1] + [2] * channels}, squeeze=False)
+    axes = axes[:, 0]
+    plot.waveshow(audio, sr=sr, ax=axes[0])
+    hidden_colorbar(fig, axes[0])
+    axes[0].set_title(f"{os.path.basename(args.file)}: {audio.shape[0] / sr:.2f} s at {sr} Hz"
+                      + (", mono mix" if options.mono else ""))
+    unit = {"amplitude": "dB", "kapre": "dB (kapre: 10·log10 |X|)", False: "magnitude"}[desc["db"]]
+    if desc["y_axis"] == "coef":
+        unit = "MFCC value"
+    for c in range(channels):
+        ax = axes[1 + c]
+        plot.specshow(features[:, :, c], sr=sr, hop_length=desc["hop"], n_fft=desc["n_fft"], y_axis=desc["y_axis"],
+                      ax=ax, fmin=desc["fmin"], fmax=desc["fmax"], htk=desc["htk"], bins_per_octave=desc["bpo"],
+                      center=desc["center"], colorbar=unit, cmap="coolwarm" if desc["y_axis"] == "coef" else "magma")
+        ax.set_title(f"{desc['label']}" + (f", channel {c}" if channels > 1 else "")
+                     + f"  {tuple(features.shape[:2])}")
+    fig.savefig(args.output, dpi=100)
+    plt.close(fig)
+    print(f"kapre show: wrote {args.output} ({desc['label']}, shape {tuple(features.shape)}, backend "
+          f"{backend_name()})")
+    return 0
