@@ -114,8 +114,8 @@ def missing_peers() -> dict[str, str]:
     if not VENV_PYTHON.exists():
         missing["kapre041"] = f"{PEER_SETUP['kapre041'][0]} is missing; build it with `{SETUP_COMMAND}`"
     if not (Path(torchaudio_path()) / "torchaudio").exists():
-        missing["torchaudio"] = (f"no torchaudio in {torchaudio_path()}; build .bench-torchaudio with "
-                                 f"`{SETUP_COMMAND}` or name another folder with BENCH_TORCHAUDIO_PATH")
+        where = os.environ.get("BENCH_TORCHAUDIO_PATH") or ".bench-torchaudio"
+        missing["torchaudio"] = f"no torchaudio in {where}; build .bench-torchaudio with `{SETUP_COMMAND}`"
     return missing
 
 
@@ -441,7 +441,7 @@ def summary(rows, meta) -> dict:
              round(r["peak_rss_mib"] - r["import_rss_mib"]), _sig(r.get("deviation")),
              r.get("deviation_unit")]
             for r in ok]
-        failed = {label(r): not_run_text(r)[:160] for r in group if r["status"] != "ok"}
+        failed = {label(r): not_run_text(r)[:200] for r in group if r["status"] != "ok"}
         if failed:
             out["not_run"][name] = failed
     sweep = scaling_rows(rows)
