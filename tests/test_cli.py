@@ -308,6 +308,24 @@ def test_config_files(tmp_path, capsys):
                   "--n-fft", "512"])
     assert "do not combine it with --n-fft" in capsys.readouterr().err
 
+    # A kapre-frontend.json written by kapre 1.0's first pre-releases holds the composed chain (STFT > Magnitude >
+    # ApplyFilterbank('mel') > MagnitudeToDecibel); it gives the numbers of today's --feature mel --db.
+    from kapre.composed import get_melspectrogram_layer
+
+    old = get_melspectrogram_layer(n_fft=256, sample_rate=8000, n_mels=32, return_decibel=True,
+                                   input_data_format="channels_last", output_data_format="channels_last")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / cli.FRONTEND_NAME).write_text(json.dumps(
+        {"kapre_version": "1.0.0.dev0", "sample_rate": 8000, "mono": True,
+         "model": keras.saving.serialize_keras_object(old)}))
+    assert cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o5"), "--config",
+                     str(tmp_path / "old" / cli.FRONTEND_NAME)]) == 0
+    assert cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o6"), "--feature", "mel", "--db",
+                     "--sr", "8000", "--n-fft", "256", "--n-mels", "32"]) == 0
+    from_old, today = (np.load(tmp_path / name / "a.npy") for name in ("o5", "o6"))
+    assert from_old.shape == today.shape == (90, 32, 1)
+    np.testing.assert_allclose(from_old, today, atol=1e-3, rtol=0)
+
     # Another front-end into the same folder is refused (resume would mix features).
     with pytest.raises(SystemExit):
         cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o1"), "--feature", "stft"])
@@ -315,15 +333,18 @@ def test_config_files(tmp_path, capsys):
 
 
 def test_batched_equals_single():
-    """compute_features on a zero-padded batch equals one file at a time, decibels included."""
+    """The command's engine (kapre.extraction) on a zero-padded batch equals one file at a time, decibels included."""
+    from kapre.extraction import Extractor
+
     options = cli.FeatureOptions(feature="logfreq", sample_rate=16000, n_fft=512, hop_length=100, n_bins=60, db=True)
-    plan = cli._plan(cli.build_frontend(options))
-    assert [type(layer).__name__ for layer in plan.prefix][-1] == "MagnitudeToDecibel" and not plan.suffix
+    extractor = Extractor(cli.build_frontend(options))
+    assert [type(layer).__name__ for layer in extractor.batched_layers][-1] == "MagnitudeToDecibel"
+    assert not extractor.per_clip_layers
     waves = [_noise(n, 2, n) for n in (600, 2000, 1234, 2000)]
     waves[1][-50:] *= 40  # a loud tail beyond the last full frame must not change the dB floor of that file
-    batched = cli.compute_features(plan, waves)
+    batched = cli.compute_features(extractor, waves)
     for wave, features in zip(waves, batched, strict=True):
-        single = cli.compute_features(plan, [wave])[0]
+        single = cli.compute_features(extractor, [wave])[0]
         assert features.shape == single.shape == (1 + (wave.shape[0] - 512) // 100, 60, 2)
         np.testing.assert_allclose(features, single, atol=ATOL_DB, rtol=0)
 
@@ -336,21 +357,29 @@ def test_info(capsys):
 
 
 @pytest.mark.parametrize(
-    "env, configured, installed, expected",
+    "env, configured, installed, expected, because",
     [
-        ("torch", "jax", {"jax"}, ("torch", False)),  # KERAS_BACKEND wins
-        (None, "torch", {"jax", "torch"}, ("torch", False)),  # keras.json, installed
-        (None, None, {"jax", "tensorflow", "torch"}, ("jax", True)),  # nothing chosen: jax first
-        (None, None, {"tensorflow", "torch"}, ("tensorflow", False)),  # Keras' own default: no variable needed
-        (None, "tensorflow", {"jax"}, ("jax", True)),  # keras.json written by Keras, TF not installed
-        (None, None, {"torch"}, ("torch", True)),
-        (None, None, set(), (None, False)),
+        ("torch", "jax", {"jax"}, ("torch", False), "set by KERAS_BACKEND"),  # KERAS_BACKEND wins
+        (None, "torch", {"jax", "torch"}, ("torch", False), "set in {keras_json}"),  # keras.json, installed
+        # nothing chosen: jax first
+        (None, None, {"jax", "tensorflow", "torch"}, ("jax", True), "picked by kapre (KERAS_BACKEND unset and no "
+         "backend in keras.json): first installed of jax, tensorflow, torch"),
+        # Keras' own default: no variable needed
+        (None, None, {"tensorflow", "torch"}, ("tensorflow", False), "picked by kapre (KERAS_BACKEND unset and no "
+         "backend in keras.json): first installed of jax, tensorflow, torch"),
+        # keras.json written by Keras, TF not installed
+        (None, "tensorflow", {"jax"}, ("jax", True), "picked by kapre ({keras_json} names 'tensorflow', which is not "
+         "installed): first installed of jax, tensorflow, torch"),
+        (None, None, {"torch"}, ("torch", True), "picked by kapre (KERAS_BACKEND unset and no backend in "
+         "keras.json): first installed of jax, tensorflow, torch"),
+        (None, None, set(), (None, False), "none of jax, tensorflow, torch is installed"),
     ],
 )
-def test_backend_choice(env, configured, installed, expected):
+def test_backend_choice(env, configured, installed, expected, because):
+    """The backend picked, whether KERAS_BACKEND must be set, and the reason `kapre info` prints for the choice."""
     name, set_env, reason = _backend_choice.decide(env, configured, installed.__contains__, _backend_choice.CLI_ORDER)
     assert (name, set_env) == expected
-    assert reason
+    assert reason == because.format(keras_json=_backend_choice.keras_config_path())
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="backend-independent; run once, in the JAX session")
