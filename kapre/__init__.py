@@ -16,10 +16,13 @@ from kapre import (  # noqa: I001  (the import order matters: after the backend 
     composed,
     constants,
     functional,
+    params,
     signal,
     time_frequency,
     time_frequency_tflite,
 )
+from kapre.augmentation import ChannelSwap, SpecAugment  # kapre 0.4 exports these at top level
+from kapre.composed import *  # kapre 0.4's six get_* functions
 from kapre.melspectrogram import MelSpectrogram
 from kapre.signal import *  # kapre 0.4 exports the signal layers at top level
 from kapre.stft_spectrogram import *
@@ -40,14 +43,17 @@ from kapre import filterbank, utils  # noqa: F401
 from kapre.compat import das  # noqa: F401
 
 __version__ = "1.0.0.dev0"
+VERSION = __version__  # kapre 0.4's name
 
 __all__ = [
     "__version__",
+    "VERSION",
     "augmentation",
     "backend",
     "composed",
     "constants",
     "functional",
+    "params",
     "signal",
     "time_frequency",
     "time_frequency_tflite",
@@ -60,6 +66,9 @@ __all__ = [
     "Delta",
     "ConcatenateFrequencyMap",
     "MelSpectrogram",
+    "SpecAugment",
+    "ChannelSwap",
+    *composed.__all__,
     *signal.__all__,
     *time_frequency_tflite.__all__,
     *stft_spectrogram.__all__,  # noqa: F405

@@ -20,6 +20,7 @@ from keras import ops
 
 from kapre import _validation as V
 from kapre import constants, functional
+from kapre.params import DB_NAMES, LOG_NAMES, MEL_NAMES, Decibel, LogFilterbank, MelFilterbank  # noqa: F401
 
 _CH_FIRST_STR = V.CH_FIRST
 _CH_LAST_STR = V.CH_LAST
@@ -36,7 +37,19 @@ __all__ = [
     "filterbank_log",
     "mu_law_encoding",
     "mu_law_decoding",
+    "_get_floatx",
+    "_get_image_data_format",
 ]
+
+
+def _get_floatx() -> str:
+    """Keras' default float dtype (``keras.config.floatx()``), kapre 0.4's helper."""
+    return keras.config.floatx()
+
+
+def _get_image_data_format() -> str:
+    """Keras' image data format (``'channels_last'`` or ``'channels_first'``), kapre 0.4's helper."""
+    return keras.config.image_data_format()
 
 
 class UnknownWindowError(ValueError, NotImplementedError):
@@ -111,73 +124,26 @@ def magnitude_to_decibel(x, ref_value=1.0, amin: float = 1e-5, dynamic_range: fl
         >>> np.round(np.asarray(db), 3).tolist()
         [[0.0, -10.0]]
     """
-    ref_value, amin, dynamic_range = _check_decibel_args(ref_value, amin, dynamic_range)
-    V.check_bool("amplitude", amplitude)
-    x = ops.convert_to_tensor(x)
-    return functional.magnitude_to_decibel(x, ref_value, amin, dynamic_range, amplitude)
-
-
-# The names a caller's user knows these arguments by, for the messages (kapre.MelSpectrogram and the composed
-# functions prefix them: db_amin, mel_f_min, log_n_bins, ...).
-DB_NAMES = {"ref_value": "db_ref_value", "amin": "db_amin", "dynamic_range": "db_dynamic_range"}
-MEL_NAMES = {"f_min": "mel_f_min", "f_max": "mel_f_max", "htk": "mel_htk", "norm": "mel_norm"}
-LOG_NAMES = {"n_bins": "log_n_bins", "bins_per_octave": "log_bins_per_octave", "f_min": "log_f_min",
-             "spread": "log_spread"}
+    d = Decibel.resolve(ref_value, amin, dynamic_range, amplitude)
+    return functional.magnitude_to_decibel(ops.convert_to_tensor(x), d.ref_value, d.amin, d.dynamic_range, d.amplitude)
 
 
 def _check_decibel_args(ref_value, amin, dynamic_range, names: dict[str, str] | None = None):
-    name = {**{key: key for key in ("ref_value", "amin", "dynamic_range")}, **(names or {})}
-    if isinstance(ref_value, str):
-        V.check_choice(name["ref_value"], ref_value, ("max",))
-    else:
-        ref_value = V.check_float(name["ref_value"], ref_value, exclusive_minimum=0.0)
-    amin = V.check_float(name["amin"], amin, exclusive_minimum=0.0)
-    dynamic_range = V.check_float(name["dynamic_range"], dynamic_range, exclusive_minimum=0.0, allow_none=True)
-    return ref_value, amin, dynamic_range
+    """:meth:`kapre.params.Decibel.resolve`'s checks; returns ``(ref_value, amin, dynamic_range)``."""
+    decibel = Decibel.resolve(ref_value, amin, dynamic_range, names=names)
+    return decibel.ref_value, decibel.amin, decibel.dynamic_range
 
 
 def check_mel_args(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm, names: dict[str, str] | None = None):
-    """Validate the arguments of :func:`filterbank_mel`; returns them normalised (``f_max`` resolved).
-
-    ``names`` maps an argument to the name the caller's user passed it as (e.g. ``{'f_min': 'fmin'}``), for the
-    error messages.
-    """
-    keys = ("sample_rate", "n_freq", "n_mels", "f_min", "f_max", "htk", "norm")
-    name = {**{key: key for key in keys}, **(names or {})}
-    sample_rate = V.check_float(name["sample_rate"], sample_rate, exclusive_minimum=0.0)
-    n_freq = V.check_int(name["n_freq"], n_freq, minimum=2)
-    n_mels = V.check_int(name["n_mels"], n_mels, minimum=1)
-    f_min = V.check_float(name["f_min"], f_min, minimum=0.0)
-    f_max = V.check_float(name["f_max"], f_max, exclusive_minimum=0.0, allow_none=True)
-    resolved_f_max = sample_rate / 2.0 if f_max is None else f_max
-    if resolved_f_max <= f_min:
-        raise ValueError(
-            f"{name['f_max']} must be greater than {name['f_min']}={f_min}, received {name['f_max']}={f_max!r}."
-        )
-    if resolved_f_max > sample_rate / 2.0:
-        raise ValueError(
-            f"{name['f_max']} must be at most the Nyquist frequency {name['sample_rate']} / 2 = {sample_rate / 2.0}, "
-            f"received {name['f_max']}={f_max!r}."
-        )
-    V.check_bool(name["htk"], htk)
-    if norm is not None and norm != "slaney":
-        if isinstance(norm, bool) or not isinstance(norm, (int, float, np.integer, np.floating)):
-            raise ValueError(
-                f"{name['norm']} must be None, 'slaney' or a number (p-norm), received {name['norm']}={norm!r}."
-            )
-    return sample_rate, n_freq, n_mels, f_min, f_max, bool(htk), norm
+    """Validate the arguments of :func:`filterbank_mel` (:meth:`kapre.params.MelFilterbank.resolve`); returns them
+    normalised. ``names`` maps an argument to the name the caller's user passed it as, for the messages."""
+    mel = MelFilterbank.resolve(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm, names=names)
+    return mel.sample_rate, mel.n_freq, mel.n_mels, mel.f_min, mel.f_max, mel.htk, mel.norm
 
 
 def check_log_args(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread, names: dict[str, str] | None = None):
-    """Validate the arguments of :func:`filterbank_log` (``names`` as in :func:`check_mel_args`)."""
-    keys = ("sample_rate", "n_freq", "n_bins", "bins_per_octave", "f_min", "spread")
-    name = {**{key: key for key in keys}, **(names or {})}
-    V.check_float(name["sample_rate"], sample_rate, exclusive_minimum=0.0)
-    V.check_int(name["n_freq"], n_freq, minimum=2)
-    V.check_int(name["n_bins"], n_bins, minimum=1)
-    V.check_int(name["bins_per_octave"], bins_per_octave, minimum=1)
-    V.check_float(name["f_min"], f_min, exclusive_minimum=0.0, allow_none=True)
-    V.check_float(name["spread"], spread, exclusive_minimum=0.0)
+    """Validate the arguments of :func:`filterbank_log` (:meth:`kapre.params.LogFilterbank.resolve`)."""
+    LogFilterbank.resolve(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread, names=names)
 
 
 def filterbank_mel(
@@ -194,8 +160,7 @@ def filterbank_mel(
     Computed in NumPy (no librosa at run time); see :func:`kapre.constants.mel_filterbank` for the arguments
     (``norm``: ``'slaney'``, ``None`` or a number). Returns a float32 backend tensor.
     """
-    check_mel_args(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm)
-    weights = constants.mel_filterbank(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm)
+    weights = MelFilterbank.resolve(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm).build()
     return ops.convert_to_tensor(weights.astype(keras.config.floatx()))
 
 
@@ -212,8 +177,7 @@ def filterbank_log(
     ``f_min`` defaults to C1 (32.70 Hz); ``spread`` is each filter's width as a fraction of a bin. Raises
     :class:`kapre.constants.FilterbankRangeError` (a ``ValueError``) if the top filter is above Nyquist.
     """
-    check_log_args(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread)
-    weights = constants.log_filterbank(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread)
+    weights = LogFilterbank.resolve(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread).build()
     return ops.convert_to_tensor(weights.astype(keras.config.floatx()))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 
 from kapre import _validation as V
-from kapre import backend as kapre_backend
+from kapre.params import DB_NAMES, LOG_NAMES, MEL_NAMES, Decibel, LogFilterbank, MelFilterbank
 from kapre.time_frequency import (
     STFT,
     ApplyFilterbank,
@@ -59,7 +59,7 @@ def _analysis_stft(
 
 
 def _decibel_layer(db_amin, db_ref_value, db_dynamic_range):
-    kapre_backend._check_decibel_args(db_ref_value, db_amin, db_dynamic_range, names=kapre_backend.DB_NAMES)
+    Decibel.resolve(db_ref_value, db_amin, db_dynamic_range, names=DB_NAMES)
     return MagnitudeToDecibel(ref_value=db_ref_value, amin=db_amin, dynamic_range=db_dynamic_range)
 
 
@@ -168,7 +168,7 @@ def get_melspectrogram_layer(
         "htk": mel_htk,
         "norm": mel_norm,
     }
-    kapre_backend.check_mel_args(**mel_kwargs, names=kapre_backend.MEL_NAMES)
+    MelFilterbank.resolve(**mel_kwargs, names=MEL_NAMES)
     layers = [
         _analysis_stft(
             n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
@@ -234,7 +234,7 @@ def get_log_frequency_spectrogram_layer(
         "f_min": log_f_min,
         "spread": log_spread,
     }
-    kapre_backend.check_log_args(**log_kwargs, names=kapre_backend.LOG_NAMES)
+    LogFilterbank.resolve(**log_kwargs, names=LOG_NAMES)
     layers = [
         _analysis_stft(
             n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format

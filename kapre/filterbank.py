@@ -10,8 +10,8 @@ import keras
 from keras import ops
 
 from kapre import _validation as V
-from kapre import backend as kapre_backend
 from kapre import constants, functional
+from kapre.params import LogFilterbank, MelFilterbank
 
 __all__ = ["Filterbank"]
 
@@ -91,7 +91,7 @@ class Filterbank(keras.layers.Layer):
         self._freq_axis = 1 if self._format == V.CH_LAST else 2
         self._fft_dtype = V.fft_dtype(self.compute_dtype)
         if self.init == "mel":
-            kapre_backend.check_mel_args(
+            MelFilterbank.resolve(
                 sr, 2, self.n_fbs, 0.0 if fmin is None else fmin, fmax, False, "slaney",
                 names={"sample_rate": "sr", "n_mels": "n_fbs", "f_min": "fmin", "f_max": "fmax"},
             )
@@ -100,9 +100,8 @@ class Filterbank(keras.layers.Layer):
                 raise ValueError(
                     f"fmin must be > 0 for init='log' (or None for C1 = 32.70 Hz), received fmin={fmin!r}."
                 )
-            kapre_backend.check_log_args(sr, 2, self.n_fbs, self.bins_per_octave, fmin, 0.125)
             # The range check needs no n_freq: raise at construction rather than at build.
-            constants.log_filterbank(float(sr), 2, self.n_fbs, self.bins_per_octave, fmin)
+            LogFilterbank.resolve(sr, 2, self.n_fbs, self.bins_per_octave, fmin, 0.125).build()
         self.filterbank = None
 
     def _check_input(self, shape, dtype=None):

@@ -14,7 +14,9 @@ import math
 from keras import backend as keras_backend
 from keras import ops
 
-from kapre import _backend_ops
+from kapre import _backend
+from kapre._backend.generic import frame as _reshape_frame
+from kapre._frames import CHUNK_SAMPLES, frame_chunks, frames_per_chunk, num_frames, static_frame_chunks
 
 __all__ = [
     "num_frames",
@@ -48,21 +50,6 @@ PAD_MODES = ("constant", "reflect", "symmetric")
 
 def _is_static(value) -> bool:
     return isinstance(value, int)
-
-
-def num_frames(length: int | None, frame_length: int, hop_length: int, pad_end: bool = False) -> int | None:
-    """Frames that :func:`frame` makes of ``length`` samples (``None`` if ``length`` is unknown).
-
-    Without ``pad_end``: ``1 + (length - frame_length) // hop_length`` (0 if the signal is shorter than a frame);
-    with ``pad_end``: ``ceil(length / hop_length)``, as ``tf.signal.frame``.
-    """
-    if length is None:
-        return None
-    if pad_end:
-        return -(-length // hop_length)
-    if length < frame_length:
-        return 0
-    return 1 + (length - frame_length) // hop_length
 
 
 def pad_along_axis(x, before: int, after: int, mode: str = "constant", axis: int = -1, constant_value=0.0):
@@ -105,58 +92,29 @@ def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_valu
     """Slice the last axis into overlapping frames: ``(..., samples)`` to ``(..., frames, frame_length)``.
 
     Frames are taken by reshaping the signal into hop-sized chunks and joining ``ceil(frame_length / hop)``
-    shifted views of them: no gather with an index matrix and no identity convolution.
+    shifted views of them: no gather with an index matrix and no identity convolution (LiteRT builtins only).
+    ``pad_end`` pads with ``pad_value`` so that there are ``ceil(samples / hop_length)`` frames.
+
+    Example:
+        >>> import numpy as np
+        >>> from kapre import functional
+        >>> np.asarray(functional.frame(np.arange(6.0), 4, 2)).tolist()
+        [[0.0, 1.0, 2.0, 3.0], [2.0, 3.0, 4.0, 5.0]]
     """
-    shape = ops.shape(x)
-    length = shape[-1]
     if pad_end:
+        length = ops.shape(x)[-1]
         n_frames = -(-length // hop_length)
         target = (n_frames - 1) * hop_length + frame_length
         if _is_static(length):
             x = pad_along_axis(x, 0, max(0, target - length), constant_value=pad_value)[..., :target]
         else:
             x = pad_along_axis(x, 0, frame_length, constant_value=pad_value)[..., :target]
-        length = target
-    else:
-        n_frames = 1 + (length - frame_length) // hop_length
-    chunks_per_frame = -(-frame_length // hop_length)
-    n_chunks = n_frames + chunks_per_frame - 1
-    needed = n_chunks * hop_length
-    if _is_static(length) and _is_static(needed):
-        if needed > length:
-            x = pad_along_axis(x, 0, needed - length)
-        elif needed < length:
-            x = x[..., :needed]
-    else:
-        x = pad_along_axis(x, 0, hop_length)[..., :needed]
-    chunks = ops.reshape(x, (*shape[:-1], n_chunks, hop_length))
-    if chunks_per_frame == 1:
-        frames = chunks
-    else:
-        frames = ops.concatenate([chunks[..., j : j + n_frames, :] for j in range(chunks_per_frame)], axis=-1)
-    if chunks_per_frame * hop_length != frame_length:
-        frames = frames[..., :frame_length]
-    return frames
+    return _reshape_frame(x, frame_length, hop_length)
 
 
 def overlap_add(frames, hop_length: int):
     """Overlap-add ``(..., frames, frame_length)`` into ``(..., (frames - 1) * hop_length + frame_length)``."""
-    native = _backend_ops.overlap_add(frames, hop_length)
-    if native is not None:
-        return native
-    shape = ops.shape(frames)
-    n_frames, frame_length = shape[-2], shape[-1]
-    chunks_per_frame = -(-frame_length // hop_length)
-    padded_length = chunks_per_frame * hop_length
-    if padded_length != frame_length:
-        frames = pad_along_axis(frames, 0, padded_length - frame_length)
-    chunks = ops.reshape(frames, (*shape[:-2], n_frames, chunks_per_frame, hop_length))
-    total = None
-    for j in range(chunks_per_frame):
-        shifted = pad_along_axis(chunks[..., j, :], j, chunks_per_frame - 1 - j, axis=-2)
-        total = shifted if total is None else total + shifted
-    signal = ops.reshape(total, (*shape[:-2], (n_frames + chunks_per_frame - 1) * hop_length))
-    return signal[..., : (n_frames - 1) * hop_length + frame_length]
+    return _backend.overlap_add(frames, hop_length)
 
 
 def stft(
@@ -193,9 +151,7 @@ def stft(
     frames = _frames_for_stft(
         signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=_native_frame
     )
-    chunks = _static_frame_chunks(frames.shape)
-    chunked = None if chunks is None else _backend_ops.windowed_rfft(frames, window, n_fft, chunks)
-    return _backend_ops.rfft(frames * window, n_fft) if chunked is None else chunked
+    return _backend.windowed_rfft(frames, window, n_fft, _static_frame_chunks(frames.shape))
 
 
 def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=None):
@@ -216,12 +172,12 @@ def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, p
 
 
 def _native_frame(x, frame_length: int, hop_length: int):
-    """:func:`frame` by the backend's own framing op where there is one (:func:`kapre._backend_ops.frame`: a
-    strided view on PyTorch, one op on TensorFlow, a gather XLA feeds to the FFT on JAX), else :func:`frame`.
-    Measured on the W1 STFT magnitude (PyTorch): the reshape-and-concatenate framing cost 16 ms of 106."""
+    """:func:`frame` by the backend's own framing op (:func:`kapre._backend.frame`: a strided view on PyTorch, one
+    op on TensorFlow, a gather XLA feeds to the FFT on JAX) where the length is static and at least one frame."""
     length = x.shape[-1]
-    frames = None if length is not None and length < frame_length else _backend_ops.frame(x, frame_length, hop_length)
-    return frame(x, frame_length, hop_length) if frames is None else frames
+    if length is None or length < frame_length:
+        return frame(x, frame_length, hop_length)
+    return _backend.frame(x, frame_length, hop_length)
 
 
 def stft_dft(
@@ -243,7 +199,7 @@ def stft_dft(
     """
     frame_length = kernel.shape[0]
     frames = _frames_for_stft(signals, n_fft, hop_length, frame_length, center, pad_mode, pad_begin, pad_end)
-    product = _backend_ops.matmul(frames, kernel)
+    product = _backend.matmul(frames, kernel)
     n_freq = n_fft // 2 + 1
     return product[..., :n_freq], product[..., n_freq:]
 
@@ -265,19 +221,10 @@ def istft(
     overlap-added signal is divided, sample by sample, by the overlap-added squared window (so the edges, which
     fewer frames cover, come out right too) and the ``n_fft // 2`` padded samples are removed at both ends.
     """
-    frame_length = window.shape[0]
     chunks = _static_frame_chunks(tuple(stfts.shape[:-1]) + (n_fft,))
-    signal = None if chunks is None else _backend_ops.windowed_overlap_add(stfts, n_fft, hop_length, window, chunks)
-    if signal is None:
-        frames = _backend_ops.irfft(stfts, n_fft)
-        if frame_length < n_fft:
-            frames = frames[..., :frame_length]
-        signal = overlap_add(frames * window, hop_length)
-        frames_shape = ops.shape(frames)
-    else:
-        frames_shape = (stfts.shape[-2], frame_length)
+    signal = _backend.windowed_overlap_add(stfts, n_fft, hop_length, window, chunks)
     if center:
-        squared = ops.broadcast_to(window * window, frames_shape[-2:])
+        squared = ops.broadcast_to(window * window, (ops.shape(stfts)[-2], window.shape[0]))
         window_sum = overlap_add(squared, hop_length)
         tiny = 1e-10 if keras_backend.standardize_dtype(window.dtype) == "float32" else 1e-30
         signal = signal / ops.where(window_sum > tiny, window_sum, ops.ones_like(window_sum))
@@ -288,7 +235,7 @@ def istft(
 
 def magnitude(spectrum):
     """``|spectrum|`` of a complex tensor (gradients are 0, not NaN, at exact zeros on every backend)."""
-    return _backend_ops.magnitude(spectrum)
+    return _backend.magnitude(spectrum)
 
 
 def magnitude_from_parts(real, imag):
@@ -306,11 +253,6 @@ def magnitude_from_parts(real, imag):
 
 # Terms of the arctan continued fraction evaluated at most: after range reduction to |z| <= 1 the fraction
 # converges faster than (sqrt(2) - 1) ** (2 * terms), so more terms do not change a float32 or float64 result.
-# Frames are processed about this many samples (4 MiB of float32) at a time where a backend computes in chunks
-# (kapre.MelSpectrogram's map_frame_chunks; PyTorch's STFT and inverse STFT): the chunk's intermediates stay in
-# the CPU cache. 2**20 measured best for the mel path on PyTorch (512 Ki to 4 Mi tried).
-CHUNK_SAMPLES = 2**20
-
 _MAX_ATAN_TERMS = 40
 
 
@@ -322,8 +264,8 @@ def atan2_continued_fraction(y, x, n_terms: int):
     ``n_terms`` above 40 are not evaluated, as they do not change the result.
     """
     abs_x, abs_y = ops.abs(x), ops.abs(y)
-    larger = _backend_ops.maximum(abs_x, abs_y)
-    smaller = _backend_ops.minimum(abs_x, abs_y)
+    larger = _backend.maximum(abs_x, abs_y)
+    smaller = _backend.minimum(abs_x, abs_y)
     ratio = smaller / ops.where(larger > 0, larger, ops.ones_like(larger))
     ratio_sq = ratio * ratio
     terms = max(1, min(int(n_terms), _MAX_ATAN_TERMS))
@@ -366,7 +308,7 @@ def decibel(x, amin: float = 1e-5, amplitude: bool = False):
     """``factor * log10(max(x, amin))`` (``factor`` 10, or 20 with ``amplitude``): the first step of
     :func:`magnitude_to_decibel`, elementwise, so it can run on a part of the data."""
     factor = 20.0 if amplitude else 10.0
-    return factor * ops.log10(_backend_ops.maximum(x, ops.convert_to_tensor(amin, dtype=x.dtype)))
+    return factor * ops.log10(_backend.maximum(x, ops.convert_to_tensor(amin, dtype=x.dtype)))
 
 
 def reference_decibel(
@@ -393,7 +335,7 @@ def reference_decibel(
             log_spec = log_spec - offset
     if dynamic_range is not None:
         floor = _example_max(log_spec, reduce_axes) - dynamic_range
-        log_spec = _backend_ops.maximum(log_spec, floor, in_place=in_place)
+        log_spec = _backend.maximum(log_spec, floor, in_place=in_place)
     return log_spec
 
 
@@ -412,9 +354,9 @@ def apply_filterbank(x, filterbank, freq_axis: int):
     rank = len(x.shape)
     freq_axis = freq_axis % rank
     if freq_axis == rank - 1:
-        return _backend_ops.matmul(x, filterbank)
+        return _backend.matmul(x, filterbank)
     moved = ops.moveaxis(x, freq_axis, -1)
-    return ops.moveaxis(_backend_ops.matmul(moved, filterbank), -1, freq_axis)
+    return ops.moveaxis(_backend.matmul(moved, filterbank), -1, freq_axis)
 
 
 def delta(x, win_length: int = 5, mode: str = "symmetric", time_axis: int = 1):
@@ -463,9 +405,9 @@ def power_spectrogram(signals, n_fft: int, hop_length: int, window):
 
     The framing of :func:`stft` with ``center=False`` and no padding (frames of ``len(window)`` samples every
     ``hop_length``, zero-padded to ``n_fft``); the backend's own framing op where it has one
-    (:func:`kapre._backend_ops.frame`) and ``re**2 + im**2`` taken right after the FFT.
+    (:func:`kapre._backend.frame`) and ``re**2 + im**2`` taken right after the FFT.
     """
-    return _backend_ops.rfft_power(_native_frame(signals, window.shape[0], hop_length) * window, n_fft)
+    return _backend.rfft_power(_native_frame(signals, window.shape[0], hop_length) * window, n_fft)
 
 
 def apply_filterbank_blocks(x, blocks):
@@ -474,31 +416,14 @@ def apply_filterbank_blocks(x, blocks):
     ``blocks`` is a sequence of ``(row_start, row_stop, weights)``, ``weights`` a ``(row_stop - row_start, k)``
     tensor (see :func:`kapre.constants.filterbank_blocks`); the blocks' outputs are concatenated in order.
     """
-    parts = [_backend_ops.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
+    parts = [_backend.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
     return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
 
 def _static_frame_chunks(frames_shape) -> list[tuple[int, int]] | None:
-    """:func:`frame_chunks` for a ``(..., frames, frame_length)`` tensor of known shape, about
-    :data:`CHUNK_SAMPLES` samples per chunk (the leading axes side by side); ``None`` when a dimension is unknown."""
-    if not all(_is_static(dim) for dim in frames_shape):
-        return None
-    *leading, n_frames, frame_length = frames_shape
-    return frame_chunks(n_frames, frames_per_chunk(math.prod(leading), frame_length, CHUNK_SAMPLES))
-
-
-def frames_per_chunk(rows: int | None, frame_length: int, target_samples: int) -> int:
-    """Frames per chunk for :func:`map_frame_chunks`: ``rows`` signals (batch x channels, 1 if unknown) are
-    framed side by side, so a chunk of ``k`` frames holds ``rows * k * frame_length`` samples; aim at
-    ``target_samples``, at least one frame."""
-    return max(1, target_samples // max(1, (rows or 1) * frame_length))
-
-
-def frame_chunks(total: int, per_chunk: int) -> list[tuple[int, int]]:
-    """``[(f0, f1), ...]``: ``total`` frames in ``ceil(total / per_chunk)`` ranges whose sizes differ by at most one."""
-    count = max(1, -(-total // per_chunk))
-    bounds = [(index * total) // count for index in range(count + 1)]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    """The chunk plan of a ``(..., frames, frame_length)`` tensor (:func:`kapre._frames.static_frame_chunks`) at
+    about :data:`CHUNK_SAMPLES` samples per chunk; ``None`` when a dimension is unknown."""
+    return static_frame_chunks(frames_shape, CHUNK_SAMPLES)
 
 
 def map_frame_chunks(

@@ -38,9 +38,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre import backend as kapre_backend
-from kapre import constants, functional
+from kapre.params import MelFilterbank
 
 __all__ = ["Spectrogram", "Melspectrogram"]
 
@@ -355,7 +355,7 @@ class Melspectrogram(Spectrogram):
         self.n_mels = n_mels
         self.fmin = fmin
         self.fmax = fmax
-        kapre_backend.check_mel_args(
+        MelFilterbank.resolve(
             sr, self._n_freq, n_mels, fmin, fmax, htk, "slaney",
             names={"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax"},
         )
@@ -386,7 +386,7 @@ class Melspectrogram(Spectrogram):
 
     def call(self, inputs):
         power = self._power_spectrogram(inputs)  # (batch, channels, time, n_freq)
-        mel = ops.matmul(power, ops.cast(self.freq2mel, self._fft_dtype))
+        mel = _backend.matmul(power, ops.cast(self.freq2mel, self._fft_dtype))  # keeps float64 on every backend
         output = safe_power(mel, self.power_melgram / 2.0)
         if self.return_decibel_melgram:
             output = legacy_decibel(output)

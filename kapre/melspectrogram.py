@@ -14,7 +14,7 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
   (:func:`kapre.functional.map_frame_chunks`, about 4 MiB of frames per chunk), so the full-size intermediates
   never travel through main memory; only the mel output of each chunk is kept. JAX runs the chunks in a
   compiled loop, the other backends one after another;
-* eager PyTorch runs the whole call as plain torch calls (:func:`kapre._backend_ops.torch_mel_spectrogram`): the
+* eager PyTorch runs the whole call as plain torch calls (:mod:`kapre._backend.torch_mel`): the
   chunks' temporaries in per-thread scratch buffers reused from call to call (no page faults from freshly
   allocated temporaries), the filterbank blocks padded to the column widths MKL's matmul is fastest at, each
   chunk's bands written straight into the output.
@@ -25,20 +25,16 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kapre import _backend_ops, constants, functional
+from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre import backend as kapre_backend
-from kapre.time_frequency import _check_stft_lengths, _check_window_name, _serializable_window, _too_short_error
+from kapre._layer import WAVEFORM, KapreLayer
+from kapre.params import DB_NAMES, MEL_NAMES, Decibel, Framing, MelFilterbank
 
 __all__ = ["MelSpectrogram"]
 
-# Frames are processed in chunks of about this many samples (4 MiB of float32): see
-# kapre.functional.map_frame_chunks (unrolled or looped: kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks).
-_CHUNK_SAMPLES = functional.CHUNK_SAMPLES
-
 
 @keras.saving.register_keras_serializable(package="Kapre")
-class MelSpectrogram(keras.layers.Layer):
+class MelSpectrogram(KapreLayer):
     """Mel spectrogram (power or magnitude), optionally in decibels, of a batch of (multichannel) waveforms.
 
     Frames of ``win_length`` samples every ``hop_length`` samples (``center=False`` framing, kapre 0.4 and
@@ -72,6 +68,13 @@ class MelSpectrogram(keras.layers.Layer):
         (2, 97, 64, 1)
     """
 
+    frame_locality = WAVEFORM
+    _config_keys = (
+        "n_fft", "win_length", "hop_length", "window_name", "sample_rate", "n_mels", "mel_f_min", "mel_f_max",
+        "mel_htk", "mel_norm", "power", "return_decibel", "db_amin", "db_ref_value", "db_dynamic_range",
+        "input_data_format", "output_data_format",
+    )
+
     def __init__(
         self,
         n_fft=2048,
@@ -94,74 +97,60 @@ class MelSpectrogram(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False
-        self._resolved_win_length, self._resolved_hop_length = _check_stft_lengths(n_fft, win_length, hop_length)
-        self.n_fft = int(n_fft)
-        self.win_length = win_length
-        self.hop_length = hop_length
-        self.window_name = _check_window_name("window_name", window_name)
-        mel_args = kapre_backend.check_mel_args(
-            sample_rate, self.n_fft // 2 + 1, n_mels, mel_f_min, mel_f_max, mel_htk, mel_norm,
-            names=kapre_backend.MEL_NAMES,
+        self._framing = Framing.resolve(n_fft, win_length, hop_length, window_name, names={"window": "window_name"})
+        self.n_fft, self.win_length, self.hop_length, self.window_name = int(n_fft), win_length, hop_length, window_name
+        self._mel = MelFilterbank.resolve(
+            sample_rate, self._framing.n_freq, n_mels, mel_f_min, mel_f_max, mel_htk, mel_norm, names=MEL_NAMES
         )
         self.sample_rate, self.n_mels = sample_rate, n_mels
         self.mel_f_min, self.mel_f_max, self.mel_htk, self.mel_norm = mel_f_min, mel_f_max, mel_htk, mel_norm
-        if power not in (1, 2, 1.0, 2.0):
+        if power not in (1, 2, 1.0, 2.0) or isinstance(power, bool):
             raise ValueError(f"power must be 1.0 (magnitude) or 2.0 (power), received power={power!r}.")
         self.power = float(power)
         self.return_decibel = V.check_bool("return_decibel", return_decibel)
-        self.db_ref_value, self.db_amin, self.db_dynamic_range = kapre_backend._check_decibel_args(
-            db_ref_value, db_amin, db_dynamic_range, names=kapre_backend.DB_NAMES
+        self._decibel = Decibel.resolve(db_ref_value, db_amin, db_dynamic_range, names=DB_NAMES)
+        self.db_ref_value, self.db_amin, self.db_dynamic_range = (
+            self._decibel.ref_value, self._decibel.amin, self._decibel.dynamic_range
         )
         self.input_data_format = V.check_data_format("input_data_format", input_data_format)
         self.output_data_format = V.check_data_format("output_data_format", output_data_format)
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
-        self._window_values = constants.get_window(window_name, self._resolved_win_length)
-        self._filterbank_values = constants.mel_filterbank(*mel_args)
+        self._filterbank_values = self._mel.build()
         self._blocks = constants.filterbank_blocks(
-            self._filterbank_values, width_multiple=_backend_ops.matmul_width_multiple()
+            self._filterbank_values, width_multiple=_backend.MATMUL_WIDTH_MULTIPLE
         )
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._window = None
         self._block_weights = None
-        # eager PyTorch's reusable temporaries (kapre._backend_ops.TorchScratch), outside Keras' attribute tracking
-        self.__dict__["_scratch"] = _backend_ops.TorchScratch()
-        # None: the backend's choice (kapre._backend_ops.max_frame_chunks, loops_over_frame_chunks)
-        self._chunk_samples, self._max_chunks, self._loop_chunks = _CHUNK_SAMPLES, None, None
+        self._padded_block_weights = None
+        # the backend's own eager path (kapre._backend.EAGER_MEL_PATH: PyTorch's), outside Keras' attribute tracking
+        self.__dict__["_eager_path"] = None if _backend.EAGER_MEL_PATH is None else _backend.EAGER_MEL_PATH()
+        # None: the backend's choice (kapre._backend.max_frame_chunks, LOOPS_OVER_FRAME_CHUNKS)
+        self._chunk_samples, self._max_chunks, self._loop_chunks = functional.CHUNK_SAMPLES, None, None
 
     def build(self, input_shape):
-        self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        dtype = self.transform_dtype
+        self._window = _backend.constant(self._framing.window_values, dtype)
         values = [self._filterbank_values[r0:r1, c0:c1] for r0, r1, c0, c1 in self._blocks]
         self._block_weights = [
-            (r0, r1, _backend_ops.constant(block, self._fft_dtype))
+            (r0, r1, _backend.constant(block, dtype))
             for (r0, r1, _, _), block in zip(self._blocks, values, strict=True)
         ]
-        # PyTorch's eager path multiplies by the blocks zero-padded to the width its matmul is fastest at; its
-        # (start, stop, bands, weights) are unused elsewhere
-        multiple = _backend_ops.matmul_width_multiple()
-        self._padded_block_weights = [
-            (r0, r1, c1 - c0, _backend_ops.constant(constants.pad_columns(block, multiple), self._fft_dtype))
-            for (r0, r1, c0, c1), block in zip(self._blocks, values, strict=True)
-        ] if multiple > 1 else None
+        # the blocks zero-padded to the width the backend's matmul is fastest at (eager path only)
+        multiple = _backend.MATMUL_WIDTH_MULTIPLE
+        if self._eager_path is not None and multiple > 1:
+            self._padded_block_weights = [
+                (r0, r1, c1 - c0, _backend.constant(constants.pad_columns(block, multiple), dtype))
+                for (r0, r1, c0, c1), block in zip(self._blocks, values, strict=True)
+            ]
         self.built = True
 
-    def _num_frames(self, length):
-        if length is None:
-            return None
-        return functional.num_frames(length, self._resolved_win_length, self._resolved_hop_length)
-
     def _check_input(self, shape, dtype=None):
-        V.check_input_rank(
-            "MelSpectrogram", shape, 3, "(batch, time, channels) or (batch, channels, time) per input_data_format"
-        )
+        self.check_rank(shape, 3, "(batch, time, channels) or (batch, channels, time) per input_data_format")
         if dtype is not None:
             V.check_real_input("MelSpectrogram", dtype)
         length = shape[1] if self._input_format == V.CH_LAST else shape[2]
-        if length is not None and self._num_frames(length) == 0:
-            raise _too_short_error(
-                "MelSpectrogram", length, self._resolved_win_length, "Use a shorter win_length or pad the signal."
-            )
+        self._framing.check_length("MelSpectrogram", length, "Use a shorter win_length or pad the signal.")
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
@@ -169,52 +158,49 @@ class MelSpectrogram(keras.layers.Layer):
             batch, length, channels = input_shape
         else:
             batch, channels, length = input_shape
-        frames = self._num_frames(length)
+        frames = self._framing.num_frames(length)
         if self._output_format == V.CH_LAST:
             return (batch, frames, self.n_mels, channels)
         return (batch, channels, frames, self.n_mels)
 
     def compute_output_spec(self, inputs):
-        dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.output_dtype(self.transform_dtype))
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        return _backend_ops.call_compiled_when_eager(self, self._compute, inputs)
+        return _backend.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
-        if self._max_chunks is not None or self._loop_chunks is not None:  # chunking forced (tests): generic path
+        forced = self._max_chunks is not None or self._loop_chunks is not None  # chunking forced (tests)
+        if self._eager_path is None or forced or not self._eager_path.applies():
             return self._compute_generic(inputs)
-        out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
-        fast = _backend_ops.torch_mel_spectrogram(
+        mel = self._eager_path(
             inputs,
             channels_last_in=self._input_format == V.CH_LAST,
-            channels_last_out=self._output_format == V.CH_LAST,
-            dtype=self._fft_dtype,
-            out_dtype=out_dtype,
-            frame_length=self._resolved_win_length,
-            hop_length=self._resolved_hop_length,
+            dtype=self.transform_dtype,
+            frame_length=self._framing.win_length,
+            hop_length=self._framing.hop_length,
             n_fft=self.n_fft,
             window=self._window,
             blocks=self._block_weights,
             padded_blocks=self._padded_block_weights,
             power=self.power,
             chunk_samples=self._chunk_samples,
-            decibel=(self.db_amin, self.db_ref_value, self.db_dynamic_range) if self.return_decibel else None,
-            scratch=self._scratch,
+            amin=self.db_amin if self.return_decibel else None,
         )
-        return self._compute_generic(inputs) if fast is None else fast
+        return self._finish(mel, mel.shape[1])
 
     def _compute_generic(self, inputs):
-        """The backend-independent composition (``keras.ops``), compiled by JAX, TensorFlow and ``torch.compile``."""
-        waveforms = ops.cast(inputs, self._fft_dtype)
+        """The backend-independent composition (``keras.ops``), compiled by JAX, TensorFlow and ``torch.compile``;
+        the logarithm is taken chunk by chunk."""
+        waveforms = ops.cast(inputs, self.transform_dtype)
         channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
         if self._input_format == V.CH_LAST:
             if channels == 1:  # a reshape is free, a transpose is a copy
                 waveforms = ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
             else:
                 waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
-        win_length, hop_length = self._resolved_win_length, self._resolved_hop_length
+        win_length, hop_length = self._framing.win_length, self._framing.hop_length
         rows = (inputs.shape[0] or 1) * (channels or 1)  # signals framed side by side (1 where unknown)
         per_chunk = functional.frames_per_chunk(rows, win_length, self._chunk_samples)
         mel = functional.map_frame_chunks(
@@ -223,63 +209,34 @@ class MelSpectrogram(keras.layers.Layer):
             win_length,
             hop_length,
             per_chunk,
-            max_chunks=self._max_chunks or _backend_ops.max_frame_chunks(),
-            loop=_backend_ops.loops_over_frame_chunks() if self._loop_chunks is None else self._loop_chunks,
-        )  # (batch, ch, frames, mels)
-        if self.return_decibel:  # the logarithm was taken chunk by chunk
-            mel = functional.reference_decibel(
-                mel, self.db_ref_value, self.db_amin, self.db_dynamic_range, in_place=True
-            )
+            max_chunks=self._max_chunks or _backend.max_frame_chunks(),
+            loop=_backend.LOOPS_OVER_FRAME_CHUNKS if self._loop_chunks is None else self._loop_chunks,
+        )
+        return self._finish(mel, channels)
+
+    def _finish(self, mel, channels):
+        """The reference and floor of the decibels, the output layout and dtype, on ``(batch, ch, frames, mels)``."""
+        if self.return_decibel:  # the output is fresh: the floor may be written into it
+            d = self._decibel
+            mel = functional.reference_decibel(mel, d.ref_value, d.amin, d.dynamic_range, in_place=True)
         if self._output_format == V.CH_LAST:
             if channels == 1:
                 mel = ops.expand_dims(ops.squeeze(mel, axis=1), -1)
             else:
                 mel = ops.transpose(mel, (0, 2, 3, 1))
-        out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
-        return mel if out_dtype == self._fft_dtype else ops.cast(mel, out_dtype)
+        return self.to_output_dtype(mel, self.transform_dtype)
 
     def _mel_of_chunk(self, waveforms):
-        fused = _backend_ops.torch_mel_chunk(
-            waveforms,
-            self._resolved_win_length,
-            self._resolved_hop_length,
-            self.n_fft,
-            self._window,
-            self._block_weights,
-            self.power,
-            self.db_amin if self.return_decibel else None,
-        )
-        if fused is not None:
-            return fused
+        amin = self.db_amin if self.return_decibel else None
+        if self._eager_path is not None:  # PyTorch under torch.compile: the fused chunk
+            return self._eager_path.chunk(
+                waveforms, self._framing.win_length, self._framing.hop_length, self.n_fft, self._window,
+                self._block_weights, self.power, amin,
+            )
         spectrogram = functional.power_spectrogram(
-            waveforms, self.n_fft, self._resolved_hop_length, self._window
+            waveforms, self.n_fft, self._framing.hop_length, self._window
         )  # (batch, ch, frames, freq)
         if self.power == 1.0:
             spectrogram = ops.sqrt(spectrogram)
         mel = functional.apply_filterbank_blocks(spectrogram, self._block_weights)
-        return functional.decibel(mel, self.db_amin) if self.return_decibel else mel
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "n_fft": self.n_fft,
-                "win_length": self.win_length,
-                "hop_length": self.hop_length,
-                "window_name": _serializable_window(self.window_name),
-                "sample_rate": self.sample_rate,
-                "n_mels": self.n_mels,
-                "mel_f_min": self.mel_f_min,
-                "mel_f_max": self.mel_f_max,
-                "mel_htk": self.mel_htk,
-                "mel_norm": self.mel_norm,
-                "power": self.power,
-                "return_decibel": self.return_decibel,
-                "db_amin": self.db_amin,
-                "db_ref_value": self.db_ref_value,
-                "db_dynamic_range": self.db_dynamic_range,
-                "input_data_format": self.input_data_format,
-                "output_data_format": self.output_data_format,
-            }
-        )
-        return config
+        return functional.decibel(mel, amin) if amin is not None else mel

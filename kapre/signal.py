@@ -17,8 +17,9 @@ import numbers
 import keras
 from keras import ops
 
-from kapre import _backend_ops, constants, functional
+from kapre import _backend, constants, functional
 from kapre import _validation as V
+from kapre._layer import FRAME, WAVEFORM, KapreLayer
 
 __all__ = ["Frame", "Energy", "MuLawEncoding", "MuLawDecoding", "LogmelToMFCC"]
 
@@ -40,18 +41,25 @@ def _work_dtype(dtype) -> str:
     return dtype if dtype in ("float32", "float64") else "float32"
 
 
-class _FramingLayer(keras.layers.Layer):
+class _FramingLayer(KapreLayer):
     """Shared arguments, shape logic and framing of :class:`Frame` and :class:`Energy`."""
+
+    _config_keys = ("frame_length", "hop_length", "pad_end", "pad_value", "data_format")
 
     def __init__(self, frame_length, hop_length, pad_end, pad_value, data_format, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
         self.frame_length = V.check_int("frame_length", frame_length, minimum=1)
         self.hop_length = V.check_int("hop_length", hop_length, minimum=1)
         self.pad_end = V.check_bool("pad_end", pad_end)
         self.pad_value = _check_pad_value(pad_value)
         self.data_format = V.check_data_format("data_format", data_format)
         self._format = V.resolve_data_format(self.data_format)
+
+    @property
+    def frame_locality(self):
+        """``'waveform'``, unless ``pad_end`` pads the last frames with a ``pad_value`` other than 0 (appended
+        zeros would change them)."""
+        return WAVEFORM if not (self.pad_end and self.pad_value != 0) else None
 
     def _num_frames(self, length):
         return functional.num_frames(length, self.frame_length, self.hop_length, self.pad_end)
@@ -78,19 +86,6 @@ class _FramingLayer(keras.layers.Layer):
         if not keras.backend.standardize_dtype(signals.dtype).startswith(("float", "bfloat")):
             pad_value = int(pad_value)
         return functional.frame(signals, self.frame_length, self.hop_length, self.pad_end, pad_value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "frame_length": self.frame_length,
-                "hop_length": self.hop_length,
-                "pad_end": self.pad_end,
-                "pad_value": self.pad_value,
-                "data_format": self.data_format,
-            }
-        )
-        return config
 
 
 @register
@@ -242,19 +237,15 @@ def _check_quantization_channels(value):
     return value
 
 
-class _MuLawLayer(keras.layers.Layer):
+class _MuLawLayer(KapreLayer):
+    _config_keys = ("quantization_channels",)
+
     def __init__(self, quantization_channels, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
         self.quantization_channels = _check_quantization_channels(quantization_channels)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"quantization_channels": self.quantization_channels})
-        return config
 
 
 @register
@@ -329,7 +320,7 @@ class MuLawDecoding(_MuLawLayer):
 
 
 @register
-class LogmelToMFCC(keras.layers.Layer):
+class LogmelToMFCC(KapreLayer):
     """MFCCs from a log-mel spectrogram: the DCT-II over the mel axis, first ``n_mfccs`` coefficients.
 
     The default (``dct_norm=None``) is kapre's and ``tf.signal.mfccs_from_log_mel_spectrograms``' scaling: every
@@ -359,9 +350,11 @@ class LogmelToMFCC(keras.layers.Layer):
         (1, 40, 20, 1)
     """
 
+    frame_locality = FRAME
+    _config_keys = ("n_mfccs", "data_format", "dct_norm")
+
     def __init__(self, n_mfccs=20, data_format="default", dct_norm=None, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
         self.n_mfccs = V.check_int("n_mfccs", n_mfccs, minimum=1)
         self.data_format = V.check_data_format("data_format", data_format)
         if dct_norm is not None and dct_norm != "ortho":
@@ -369,7 +362,6 @@ class LogmelToMFCC(keras.layers.Layer):
         self.dct_norm = dct_norm
         self._format = V.resolve_data_format(self.data_format)
         self._mel_axis = 2 if self._format == V.CH_LAST else 3
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self._dct_values = None
         self._dct = None
         self._dct_by_dtype = {}
@@ -394,15 +386,15 @@ class LogmelToMFCC(keras.layers.Layer):
     def build(self, input_shape):
         n_mels = self._check_input(input_shape)
         self._dct_values = constants.dct_matrix(n_mels, self.n_mfccs, norm=self.dct_norm)
-        self._dct = _backend_ops.constant(self._dct_values, self._fft_dtype)
+        self._dct = _backend.constant(self._dct_values, self.transform_dtype)
         self.built = True
 
     def _dct_for(self, dtype):
         """The DCT matrix in ``dtype``, converted from the float64 NumPy matrix (not from the float32 constant)."""
-        if dtype == self._fft_dtype:
+        if dtype == self.transform_dtype:
             return self._dct
         if dtype not in self._dct_by_dtype:
-            self._dct_by_dtype[dtype] = _backend_ops.constant(self._dct_values, dtype)
+            self._dct_by_dtype[dtype] = _backend.constant(self._dct_values, dtype)
         return self._dct_by_dtype[dtype]
 
     def compute_output_shape(self, input_shape):
@@ -423,13 +415,5 @@ class LogmelToMFCC(keras.layers.Layer):
                 f"{tuple(inputs.shape)}."
             )
         work_dtype = _work_dtype(inputs.dtype)
-        # einsum, not matmul: keras.ops.matmul on torch returns float32 for float64 operands (Keras 3.15)
-        equation = "btmc,mk->btkc" if self._format == V.CH_LAST else "bctm,mk->bctk"
-        mfccs = ops.einsum(equation, ops.cast(inputs, work_dtype), self._dct_for(work_dtype))
-        out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
-        return mfccs if out_dtype == work_dtype else ops.cast(mfccs, out_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"n_mfccs": self.n_mfccs, "data_format": self.data_format, "dct_norm": self.dct_norm})
-        return config
+        mfccs = functional.apply_filterbank(ops.cast(inputs, work_dtype), self._dct_for(work_dtype), self._mel_axis)
+        return self.to_output_dtype(mfccs, work_dtype)

@@ -37,7 +37,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kapre import _backend_ops, constants, functional
+from kapre import _backend, constants, functional
 from kapre import _validation as V
 
 __all__ = ["STFTSpectrogram"]
@@ -258,7 +258,7 @@ class STFTSpectrogram(keras.layers.Layer):
                 name="imag_kernel", shape=shape, initializer=_ArrayInitializer(self._imag_values[:, None, :])
             )
         # The one-sided PSD's bin weights, converted once (not on every call).
-        self._psd_weights = _backend_ops.constant(self._psd_doubling, self._fft_dtype) if self.mode == "psd" else None
+        self._psd_weights = _backend.constant(self._psd_doubling, self._fft_dtype) if self.mode == "psd" else None
         self.built = True
 
     # -- shapes -----------------------------------------------------------------------------------------------
@@ -344,9 +344,9 @@ class STFTSpectrogram(keras.layers.Layer):
     def _spectrum(self, signals):
         """``(real, imag)`` of ``(batch, channels, frames, n_freq)`` signals; one of them None in 'real'/'imag'."""
         if self.mode == "real":
-            return _backend_ops.matmul(self._frames(signals), self._kernel(self.real_kernel)), None
+            return _backend.matmul(self._frames(signals), self._kernel(self.real_kernel)), None
         if self.mode == "imag":
-            return None, _backend_ops.matmul(self._frames(signals), self._kernel(self.imag_kernel))
+            return None, _backend.matmul(self._frames(signals), self._kernel(self.imag_kernel))
         kernel = ops.concatenate([self._kernel(self.real_kernel), self._kernel(self.imag_kernel)], axis=-1)
         if self.padding == "same":
             signals = self._pad_same(signals)
@@ -414,27 +414,11 @@ def _floor(x, floor: float):
     return ops.where(x > floor, x, floor)
 
 
-def _arctan2(y, x):
-    """``arctan2(y, x)`` in the inputs' dtype: Keras' ``arctan2`` computes float64 inputs in float32 under JAX
-    and PyTorch, so float64 goes to the backend's own function there."""
-    if keras.backend.standardize_dtype(y.dtype) == "float64":
-        name = _backend_ops.backend_name()
-        if name == "torch":
-            import torch
-
-            return torch.atan2(y, x)
-        if name == "jax":
-            import jax.numpy as jnp
-
-            return jnp.arctan2(y, x)
-    return ops.arctan2(y, x)
-
-
 def _safe_angle(real, imag):
     """``arctan2(imag, real)`` whose gradient is 0 (not NaN) where both parts are exactly zero."""
     zero = ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0))
     safe_real = ops.where(zero, ops.ones_like(real), real)
-    return ops.where(zero, ops.stop_gradient(_arctan2(imag, real)), _arctan2(imag, safe_real))
+    return ops.where(zero, ops.stop_gradient(_backend.arctan2(imag, real)), _backend.arctan2(imag, safe_real))
 
 
 class _ArrayInitializer(keras.initializers.Initializer):
@@ -446,4 +430,4 @@ class _ArrayInitializer(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         if tuple(shape) != self.values.shape:
             raise ValueError(f"Kernel shape {tuple(shape)} does not match the computed {self.values.shape}.")
-        return _backend_ops.constant(self.values, dtype or keras.config.floatx())
+        return _backend.constant(self.values, dtype or keras.config.floatx())

@@ -15,12 +15,12 @@ to the frames that contain them.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
-from kapre import _backend_ops, constants, functional
+from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre import backend as kapre_backend
+from kapre._layer import EXAMPLE_MAX, FRAME, WAVEFORM, KapreLayer
+from kapre.params import DB_NAMES, Decibel, Framing, build_filterbank  # noqa: F401  (DB_NAMES: callers' names)
 
 __all__ = [
     "STFT",
@@ -35,46 +35,12 @@ __all__ = [
 
 register = keras.saving.register_keras_serializable(package="Kapre")
 
-
-def _serializable_window(window_name):
-    """Window names stay strings; an array window is kept as a list so the config is JSON."""
-    if window_name is None or isinstance(window_name, str):
-        return window_name
-    return np.asarray(window_name, dtype=np.float64).tolist()
-
-
-def _check_window_name(name: str, value):
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return value
-    raise TypeError(
-        f"{name} must be a window name (str), a 1-D array of window values or None, received {name}={value!r}."
-    )
-
-
-def _check_stft_lengths(n_fft, win_length, hop_length):
-    n_fft = V.check_int("n_fft", n_fft, minimum=1)
-    win_length = V.check_int("win_length", win_length, minimum=1, allow_none=True)
-    resolved_win = n_fft if win_length is None else win_length
-    if resolved_win > n_fft:
-        raise ValueError(
-            f"win_length must be <= n_fft={n_fft}, received win_length={win_length!r}. The FFT of a frame longer "
-            "than n_fft would drop samples; raise n_fft instead."
-        )
-    hop_length = V.check_int("hop_length", hop_length, minimum=1, allow_none=True)
-    resolved_hop = max(1, resolved_win // 4) if hop_length is None else hop_length
-    return resolved_win, resolved_hop
-
-
-def _too_short_error(layer_name: str, length: int, needed: int, hint: str) -> ValueError:
-    return ValueError(
-        f"{layer_name} received a signal of {length} samples, shorter than one frame ({needed} samples). {hint}"
-    )
+_WAVEFORM_LAYOUT = "(batch, time, channels) or (batch, channels, time) per input_data_format"
+_SPECTROGRAM_LAYOUT = "(batch, time, freq, channels) or (batch, channels, time, freq)"
 
 
 @register
-class STFT(keras.layers.Layer):
+class STFT(KapreLayer):
     """Short-time Fourier transform of a batch of (multichannel) waveforms; complex output.
 
     Frames of ``win_length`` samples are taken every ``hop_length`` samples, multiplied by the window and
@@ -133,6 +99,11 @@ class STFT(keras.layers.Layer):
         (1, 3, 513, 1)
     """
 
+    _config_keys = (
+        "n_fft", "win_length", "hop_length", "window_name", "pad_begin", "pad_end", "input_data_format",
+        "output_data_format", "center", "pad_mode", "engine", "trainable_kernel",
+    )
+
     def __init__(
         self,
         n_fft=2048,
@@ -150,28 +121,17 @@ class STFT(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False  # the input is cast to the transform's float dtype in call, not to float16
-        self._resolved_win_length, self._resolved_hop_length = _check_stft_lengths(n_fft, win_length, hop_length)
-        self.n_fft = int(n_fft)
-        self.win_length = win_length
-        self.hop_length = hop_length
-        self.window_name = _check_window_name("window_name", window_name)
-        self.pad_begin = V.check_bool("pad_begin", pad_begin)
-        self.pad_end = V.check_bool("pad_end", pad_end)
+        self._framing = Framing.resolve(
+            n_fft, win_length, hop_length, window_name, center=center, pad_mode=pad_mode, pad_begin=pad_begin,
+            pad_end=pad_end, names={"window": "window_name"},
+        )
+        self.n_fft, self.win_length, self.hop_length, self.window_name = int(n_fft), win_length, hop_length, window_name
+        self.pad_begin, self.pad_end = self._framing.pad_begin, self._framing.pad_end
+        self.center, self.pad_mode = self._framing.center, self._framing.pad_mode
         self.input_data_format = V.check_data_format("input_data_format", input_data_format)
         self.output_data_format = V.check_data_format("output_data_format", output_data_format)
-        self.center = V.check_bool("center", center)
-        self.pad_mode = V.check_choice("pad_mode", pad_mode, ("constant", "reflect"))
-        if self.center and (self.pad_begin or self.pad_end):
-            raise ValueError(
-                f"center=True pads the signal itself; it cannot be combined with pad_begin={pad_begin!r} or "
-                f"pad_end={pad_end!r}."
-            )
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
-        self._window_values = constants.get_window(window_name, self._resolved_win_length)
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
-        self._window = None
         self.engine = V.check_choice("engine", engine, ("fft", "dft"))
         self.trainable_kernel = V.check_bool("trainable_kernel", trainable_kernel)
         if self.trainable_kernel and self.engine != "dft":
@@ -179,73 +139,54 @@ class STFT(keras.layers.Layer):
                 f"trainable_kernel=True needs engine='dft' (the FFT engine has no kernel), received "
                 f"engine={engine!r}."
             )
+        self._window = None
         self.dft_kernel = None
 
+    @property
+    def frame_locality(self):
+        """``'waveform'``, except with ``center=True`` and reflect padding (the end of the signal is mirrored)."""
+        return None if self.center and self.pad_mode == "reflect" else WAVEFORM
+
     def build(self, input_shape):
-        self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        dtype = self.transform_dtype
+        self._window = _backend.constant(self._framing.window_values, dtype)
         if self.engine == "dft":
-            kernel_values = constants.stft_dft_kernel(self.n_fft, self._window_values, self.center)
+            kernel_values = constants.stft_dft_kernel(self.n_fft, self._framing.window_values, self.center)
             self.dft_kernel = self.add_weight(
                 name="dft_kernel",
                 shape=kernel_values.shape,
-                initializer=lambda shape, dtype=None: _backend_ops.constant(kernel_values, dtype or self._fft_dtype),
-                dtype=self._fft_dtype,
+                initializer=lambda shape, dtype=None: _backend.constant(kernel_values, dtype or self.transform_dtype),
+                dtype=dtype,
                 trainable=self.trainable_kernel,
                 autocast=False,
             )
         self.built = True
 
+    def _waveforms(self, inputs):
+        """``(batch, ch, time)`` in the transform's dtype."""
+        waveforms = ops.cast(inputs, self.transform_dtype)
+        if self._input_format == V.CH_LAST:
+            waveforms = ops.transpose(waveforms, (0, 2, 1))
+        return waveforms
+
     def _spectrum_parts(self, inputs):
         """``(real, imag)`` of the DFT engine, each ``(batch, ch, time, freq)``."""
-        waveforms = ops.cast(inputs, self._fft_dtype)
-        if self._input_format == V.CH_LAST:
-            waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
-        kernel = self.dft_kernel
+        f = self._framing
         return functional.stft_dft(
-            waveforms,
-            self.n_fft,
-            self._resolved_hop_length,
-            kernel,
-            center=self.center,
-            pad_mode=self.pad_mode,
-            pad_begin=self.pad_begin,
-            pad_end=self.pad_end,
+            self._waveforms(inputs), self.n_fft, f.hop_length, self.dft_kernel, center=f.center,
+            pad_mode=f.pad_mode, pad_begin=f.pad_begin, pad_end=f.pad_end,
         )
 
     # -- shapes -----------------------------------------------------------------------------------------------
 
     def _num_frames(self, length):
-        if length is None:
-            return None
-        if self.center:
-            return 1 + length // self._resolved_hop_length
-        if self.pad_begin:
-            length += self.n_fft - self._resolved_hop_length
-        return functional.num_frames(length, self._resolved_win_length, self._resolved_hop_length, self.pad_end)
+        return self._framing.num_frames(length)
 
     def _check_input(self, shape, dtype=None):
-        V.check_input_rank(
-            "STFT", shape, 3, "(batch, time, channels) or (batch, channels, time) per input_data_format"
-        )
+        self.check_rank(shape, 3, _WAVEFORM_LAYOUT)
         if dtype is not None:
-            V.check_real_input("STFT", dtype)
-        length = shape[1] if self._input_format == V.CH_LAST else shape[2]
-        if length is None:
-            return
-        if self.center:
-            if self.pad_mode == "reflect" and length <= self.n_fft // 2:
-                raise _too_short_error(
-                    "STFT", length, self.n_fft // 2 + 1, "pad_mode='reflect' needs more than n_fft // 2 samples."
-                )
-            return
-        if self._num_frames(length) == 0:
-            padded = length + (self.n_fft - self._resolved_hop_length if self.pad_begin else 0)
-            raise _too_short_error(
-                "STFT",
-                length,
-                self._resolved_win_length - (padded - length),
-                "Use pad_end=True, center=True, a shorter win_length, or pad the signal.",
-            )
+            V.check_real_input(type(self).__name__, dtype)
+        self._framing.check_length("STFT", shape[1] if self._input_format == V.CH_LAST else shape[2])
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
@@ -253,64 +194,34 @@ class STFT(keras.layers.Layer):
             batch, length, channels = input_shape
         else:
             batch, channels, length = input_shape
-        frames, n_freq = self._num_frames(length), self.n_fft // 2 + 1
+        frames, n_freq = self._num_frames(length), self._framing.n_freq
         if self._output_format == V.CH_LAST:
             return (batch, frames, n_freq, channels)
         return (batch, channels, frames, n_freq)
 
     def compute_output_spec(self, inputs):
         shape = self.compute_output_shape(inputs.shape)
-        return keras.KerasTensor(shape, dtype=V.complex_dtype(self._fft_dtype))
+        return keras.KerasTensor(shape, dtype=V.complex_dtype(self.transform_dtype))
 
     # -- computation ------------------------------------------------------------------------------------------
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
         if self.engine == "dft":
-            spectrum = _backend_ops.make_complex(*self._spectrum_parts(inputs))
-            if self._output_format == V.CH_LAST:
-                spectrum = ops.transpose(spectrum, (0, 2, 3, 1))
-            return spectrum
-        waveforms = ops.cast(inputs, self._fft_dtype)
-        if self._input_format == V.CH_LAST:
-            waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
-        spectrum = functional.stft(
-            waveforms,
-            self.n_fft,
-            self._resolved_hop_length,
-            self._window,
-            center=self.center,
-            pad_mode=self.pad_mode,
-            pad_begin=self.pad_begin,
-            pad_end=self.pad_end,
-        )  # (batch, ch, time, freq)
+            spectrum = _backend.make_complex(*self._spectrum_parts(inputs))
+        else:
+            f = self._framing
+            spectrum = functional.stft(
+                self._waveforms(inputs), self.n_fft, f.hop_length, self._window, center=f.center,
+                pad_mode=f.pad_mode, pad_begin=f.pad_begin, pad_end=f.pad_end,
+            )  # (batch, ch, time, freq)
         if self._output_format == V.CH_LAST:
             spectrum = ops.transpose(spectrum, (0, 2, 3, 1))
         return spectrum
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "n_fft": self.n_fft,
-                "win_length": self.win_length,
-                "hop_length": self.hop_length,
-                "window_name": _serializable_window(self.window_name),
-                "pad_begin": self.pad_begin,
-                "pad_end": self.pad_end,
-                "input_data_format": self.input_data_format,
-                "output_data_format": self.output_data_format,
-                "center": self.center,
-                "pad_mode": self.pad_mode,
-                "engine": self.engine,
-                "trainable_kernel": self.trainable_kernel,
-            }
-        )
-        return config
-
 
 @register
-class InverseSTFT(keras.layers.Layer):
+class InverseSTFT(KapreLayer):
     """Inverse STFT by windowed overlap-add; the inverse of :class:`STFT` with the same parameters.
 
     The synthesis window is the forward window divided by its overlapped sum of squares
@@ -346,6 +257,11 @@ class InverseSTFT(keras.layers.Layer):
         (1, 2048, 1)
     """
 
+    _config_keys = (
+        "n_fft", "win_length", "hop_length", "forward_window_name", "input_data_format", "output_data_format",
+        "center",
+    )
+
     def __init__(
         self,
         n_fft=2048,
@@ -358,48 +274,41 @@ class InverseSTFT(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False
-        self._resolved_win_length, self._resolved_hop_length = _check_stft_lengths(n_fft, win_length, hop_length)
-        self.n_fft = int(n_fft)
-        self.win_length = win_length
-        self.hop_length = hop_length
-        self.forward_window_name = _check_window_name("forward_window_name", forward_window_name)
+        self._framing = Framing.resolve(
+            n_fft, win_length, hop_length, forward_window_name, center=center,
+            names={"window": "forward_window_name"},
+        )
+        self.n_fft, self.win_length, self.hop_length = int(n_fft), win_length, hop_length
+        self.forward_window_name, self.center = forward_window_name, self._framing.center
         self.input_data_format = V.check_data_format("input_data_format", input_data_format)
         self.output_data_format = V.check_data_format("output_data_format", output_data_format)
-        self.center = V.check_bool("center", center)
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
-        forward = constants.get_window(forward_window_name, self._resolved_win_length)
         if self.center:  # librosa's istft: the centred forward window, normalised sample by sample in call
-            left = (self.n_fft - self._resolved_win_length) // 2
-            self._window_values = np.pad(forward, (left, self.n_fft - self._resolved_win_length - left))
+            self._window_values = self._framing.centered_window()
         else:
-            self._window_values = constants.inverse_stft_window(forward, self._resolved_hop_length)
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
+            self._window_values = constants.inverse_stft_window(self._framing.window_values, self._framing.hop_length)
         self._window = None
 
     def build(self, input_shape):
-        self._window = _backend_ops.constant(self._window_values, self._fft_dtype)
+        self._window = _backend.constant(self._window_values, self.transform_dtype)
         self.built = True
 
     def _check_input(self, shape, dtype=None):
-        V.check_input_rank(
-            "InverseSTFT", shape, 4, "(batch, time, freq, channels) or (batch, channels, time, freq)"
-        )
+        self.check_rank(shape, 4, _SPECTROGRAM_LAYOUT)
         if dtype is not None:
             V.check_complex_input("InverseSTFT", dtype)
         n_freq = shape[2] if self._input_format == V.CH_LAST else shape[3]
-        if n_freq is not None and n_freq != self.n_fft // 2 + 1:
+        if n_freq is not None and n_freq != self._framing.n_freq:
             raise ValueError(
-                f"InverseSTFT with n_fft={self.n_fft} expects {self.n_fft // 2 + 1} frequency bins, received an "
+                f"InverseSTFT with n_fft={self.n_fft} expects {self._framing.n_freq} frequency bins, received an "
                 f"input of shape {tuple(shape)}."
             )
 
     def _num_samples(self, frames):
         if frames is None:
             return None
-        frame_length = self.n_fft if self.center else self._resolved_win_length
-        samples = (frames - 1) * self._resolved_hop_length + frame_length
+        samples = (frames - 1) * self._framing.hop_length + self._framing.frame_length
         return samples - 2 * (self.n_fft // 2) if self.center else samples
 
     def compute_output_shape(self, input_shape):
@@ -423,48 +332,27 @@ class InverseSTFT(keras.layers.Layer):
         if self._input_format == V.CH_LAST:
             stfts = ops.transpose(stfts, (0, 3, 1, 2))  # (batch, ch, time, freq)
         window = self._window
-        if V.real_dtype_of(stfts.dtype) != self._fft_dtype:
+        if V.real_dtype_of(stfts.dtype) != self.transform_dtype:
             window = ops.cast(window, V.real_dtype_of(stfts.dtype))
-        waveforms = functional.istft(stfts, self.n_fft, self._resolved_hop_length, window, center=self.center)
+        waveforms = functional.istft(stfts, self.n_fft, self._framing.hop_length, window, center=self.center)
         if self._output_format == V.CH_LAST:
             waveforms = ops.transpose(waveforms, (0, 2, 1))
         return waveforms
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "n_fft": self.n_fft,
-                "win_length": self.win_length,
-                "hop_length": self.hop_length,
-                "forward_window_name": _serializable_window(self.forward_window_name),
-                "input_data_format": self.input_data_format,
-                "output_data_format": self.output_data_format,
-                "center": self.center,
-            }
-        )
-        return config
 
-
-class _ComplexToRealLayer(keras.layers.Layer):
+class _ComplexToRealLayer(KapreLayer):
     """Shared shape/dtype logic of the layers that map a complex spectrum to a real one elementwise."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.autocast = False
+    frame_locality = FRAME
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def _output_dtype(self, input_dtype):
-        return V.output_float_dtype(self.compute_dtype, V.real_dtype_of(input_dtype))
-
     def compute_output_spec(self, inputs):
-        return keras.KerasTensor(tuple(inputs.shape), dtype=self._output_dtype(inputs.dtype))
+        return keras.KerasTensor(tuple(inputs.shape), dtype=self.output_dtype(inputs.dtype))
 
     def _finish(self, values, input_dtype):
-        out_dtype = self._output_dtype(input_dtype)
-        return values if keras.backend.standardize_dtype(values.dtype) == out_dtype else ops.cast(values, out_dtype)
+        return self.to_output_dtype(values, input_dtype)
 
 
 @register
@@ -515,18 +403,15 @@ class Phase(_ComplexToRealLayer):
             "approx_atan_accuracy", approx_atan_accuracy, minimum=1, allow_none=True
         )
 
+    _config_keys = ("approx_atan_accuracy",)
+
     def call(self, inputs):
         V.check_complex_input("Phase", inputs.dtype)
         return self._finish(functional.phase(inputs, self.approx_atan_accuracy), inputs.dtype)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"approx_atan_accuracy": self.approx_atan_accuracy})
-        return config
-
 
 @register
-class MagnitudeToDecibel(keras.layers.Layer):
+class MagnitudeToDecibel(KapreLayer):
     """Decibel scaling, ``10 * log10(max(x, amin)) - 10 * log10(max(amin, ref_value))``, floored per example.
 
     Each example of the batch is floored at ``dynamic_range`` dB below its own maximum (kapre's semantics;
@@ -551,47 +436,35 @@ class MagnitudeToDecibel(keras.layers.Layer):
         [[0.0, -20.0, -50.0]]
     """
 
+    frame_locality = EXAMPLE_MAX
+    _config_keys = ("amin", "dynamic_range", "ref_value", "amplitude")
+
     def __init__(self, ref_value=1.0, amin=1e-5, dynamic_range=80.0, amplitude=False, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
-        self.ref_value, self.amin, self.dynamic_range = kapre_backend._check_decibel_args(
-            ref_value, amin, dynamic_range
-        )
-        self.amplitude = V.check_bool("amplitude", amplitude)
+        self._decibel = Decibel.resolve(ref_value, amin, dynamic_range, amplitude)
+        self.ref_value, self.amin = self._decibel.ref_value, self._decibel.amin
+        self.dynamic_range, self.amplitude = self._decibel.dynamic_range, self._decibel.amplitude
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs):
-        dtype = V.output_float_dtype(self.compute_dtype, V.real_dtype_of(inputs.dtype))
-        return keras.KerasTensor(tuple(inputs.shape), dtype=dtype)
+        return keras.KerasTensor(tuple(inputs.shape), dtype=self.output_dtype(self.work_dtype_of(inputs.dtype)))
 
     def call(self, inputs):
         V.check_real_input("MagnitudeToDecibel", inputs.dtype)
-        in_dtype = keras.backend.standardize_dtype(inputs.dtype)
-        work_dtype = in_dtype if in_dtype in ("float32", "float64") else "float32"
-        values = ops.cast(inputs, work_dtype)
+        work_dtype = self.work_dtype_of(inputs.dtype)
+        d = self._decibel
         result = functional.magnitude_to_decibel(
-            values, self.ref_value, self.amin, self.dynamic_range, self.amplitude
+            ops.cast(inputs, work_dtype), d.ref_value, d.amin, d.dynamic_range, d.amplitude
         )
-        out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
-        return result if out_dtype == work_dtype else ops.cast(result, out_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "amin": self.amin,
-                "dynamic_range": self.dynamic_range,
-                "ref_value": self.ref_value,
-                "amplitude": self.amplitude,
-            }
-        )
-        return config
+        return self.to_output_dtype(result, work_dtype)
 
 
-class _SpectrogramLayer(keras.layers.Layer):
+class _SpectrogramLayer(KapreLayer):
     """Shared data-format handling of the layers that take a 2-D batch ``(b, t, f, ch)`` / ``(b, ch, t, f)``."""
+
+    _config_keys = ("data_format",)
 
     def __init__(self, data_format="default", **kwargs):
         super().__init__(**kwargs)
@@ -600,16 +473,9 @@ class _SpectrogramLayer(keras.layers.Layer):
         self._time_axis, self._freq_axis, self._channel_axis = (1, 2, 3) if self._format == V.CH_LAST else (2, 3, 1)
 
     def _check_input(self, shape, dtype=None):
-        V.check_input_rank(
-            type(self).__name__, shape, 4, "(batch, time, freq, channels) or (batch, channels, time, freq)"
-        )
+        self.check_rank(shape, 4, _SPECTROGRAM_LAYOUT)
         if dtype is not None:
             V.check_real_input(type(self).__name__, dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"data_format": self.data_format})
-        return config
 
 
 @register
@@ -638,9 +504,11 @@ class ApplyFilterbank(_SpectrogramLayer):
         (1, 3, 128, 1)
     """
 
+    frame_locality = FRAME
+    _config_keys = ("data_format", "type", "filterbank_kwargs")
+
     def __init__(self, type, filterbank_kwargs, data_format="default", **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.autocast = False
         self.type = V.check_choice("type", type, ("mel", "log"))
         if not isinstance(filterbank_kwargs, dict):
             raise TypeError(
@@ -648,12 +516,11 @@ class ApplyFilterbank(_SpectrogramLayer):
                 f"filterbank_kwargs={filterbank_kwargs!r}."
             )
         self.filterbank_kwargs = dict(filterbank_kwargs)
-        self._filterbank_values = _build_filterbank(self.type, self.filterbank_kwargs)
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
+        self._filterbank_values = build_filterbank(self.type, self.filterbank_kwargs)
         self._filterbank = None
 
     def build(self, input_shape):
-        self._filterbank = _backend_ops.constant(self._filterbank_values, self._fft_dtype)
+        self._filterbank = _backend.constant(self._filterbank_values, self.transform_dtype)
         self.built = True
 
     def _check_input(self, shape, dtype=None):
@@ -673,46 +540,17 @@ class ApplyFilterbank(_SpectrogramLayer):
         return tuple(shape)
 
     def compute_output_spec(self, inputs):
-        dtype = V.output_float_dtype(self.compute_dtype, V.real_dtype_of(inputs.dtype))
+        dtype = self.output_dtype(self.work_dtype_of(inputs.dtype))
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        in_dtype = keras.backend.standardize_dtype(inputs.dtype)
-        work_dtype = in_dtype if in_dtype in ("float32", "float64") else "float32"
-        filterbank = self._filterbank if work_dtype == self._fft_dtype else ops.cast(self._filterbank, work_dtype)
+        work_dtype = self.work_dtype_of(inputs.dtype)
+        filterbank = self._filterbank
+        if work_dtype != self.transform_dtype:
+            filterbank = ops.cast(filterbank, work_dtype)
         result = functional.apply_filterbank(ops.cast(inputs, work_dtype), filterbank, self._freq_axis)
-        out_dtype = V.output_float_dtype(self.compute_dtype, work_dtype)
-        return result if out_dtype == work_dtype else ops.cast(result, out_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"type": self.type, "filterbank_kwargs": self.filterbank_kwargs})
-        return config
-
-
-def _build_filterbank(kind: str, filterbank_kwargs: dict) -> np.ndarray:
-    """The NumPy filterbank for ``ApplyFilterbank``, with the argument checks of ``kapre.backend``."""
-    names = {
-        "mel": ("sample_rate", "n_freq", "n_mels", "f_min", "f_max", "htk", "norm"),
-        "log": ("sample_rate", "n_freq", "n_bins", "bins_per_octave", "f_min", "spread"),
-    }[kind]
-    unknown = sorted(set(filterbank_kwargs) - set(names))
-    missing = [name for name in ("sample_rate", "n_freq") if name not in filterbank_kwargs]
-    if unknown or missing:
-        raise ValueError(
-            f"filterbank_kwargs for type={kind!r} takes {list(names)} ('sample_rate' and 'n_freq' required); "
-            f"received filterbank_kwargs={filterbank_kwargs!r}."
-        )
-    if kind == "mel":
-        arguments = dict(n_mels=128, f_min=0.0, f_max=None, htk=False, norm="slaney")
-        arguments.update(filterbank_kwargs)
-        kapre_backend.check_mel_args(**arguments)
-        return constants.mel_filterbank(**arguments)
-    arguments = dict(n_bins=84, bins_per_octave=12, f_min=None, spread=0.125)
-    arguments.update(filterbank_kwargs)
-    kapre_backend.check_log_args(**arguments)
-    return constants.log_filterbank(**arguments)
+        return self.to_output_dtype(result, work_dtype)
 
 
 @register
@@ -744,6 +582,8 @@ class Delta(_SpectrogramLayer):
         self.win_length = V.check_delta_args(win_length, mode)
         self.mode = mode
 
+    _config_keys = ("data_format", "win_length", "mode")
+
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
         return tuple(input_shape)
@@ -751,11 +591,6 @@ class Delta(_SpectrogramLayer):
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
         return functional.delta(inputs, self.win_length, self.mode.lower(), self._time_axis)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"win_length": self.win_length, "mode": self.mode})
-        return config
 
 
 @register
@@ -779,6 +614,8 @@ class ConcatenateFrequencyMap(_SpectrogramLayer):
         >>> np.asarray(out)[0, 0, :, 1].tolist()
         [0.0, 0.5, 1.0]
     """
+
+    frame_locality = FRAME
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)

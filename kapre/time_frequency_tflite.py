@@ -152,7 +152,7 @@ class STFTTflite(STFT):
         return (*super().compute_output_shape(input_shape), 2)
 
     def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._fft_dtype)
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.transform_dtype)
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)

@@ -1,7 +1,8 @@
-"""kapre.MelSpectrogram's eager PyTorch path (kapre._backend_ops.torch_mel_spectrogram): every option of the layer
-equals librosa and the layer's generic keras.ops composition; its scratch buffers are reused from call to call,
-kept per thread, and not shared by copies of the layer. On TensorFlow and JAX the path does not exist (None) and
-the same numbers come from the compiled composition."""
+"""kapre.MelSpectrogram's eager path (kapre._backend.EAGER_MEL_PATH: PyTorch's kapre._backend.torch_mel): every
+option of the layer equals librosa and the layer's generic keras.ops composition; its scratch buffers are reused from
+call to call, kept per thread, and not shared by copies of the layer. On TensorFlow and JAX the layer has no eager
+path: it compiles the generic composition, and the same references hold there (the call, compiled, against the
+composition run op by op)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from keras import ops
 
 import kapre
-from kapre import _backend_ops
+from kapre import _backend
 from tests.helpers import BACKEND, gradient, noise, to_numpy
 
 SR, N_FFT, HOP, N_MELS = 16000, 512, 160, 40
@@ -80,34 +81,45 @@ def test_layer_equals_librosa_and_the_generic_composition(
     np.testing.assert_allclose(y, generic, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(generic).max()))
 
 
-def test_the_eager_path_is_pytorch_only():
-    """On TensorFlow and JAX the function declines (the layer compiles the generic composition); on PyTorch it
-    computes the layer's output."""
+def test_the_eager_path_is_selected_on_pytorch_only():
+    """PyTorch's layer holds the eager path, whose output (padded blocks or not) is the layer's; TensorFlow's and
+    JAX's hold none (nor padded blocks) and their call equals the generic composition run op by op."""
     layer = kapre.MelSpectrogram(n_fft=N_FFT, hop_length=HOP, sample_rate=SR, n_mels=N_MELS,
                                  input_data_format="channels_last", output_data_format="channels_last")
     x = noise((2, 4000, 1), seed=32)
     y = to_numpy(layer(x))
+    if BACKEND != "torch":
+        assert _backend.EAGER_MEL_PATH is None and layer._eager_path is None
+        assert layer._padded_block_weights is None
+        generic = to_numpy(layer._compute_generic(ops.convert_to_tensor(x)))
+        np.testing.assert_allclose(y, generic, rtol=0, atol=1e-4)  # dB; compiled vs op by op
+        return
+    from kapre._backend.torch_mel import EagerTorchMel
+
+    assert isinstance(layer._eager_path, EagerTorchMel) and layer._padded_block_weights is not None
     for padded in (layer._padded_block_weights, None):  # None: the blocks unpadded
-        fast = _backend_ops.torch_mel_spectrogram(
-            ops.convert_to_tensor(x), channels_last_in=True, channels_last_out=True, dtype="float32",
-            out_dtype="float32", frame_length=N_FFT, hop_length=HOP, n_fft=N_FFT, window=layer._window,
-            blocks=layer._block_weights, padded_blocks=padded, power=2.0, chunk_samples=layer._chunk_samples,
-            decibel=(1e-10, 1.0, 80.0), scratch=layer._scratch,
+        mel = layer._eager_path(
+            ops.convert_to_tensor(x), channels_last_in=True, dtype="float32", frame_length=N_FFT, hop_length=HOP,
+            n_fft=N_FFT, window=layer._window, blocks=layer._block_weights, padded_blocks=padded, power=2.0,
+            chunk_samples=layer._chunk_samples, amin=1e-10,
         )
-        if BACKEND != "torch":
-            assert fast is None and layer._padded_block_weights is None
-        else:
-            np.testing.assert_allclose(to_numpy(fast), y, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(layer._finish(mel, 1)), y, rtol=0, atol=1e-5)
+
+
+_TORCH_ONLY = pytest.mark.skipif(
+    BACKEND != "torch", reason="scratch buffers belong to PyTorch's eager path (kapre._backend.EAGER_MEL_PATH is None "
+    "on TensorFlow and JAX: test_the_eager_path_is_selected_on_pytorch_only)"
+)
 
 
 def _scratch_pointers(layer) -> dict:
-    buffers = layer._scratch._local.__dict__.get("buffers", {})
+    buffers = layer._eager_path.scratch._local.__dict__.get("buffers", {})
     return {slot: buffer.data_ptr() for slot, buffer in buffers.items()}
 
 
+@_TORCH_ONLY
 def test_scratch_buffers_are_reused_from_call_to_call():
-    """PyTorch keeps the chunks' temporaries in the same buffers on every call (no fresh allocations to fault in);
-    the other backends never touch them."""
+    """PyTorch keeps the chunks' temporaries in the same buffers on every call (no fresh allocations to fault in)."""
     layer = kapre.MelSpectrogram(n_fft=N_FFT, hop_length=HOP, sample_rate=SR, n_mels=N_MELS,
                                  input_data_format="channels_last", output_data_format="channels_last")
     x = noise((4, 16000, 1), seed=33)
@@ -117,13 +129,10 @@ def test_scratch_buffers_are_reused_from_call_to_call():
     np.testing.assert_array_equal(first, second)
     assert _scratch_pointers(layer) == pointers
     shorter = to_numpy(layer(x[:, :8000]))  # a smaller chunk fits in the same buffers
-    generic = to_numpy(layer._compute_generic(ops.convert_to_tensor(x[:, :8000])))  # compiled vs op by op on TF/JAX
+    generic = to_numpy(layer._compute_generic(ops.convert_to_tensor(x[:, :8000])))
     np.testing.assert_allclose(shorter, generic, rtol=0, atol=1e-4)  # dB
     assert _scratch_pointers(layer) == pointers
-    if BACKEND == "torch":
-        assert sorted(pointers) == ["a", "b"]
-    else:
-        assert pointers == {}
+    assert sorted(pointers) == ["a", "b"]
 
 
 def test_concurrent_calls_from_threads_equal_sequential_calls():
@@ -152,14 +161,18 @@ def test_concurrent_calls_from_threads_equal_sequential_calls():
             np.testing.assert_array_equal(y, expected[index])
 
 
+@_TORCH_ONLY
 def test_copies_of_the_layer_get_their_own_empty_scratch():
     layer = kapre.MelSpectrogram(n_fft=N_FFT, hop_length=HOP, sample_rate=SR, n_mels=N_MELS,
                                  input_data_format="channels_last", output_data_format="channels_last")
     x = noise((2, 8000, 1), seed=34)
     y = to_numpy(layer(x))
-    for copied in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer._scratch))):
-        scratch = copied if isinstance(copied, _backend_ops.TorchScratch) else copied._scratch
-        assert scratch is not layer._scratch
+    from kapre._backend.torch_mel import TorchScratch
+
+    assert _scratch_pointers(layer)
+    for copied in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer._eager_path.scratch))):
+        scratch = copied if isinstance(copied, TorchScratch) else copied._eager_path.scratch
+        assert scratch is not layer._eager_path.scratch
         assert scratch._local.__dict__.get("buffers", {}) == {}
     np.testing.assert_array_equal(to_numpy(copy.deepcopy(layer)(x)), y)
 

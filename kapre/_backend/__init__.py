@@ -1,0 +1,65 @@
+"""kapre's backend boundary: the few operations that need the backend's own API, one module per backend.
+
+As in Keras (``keras/src/backend/__init__.py``), the module of the active Keras backend is selected once, when
+kapre is imported, and its names are re-exported here: ``from kapre import _backend`` then
+``_backend.rfft(x, n_fft)``. Every backend module implements the same interface (:data:`INTERFACE`), so callers
+never branch on the backend and never receive a "not available" ``None``:
+
+- transforms: ``rfft``, ``irfft``, ``rfft_power``, ``frame``, ``overlap_add``, ``windowed_rfft``,
+  ``windowed_overlap_add`` (the last two take a chunk plan, :func:`kapre._frames.static_frame_chunks`, that a
+  backend may use to stay in the CPU cache or ignore);
+- elementwise and linear algebra that keep float64 where ``keras.ops`` would not: ``matmul``, ``maximum``,
+  ``minimum``, ``arctan2``, ``magnitude``, ``make_complex``;
+- tensors and execution: ``constant`` (created outside any trace), ``call_compiled_when_eager``,
+  ``compile_function``, ``device_names``;
+- execution policy, measured per backend: ``MATMUL_WIDTH_MULTIPLE``, ``LOOPS_OVER_FRAME_CHUNKS``,
+  ``max_frame_chunks()``;
+- ``EAGER_MEL_PATH``: a class computing :class:`kapre.MelSpectrogram` eagerly with the backend's own calls
+  (PyTorch: :mod:`kapre._backend.torch_mel`), or ``None`` where the layer's ``keras.ops`` composition, compiled, is
+  the fast path.
+
+No other module of kapre imports ``tensorflow``, ``jax`` or ``torch`` (``tests/test_imports.py`` checks it).
+"""
+
+from __future__ import annotations
+
+from keras import backend as _keras_backend
+
+INTERFACE = (
+    "NAME",
+    "rfft",
+    "irfft",
+    "rfft_power",
+    "frame",
+    "overlap_add",
+    "windowed_rfft",
+    "windowed_overlap_add",
+    "matmul",
+    "maximum",
+    "minimum",
+    "arctan2",
+    "magnitude",
+    "make_complex",
+    "constant",
+    "call_compiled_when_eager",
+    "compile_function",
+    "device_names",
+    "MATMUL_WIDTH_MULTIPLE",
+    "LOOPS_OVER_FRAME_CHUNKS",
+    "max_frame_chunks",
+)
+
+_name = _keras_backend.backend()
+if _name == "tensorflow":
+    from kapre._backend.tensorflow import *  # noqa: F403
+elif _name == "jax":
+    from kapre._backend.jax import *  # noqa: F403
+elif _name == "torch":
+    from kapre._backend.torch import *  # noqa: F403
+else:  # numpy or openvino: keras.ops throughout
+    from kapre._backend.generic import *  # noqa: F403
+
+if _name == "torch":
+    from kapre._backend.torch_mel import EagerTorchMel as EAGER_MEL_PATH
+else:
+    EAGER_MEL_PATH = None

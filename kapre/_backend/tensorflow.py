@@ -1,0 +1,115 @@
+"""TensorFlow's implementation of the backend interface (:mod:`kapre._backend`).
+
+``tf.signal``'s FFTs return the complex tensor directly (``keras.ops.rfft`` returns a (real, imag) pair, so a
+complex spectrum built from it is split and joined again: two extra full-size copies). Constants are created
+outside any trace (``tf.init_scope``), so a layer built inside a ``tf.function`` does not capture a graph tensor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from kapre._backend.generic import (
+    LOOPS_OVER_FRAME_CHUNKS,
+    MATMUL_WIDTH_MULTIPLE,
+    magnitude,
+    matmul,
+    max_frame_chunks,
+    maximum,
+    minimum,
+    overlap_add,
+)
+
+__all__ = [
+    "NAME",
+    "rfft",
+    "irfft",
+    "rfft_power",
+    "frame",
+    "overlap_add",
+    "windowed_rfft",
+    "windowed_overlap_add",
+    "matmul",
+    "maximum",
+    "minimum",
+    "arctan2",
+    "magnitude",
+    "make_complex",
+    "constant",
+    "call_compiled_when_eager",
+    "compile_function",
+    "device_names",
+    "MATMUL_WIDTH_MULTIPLE",
+    "LOOPS_OVER_FRAME_CHUNKS",
+    "max_frame_chunks",
+]
+
+NAME = "tensorflow"
+
+
+def rfft(x, n_fft: int):
+    return tf.signal.rfft(x, fft_length=[n_fft])
+
+
+def irfft(spectrum, n_fft: int):
+    return tf.signal.irfft(spectrum, fft_length=[n_fft])
+
+
+def rfft_power(x, n_fft: int):
+    spectrum = tf.signal.rfft(x, fft_length=[n_fft])
+    return tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+
+
+def frame(x, frame_length: int, hop_length: int):
+    """``tf.signal.frame`` without end padding: one op."""
+    return tf.signal.frame(x, frame_length, hop_length, pad_end=False, axis=-1)
+
+
+def windowed_rfft(frames, window, n_fft: int, chunks=None):
+    return rfft(frames * window, n_fft)
+
+
+def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks=None):
+    frames = irfft(stfts, n_fft)
+    frame_length = window.shape[0]
+    if frame_length < n_fft:
+        frames = frames[..., :frame_length]
+    return overlap_add(frames * window, hop_length)
+
+
+def arctan2(y, x):
+    return tf.math.atan2(y, x)
+
+
+def make_complex(real, imag):
+    """``tf.complex``: ``keras.ops.view_as_complex`` always returns complex64 and its gradient goes through a
+    complex-to-float cast that logs a warning on every step."""
+    return tf.complex(real, imag)
+
+
+def constant(array: np.ndarray, dtype: str):
+    with tf.init_scope():
+        return tf.constant(np.asarray(array, dtype=dtype))
+
+
+def call_compiled_when_eager(owner, fn, x):
+    """``fn(x)``; called eagerly, as one cached ``tf.function`` (eager TensorFlow runs op by op, each op
+    materialising its full-size result: eager W2 log-mel 2.6x -> about 1x the compiled time). The function is
+    cached on ``owner`` (outside Keras' attribute tracking)."""
+    if not tf.executing_eagerly():
+        return fn(x)
+    cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
+    compiled = cache.get(fn.__name__)
+    if compiled is None:
+        compiled = cache[fn.__name__] = tf.function(fn, reduce_retracing=True, autograph=False)
+    return compiled(x)
+
+
+def compile_function(fn):
+    """``fn`` itself: kapre's layers that profit compile themselves (:func:`call_compiled_when_eager`)."""
+    return fn
+
+
+def device_names() -> list[str]:
+    return [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]

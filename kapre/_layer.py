@@ -1,0 +1,73 @@
+"""The small base of kapre's layers: dtypes under mixed precision, rank checks, config keys, frame locality."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from kapre import _validation as V
+from kapre.params import serializable_window
+
+# What a layer's output over time depends on, for batching clips of different lengths (kapre.extraction pads them
+# with zeros to a common length, then trims each output to the clip's own frames):
+FRAME = "frame"  # output frame t depends only on input frame t
+WAVEFORM = "waveform"  # waveform in, frames out; a frame depends only on the samples it covers, so appended zeros
+#                        change no frame that lies within the signal (a per-example dB floor included: frames of
+#                        zeros sit at the minimum and never raise the maximum)
+EXAMPLE_MAX = "example_max"  # elementwise given each example's maximum, which appended all-zero frames of a
+#                              non-negative input do not raise
+FRAME_LOCALITIES = (FRAME, WAVEFORM, EXAMPLE_MAX, None)
+
+
+class KapreLayer(keras.layers.Layer):
+    """Base of kapre's layers.
+
+    - ``frame_locality`` (class attribute or property): one of :data:`FRAME_LOCALITIES`; ``None`` (the default)
+      promises nothing.
+    - ``_config_keys``: the constructor arguments :meth:`get_config` returns, read from attributes of the same
+      name holding the user's values verbatim (a NumPy array, e.g. a window, becomes a list).
+    - dtypes: inputs are cast in ``call`` (``autocast`` off); transforms compute in :attr:`transform_dtype`
+      (float64 for a float64 layer, else float32, also under ``mixed_float16``/``mixed_bfloat16``) and hand back
+      :meth:`output_dtype` (the policy's dtype under mixed precision).
+    """
+
+    frame_locality: str | None = None
+    _config_keys: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.autocast = False
+
+    @property
+    def transform_dtype(self) -> str:
+        """The float dtype the layer's transform runs in."""
+        return V.fft_dtype(self.compute_dtype)
+
+    @staticmethod
+    def work_dtype_of(input_dtype) -> str:
+        """An input's own precision for elementwise work: float32 or float64 kept, anything else float32."""
+        dtype = V.real_dtype_of(input_dtype)
+        return dtype if dtype in ("float32", "float64") else "float32"
+
+    def output_dtype(self, computed_dtype) -> str:
+        """The dtype handed back for a result computed in ``computed_dtype`` (complex: its real dtype)."""
+        return V.output_float_dtype(self.compute_dtype, V.real_dtype_of(computed_dtype))
+
+    def to_output_dtype(self, values, computed_dtype):
+        """``values`` cast to :meth:`output_dtype` when that differs from what it holds."""
+        target = self.output_dtype(computed_dtype)
+        return values if keras.backend.standardize_dtype(values.dtype) == target else ops.cast(values, target)
+
+    def check_rank(self, shape, rank: int, layout: str) -> None:
+        """A ``ValueError`` naming the layer, the expected layout and the received shape."""
+        V.check_input_rank(type(self).__name__, shape, rank, layout)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in self._config_keys:
+            value = getattr(self, key)
+            if key.endswith(("window", "window_name")):
+                value = serializable_window(value)
+            config[key] = value.tolist() if isinstance(value, np.ndarray) else value
+        return config
