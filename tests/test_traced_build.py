@@ -1,7 +1,7 @@
 """A layer first called inside the user's compiled function (``jax.jit``, ``tf.function``, ``torch.compile``) is
 built inside that trace; its constants (window, filterbank, DCT matrix) must not belong to the trace, or the
 next trace (another input shape) fails (JAX raised ``UnexpectedTracerError`` before
-``kapre._backend_ops.constant`` created them outside the trace)."""
+``kapre._backend.constant`` created them outside the trace)."""
 
 from __future__ import annotations
 
