@@ -130,15 +130,45 @@ def test_spec_augment_errors_and_gradient():
     assert np.isfinite(grad).all() and set(np.unique(grad).tolist()) <= {0.0, 1.0} and (grad == 0).any()
 
 
+class _MaskCounter(keras.layers.Layer):
+    """Counts, in non-trainable variables, the elements it sees and those equal to ``mask_value`` (any shape)."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def build(self, input_shape):
+        self.masked = self.add_weight(shape=(), initializer="zeros", trainable=False, name="masked")
+        self.masked_frames = self.add_weight(shape=(), initializer="zeros", trainable=False, name="masked_frames")
+        self.seen = self.add_weight(shape=(), initializer="zeros", trainable=False, name="seen")
+
+    def call(self, x):
+        is_masked = keras.ops.cast(keras.ops.equal(x, self.mask_value), "float32")
+        self.masked.assign_add(keras.ops.sum(is_masked))
+        # (batch, time, freq, channels): a frame masked in every frequency bin is a time mask
+        self.masked_frames.assign_add(keras.ops.sum(keras.ops.min(is_masked, axis=(2, 3))))
+        self.seen.assign_add(keras.ops.cast(keras.ops.size(x), "float32"))
+        return x
+
+
 def test_spec_augment_dynamic_time_axis_in_fit():
-    """SpecAugment in a compiled training step of a model whose number of frames is unknown when it is built."""
+    """SpecAugment masks inside a compiled training step of a model whose number of frames is unknown when it is
+    built: time and frequency masks are applied (the input, noise, is never exactly the mask value) to part of
+    the input only, and the loss stays finite."""
     inputs = keras.Input((None, 16, 1))
     augmented = SpecAugment(4, 25, n_time_masks=2, data_format=CL, seed=11)(inputs)
-    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(augmented))
+    counter = _MaskCounter()
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(counter(augmented)))
     model = keras.Model(inputs, outputs)
     model.compile("sgd", "mse")
-    history = model.fit(noise((8, 30, 16, 1), seed=5), np.zeros((8, 1)), batch_size=4, epochs=1, verbose=0)
+    x = noise((8, 30, 16, 1), seed=5)
+    assert not (x == 0).any()
+    history = model.fit(x, np.zeros((8, 1)), batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+    seen, masked = float(to_numpy(counter.seen)), float(to_numpy(counter.masked))
+    assert seen == x.size  # two steps of 4 examples went through the counter
+    assert 0 < masked < seen
+    assert float(to_numpy(counter.masked_frames)) > 0  # whole frames masked: the time masks on the free axis
 
 
 # -- ChannelSwap ---------------------------------------------------------------------------------------------------
