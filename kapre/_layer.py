@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kapre import _backend
 from kapre import _validation as V
 from kapre.params import serializable_window
 
@@ -18,6 +19,20 @@ WAVEFORM = "waveform"  # waveform in, frames out; a frame depends only on the sa
 EXAMPLE_MAX = "example_max"  # elementwise given each example's maximum, which appended all-zero frames of a
 #                              non-negative input do not raise
 FRAME_LOCALITIES = (FRAME, WAVEFORM, EXAMPLE_MAX, None)
+
+
+class ArrayInitializer(keras.initializers.Initializer):
+    """Initial weight values computed in NumPy (float64), converted to the weight's dtype outside any trace
+    (:func:`kapre._backend.constant`), so that a layer first built inside the user's ``jax.jit`` or ``tf.function``
+    holds no tracer. Not serialized: the weights are saved with the model."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = np.asarray(values)
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != self.values.shape:
+            raise ValueError(f"Weight shape {tuple(shape)} does not match the computed {self.values.shape}.")
+        return _backend.constant(self.values, dtype or keras.config.floatx())
 
 
 class KapreLayer(keras.layers.Layer):

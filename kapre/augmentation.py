@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from kapre import _validation as V
+from kapre._layer import KapreLayer
 
 __all__ = ["SpecAugment", "ChannelSwap", "AdditiveNoise"]
 
@@ -32,12 +33,11 @@ def _is_training(training) -> bool:
     return training is not None and bool(training)
 
 
-class _RandomLayer(keras.layers.Layer):
+class _RandomLayer(KapreLayer):
     """Seed handling and the dtype/shape logic shared by the augmentation layers (output = input shape/dtype)."""
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False  # augmentations keep the input's dtype
         self.seed = _check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 

@@ -11,6 +11,7 @@ from keras import ops
 
 from kapre import _validation as V
 from kapre import constants, functional
+from kapre._layer import ArrayInitializer, KapreLayer
 from kapre.params import LogFilterbank, MelFilterbank
 
 __all__ = ["Filterbank"]
@@ -19,7 +20,7 @@ register = keras.saving.register_keras_serializable(package="Kapre02")
 
 
 @register
-class Filterbank(keras.layers.Layer):
+class Filterbank(KapreLayer):
     """Map the frequency axis of a 0.2 image-format spectrogram through a mel or log-frequency filterbank.
 
     The filterbank is a weight ``filterbank`` of shape ``(n_freq, n_fbs)`` (``n_freq`` is the input's number of
@@ -75,7 +76,6 @@ class Filterbank(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False
         self.n_fbs = V.check_int("n_fbs", n_fbs, minimum=1)
         self.trainable_fb = V.check_bool("trainable_fb", trainable_fb)
         if sr is None:
@@ -89,7 +89,6 @@ class Filterbank(keras.layers.Layer):
         self.image_data_format = V.check_data_format("image_data_format", image_data_format)
         self._format = V.resolve_data_format(self.image_data_format)
         self._freq_axis = 1 if self._format == V.CH_LAST else 2
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
         if self.init == "mel":
             MelFilterbank.resolve(
                 sr, 2, self.n_fbs, 0.0 if fmin is None else fmin, fmax, False, "slaney",
@@ -133,8 +132,8 @@ class Filterbank(keras.layers.Layer):
         self.filterbank = self.add_weight(
             name="filterbank",
             shape=values.shape,
-            dtype=self._fft_dtype,
-            initializer=keras.initializers.Constant(values),
+            dtype=self.transform_dtype,
+            initializer=ArrayInitializer(values),
             trainable=self.trainable_fb,
         )
         self.built = True
@@ -146,15 +145,15 @@ class Filterbank(keras.layers.Layer):
         return tuple(shape)
 
     def compute_output_spec(self, inputs):
-        dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
+        dtype = V.output_float_dtype(self.compute_dtype, self.transform_dtype)
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        x = ops.cast(inputs, self._fft_dtype)
-        result = functional.apply_filterbank(x, ops.cast(self.filterbank, self._fft_dtype), self._freq_axis)
-        out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
-        return result if out_dtype == self._fft_dtype else ops.cast(result, out_dtype)
+        x = ops.cast(inputs, self.transform_dtype)
+        result = functional.apply_filterbank(x, ops.cast(self.filterbank, self.transform_dtype), self._freq_axis)
+        out_dtype = V.output_float_dtype(self.compute_dtype, self.transform_dtype)
+        return result if out_dtype == self.transform_dtype else ops.cast(result, out_dtype)
 
     def get_config(self):
         config = super().get_config()

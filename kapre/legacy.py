@@ -40,6 +40,7 @@ from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
+from kapre._layer import ArrayInitializer, KapreLayer
 from kapre.params import MelFilterbank
 
 __all__ = ["Spectrogram", "Melspectrogram"]
@@ -83,7 +84,7 @@ def legacy_decibel(x):
 
 
 @register
-class Spectrogram(keras.layers.Layer):
+class Spectrogram(KapreLayer):
     """kapre 0.2's spectrogram layer: power (or amplitude) spectrogram(s) of multichannel audio in a 2-D image format.
 
     Args:
@@ -140,7 +141,6 @@ class Spectrogram(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False
         self.n_dft = V.check_int("n_dft", n_dft, minimum=2)
         if self.n_dft % 2:
             raise ValueError(f"n_dft must be an even number, received n_dft={n_dft!r}.")
@@ -153,7 +153,6 @@ class Spectrogram(keras.layers.Layer):
         self._format = V.resolve_data_format(self.image_data_format)
         self._hop = self.n_dft // 2 if self.n_hop is None else self.n_hop
         self._n_freq = self.n_dft // 2 + 1
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
         self.real_kernels = None
         self.imag_kernels = None
 
@@ -167,15 +166,15 @@ class Spectrogram(keras.layers.Layer):
         self.real_kernels = self.add_weight(
             name="real_kernels",
             shape=shape,
-            dtype=self._fft_dtype,
-            initializer=keras.initializers.Constant(real.reshape(shape)),
+            dtype=self.transform_dtype,
+            initializer=ArrayInitializer(real.reshape(shape)),
             trainable=self.trainable_kernel,
         )
         self.imag_kernels = self.add_weight(
             name="imag_kernels",
             shape=shape,
-            dtype=self._fft_dtype,
-            initializer=keras.initializers.Constant(imag.reshape(shape)),
+            dtype=self.transform_dtype,
+            initializer=ArrayInitializer(imag.reshape(shape)),
             trainable=self.trainable_kernel,
         )
         self.built = True
@@ -220,7 +219,7 @@ class Spectrogram(keras.layers.Layer):
         return tuple(canonical[i] for i in self._output_permutation[self._format])
 
     def compute_output_spec(self, inputs):
-        dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
+        dtype = V.output_float_dtype(self.compute_dtype, self.transform_dtype)
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     # -- computation ------------------------------------------------------------------------------------------
@@ -244,15 +243,15 @@ class Spectrogram(keras.layers.Layer):
     def _power_spectrogram(self, inputs):
         """``re**2 + im**2`` of the framed DFT: ``(batch, channels, time, n_freq)`` in the transform dtype."""
         self._check_input(inputs.shape, inputs.dtype)
-        signals = ops.cast(inputs, self._fft_dtype)
+        signals = ops.cast(inputs, self.transform_dtype)
         if self._audio_channels_last:
             signals = ops.transpose(signals, (0, 2, 1))
         if self.padding == "same":
             signals = self._same_padding(signals)
         kernel = ops.concatenate(
             [
-                ops.reshape(ops.cast(self.real_kernels, self._fft_dtype), (self.n_dft, self._n_freq)),
-                ops.reshape(ops.cast(self.imag_kernels, self._fft_dtype), (self.n_dft, self._n_freq)),
+                ops.reshape(ops.cast(self.real_kernels, self.transform_dtype), (self.n_dft, self._n_freq)),
+                ops.reshape(ops.cast(self.imag_kernels, self.transform_dtype), (self.n_dft, self._n_freq)),
             ],
             axis=1,
         )
@@ -261,8 +260,8 @@ class Spectrogram(keras.layers.Layer):
 
     def _finish(self, values):
         values = ops.transpose(values, self._output_permutation[self._format])
-        out_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
-        return values if out_dtype == self._fft_dtype else ops.cast(values, out_dtype)
+        out_dtype = V.output_float_dtype(self.compute_dtype, self.transform_dtype)
+        return values if out_dtype == self.transform_dtype else ops.cast(values, out_dtype)
 
     def call(self, inputs):
         power = self._power_spectrogram(inputs)
@@ -375,8 +374,8 @@ class Melspectrogram(Spectrogram):
         self.freq2mel = self.add_weight(
             name="freq2mel",
             shape=mel.shape,
-            dtype=self._fft_dtype,
-            initializer=keras.initializers.Constant(mel),
+            dtype=self.transform_dtype,
+            initializer=ArrayInitializer(mel),
             trainable=self.trainable_fb,
         )
         self.built = True
@@ -386,7 +385,7 @@ class Melspectrogram(Spectrogram):
 
     def call(self, inputs):
         power = self._power_spectrogram(inputs)  # (batch, channels, time, n_freq)
-        mel = _backend.matmul(power, ops.cast(self.freq2mel, self._fft_dtype))  # keeps float64 on every backend
+        mel = _backend.matmul(power, ops.cast(self.freq2mel, self.transform_dtype))  # keeps float64 on every backend
         output = safe_power(mel, self.power_melgram / 2.0)
         if self.return_decibel_melgram:
             output = legacy_decibel(output)

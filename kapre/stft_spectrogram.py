@@ -39,6 +39,7 @@ from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
+from kapre._layer import ArrayInitializer, KapreLayer
 
 __all__ = ["STFTSpectrogram"]
 
@@ -122,7 +123,7 @@ def stft_spectrogram_kernels(
 
 
 @register
-class STFTSpectrogram(keras.layers.Layer):
+class STFTSpectrogram(KapreLayer):
     """Spectrogram of a batch of (multichannel) 1-D signals, with ``keras.layers.STFTSpectrogram``'s arguments.
 
     Frames of ``frame_length`` samples are taken every ``frame_step`` samples, multiplied by the window (scaled as
@@ -208,7 +209,6 @@ class STFTSpectrogram(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.autocast = False  # cast in call: the transform runs in float32 even under mixed precision
         self.mode = V.check_choice("mode", mode, MODES)
         self.frame_length = V.check_int("frame_length", frame_length, minimum=1)
         self.frame_step = V.check_int("frame_step", frame_step, minimum=1, allow_none=True)
@@ -243,22 +243,21 @@ class STFTSpectrogram(keras.layers.Layer):
         if self._fft_length % 2 == 0:
             doubling[-1] = 1.0
         self._psd_doubling = doubling
-        self._fft_dtype = V.fft_dtype(self.compute_dtype)
-        self._output_dtype = V.output_float_dtype(self.compute_dtype, self._fft_dtype)
+        self._output_dtype = V.output_float_dtype(self.compute_dtype, self.transform_dtype)
 
     def build(self, input_shape):
         self._check_input(input_shape)
         shape = (self.frame_length, 1, self._n_freq)
         if self.mode != "imag":
             self.real_kernel = self.add_weight(
-                name="real_kernel", shape=shape, initializer=_ArrayInitializer(self._real_values[:, None, :])
+                name="real_kernel", shape=shape, initializer=ArrayInitializer(self._real_values[:, None, :])
             )
         if self.mode != "real":
             self.imag_kernel = self.add_weight(
-                name="imag_kernel", shape=shape, initializer=_ArrayInitializer(self._imag_values[:, None, :])
+                name="imag_kernel", shape=shape, initializer=ArrayInitializer(self._imag_values[:, None, :])
             )
         # The one-sided PSD's bin weights, converted once (not on every call).
-        self._psd_weights = _backend.constant(self._psd_doubling, self._fft_dtype) if self.mode == "psd" else None
+        self._psd_weights = _backend.constant(self._psd_doubling, self.transform_dtype) if self.mode == "psd" else None
         self.built = True
 
     # -- shapes -----------------------------------------------------------------------------------------------
@@ -339,7 +338,7 @@ class STFTSpectrogram(keras.layers.Layer):
         return functional.frame(signals, self.frame_length, self._frame_step)
 
     def _kernel(self, variable):
-        return ops.cast(variable, self._fft_dtype)[:, 0, :]
+        return ops.cast(variable, self.transform_dtype)[:, 0, :]
 
     def _spectrum(self, signals):
         """``(real, imag)`` of ``(batch, channels, frames, n_freq)`` signals; one of them None in 'real'/'imag'."""
@@ -364,7 +363,7 @@ class STFTSpectrogram(keras.layers.Layer):
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        signals = ops.cast(inputs, self._fft_dtype)
+        signals = ops.cast(inputs, self.transform_dtype)
         if self.data_format == V.CH_LAST:
             signals = ops.transpose(signals, (0, 2, 1))  # (batch, channels, time)
         real, imag = self._spectrum(signals)
@@ -386,7 +385,7 @@ class STFTSpectrogram(keras.layers.Layer):
                 if self.mode == "log":
                     outputs = ops.log(_floor(outputs, epsilon))
         outputs = self._layout(outputs)
-        if self._output_dtype != self._fft_dtype:
+        if self._output_dtype != self.transform_dtype:
             outputs = ops.cast(outputs, self._output_dtype)
         return outputs
 
@@ -419,15 +418,3 @@ def _safe_angle(real, imag):
     zero = ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0))
     safe_real = ops.where(zero, ops.ones_like(real), real)
     return ops.where(zero, ops.stop_gradient(_backend.arctan2(imag, real)), _backend.arctan2(imag, safe_real))
-
-
-class _ArrayInitializer(keras.initializers.Initializer):
-    """Initial kernel values computed in NumPy (not serialized: the weights are saved with the model)."""
-
-    def __init__(self, values: np.ndarray):
-        self.values = values
-
-    def __call__(self, shape, dtype=None):
-        if tuple(shape) != self.values.shape:
-            raise ValueError(f"Kernel shape {tuple(shape)} does not match the computed {self.values.shape}.")
-        return _backend.constant(self.values, dtype or keras.config.floatx())

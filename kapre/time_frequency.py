@@ -19,7 +19,7 @@ from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre._layer import EXAMPLE_MAX, FRAME, WAVEFORM, KapreLayer
+from kapre._layer import EXAMPLE_MAX, FRAME, WAVEFORM, ArrayInitializer, KapreLayer
 from kapre.params import DB_NAMES, Decibel, Framing, build_filterbank  # noqa: F401  (DB_NAMES: callers' names)
 
 __all__ = [
@@ -155,7 +155,7 @@ class STFT(KapreLayer):
             self.dft_kernel = self.add_weight(
                 name="dft_kernel",
                 shape=kernel_values.shape,
-                initializer=lambda shape, dtype=None: _backend.constant(kernel_values, dtype or self.transform_dtype),
+                initializer=ArrayInitializer(kernel_values),
                 dtype=dtype,
                 trainable=self.trainable_kernel,
                 autocast=False,

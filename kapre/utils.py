@@ -18,6 +18,7 @@ from keras import ops
 
 from kapre import _validation as V
 from kapre import functional
+from kapre._layer import KapreLayer
 
 __all__ = ["AmplitudeToDB", "Normalization2D", "Delta"]
 
@@ -29,12 +30,11 @@ def _work_dtype(dtype) -> str:
     return dtype if dtype in ("float32", "float64") else "float32"
 
 
-class _ElementwiseShapeLayer(keras.layers.Layer):
+class _ElementwiseShapeLayer(KapreLayer):
     """Output shape == input shape; float32/float64 math, the policy's dtype out under mixed precision."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
 
     def _check_input(self, shape, dtype=None):
         if dtype is not None:

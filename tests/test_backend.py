@@ -198,3 +198,70 @@ def test_library_has_no_module_level_librosa_or_scipy_import():
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("librosa", "scipy")]
     assert not offenders, offenders
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# kapre 0.4's surface (top-level names, kapre.backend's tensors and helpers)
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def test_kapre_04_top_level_names():
+    from kapre import (  # noqa: F401  (the import is the test)
+        VERSION,
+        ChannelSwap,
+        SpecAugment,
+        get_frequency_aware_conv2d,
+        get_log_frequency_spectrogram_layer,
+        get_melspectrogram_layer,
+        get_perfectly_reconstructing_stft_istft,
+        get_stft_mag_phase,
+        get_stft_magnitude_layer,
+    )
+
+    assert VERSION == kapre.__version__
+    assert SpecAugment is kapre.augmentation.SpecAugment and ChannelSwap is kapre.augmentation.ChannelSwap
+    assert get_melspectrogram_layer is kapre.composed.get_melspectrogram_layer
+    assert {"SpecAugment", "ChannelSwap", "VERSION", *kapre.composed.__all__} <= set(kapre.__all__)
+
+
+def test_backend_filterbanks_are_backend_tensors_in_floatx():
+    """kapre 0.4 documents filterbank_mel/filterbank_log as returning a Tensor (code calls .numpy() on it under
+    TensorFlow): a tensor of the active backend in Keras' floatx, equal to the NumPy constants."""
+    import keras
+
+    mel = kb.filterbank_mel(22050, 1025, n_mels=64)
+    log = kb.filterbank_log(22050, 1025)
+    expected_values = (constants.mel_filterbank(22050, 1025, 64), constants.log_filterbank(22050, 1025))
+    for tensor, expected in zip((mel, log), expected_values, strict=True):
+        assert keras.ops.is_tensor(tensor) and not isinstance(tensor, np.ndarray)
+        assert keras.backend.standardize_dtype(tensor.dtype) == keras.config.floatx()
+        np.testing.assert_allclose(to_numpy(tensor), expected, rtol=1e-6, atol=1e-9)
+    if keras.backend.backend() == "tensorflow":
+        assert mel.numpy().shape == (1025, 64)
+    assert kb._get_floatx() == keras.config.floatx() == "float32"
+    assert kb._get_image_data_format() == keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")  # restored by conftest
+    assert kb._get_image_data_format() == "channels_first"
+
+
+def test_legacy_melspectrogram_keeps_float64_on_every_backend():
+    """The 0.2 Melspectrogram in float64 computes and returns float64 (its mel product kept float64 on PyTorch,
+    where keras.ops.matmul computed float32); JAX only with x64 enabled."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            pytest.skip("JAX computes float64 only with JAX_ENABLE_X64=1")
+    layer = kapre.time_frequency.Melspectrogram(n_dft=512, n_hop=256, sr=16000, n_mels=32, padding="valid",
+                                                 image_data_format="channels_first", dtype="float64")
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 1, 4000))
+    out = layer(x)
+    assert keras.backend.standardize_dtype(out.dtype) == "float64"
+    # float64 NumPy/librosa: sqrt(|rfft(hann * frame)|**2 @ mel), (batch, ch, mels, frames); float32 is ~1e-7 off
+    frames = np.stack([x[..., t * 256 : t * 256 + 512] for t in range(1 + (4000 - 512) // 256)], axis=-2)
+    power = np.abs(np.fft.rfft(frames * scipy.signal.get_window("hann", 512, fftbins=True), axis=-1)) ** 2
+    mel = librosa.filters.mel(sr=16000, n_fft=512, n_mels=32, norm="slaney", dtype=np.float64).T
+    expected = np.sqrt(power @ mel).swapaxes(-1, -2)
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-10, atol=1e-12)
