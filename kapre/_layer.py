@@ -16,8 +16,8 @@ FRAME = "frame"  # output frame t depends only on input frame t
 WAVEFORM = "waveform"  # waveform in, frames out; a frame depends only on the samples it covers, so appended zeros
 #                        change no frame that lies within the signal (a per-example dB floor included: frames of
 #                        zeros sit at the minimum and never raise the maximum)
-EXAMPLE_MAX = "example_max"  # elementwise given each example's maximum, which appended all-zero frames of a
-#                              non-negative input do not raise
+EXAMPLE_MAX = "example_max"  # elementwise given each example's maximum over its input, which frames zeroed
+#                              before the layer do not raise (they sit at the layer's floor)
 FRAME_LOCALITIES = (FRAME, WAVEFORM, EXAMPLE_MAX, None)
 
 
@@ -42,17 +42,20 @@ class KapreLayer(keras.layers.Layer):
       promises nothing.
     - ``_config_keys``: the constructor arguments :meth:`get_config` returns, read from attributes of the same
       name holding the user's values verbatim (a NumPy array, e.g. a window, becomes a list).
-    - dtypes: inputs are cast in ``call`` (``autocast`` off); transforms compute in :attr:`transform_dtype`
-      (float64 for a float64 layer, else float32, also under ``mixed_float16``/``mixed_bfloat16``) and hand back
-      :meth:`output_dtype` (the policy's dtype under mixed precision).
+    - dtypes: inputs are cast in ``call`` (``autocast`` off unless ``_autocast_inputs``); transforms compute in
+      :attr:`transform_dtype` (float64 for a float64 layer, else float32, also under ``mixed_float16`` /
+      ``mixed_bfloat16``) and hand back :meth:`output_dtype` (the policy's dtype under mixed precision).
     """
 
     frame_locality: str | None = None
     _config_keys: tuple[str, ...] = ()
+    # False: the layer casts its inputs itself (a transform computes in float32 under mixed precision); True: Keras
+    # casts float inputs to the policy's compute dtype, as for its own layers (Delta, ConcatenateFrequencyMap)
+    _autocast_inputs = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.autocast = False
+        self.autocast = self._autocast_inputs
 
     @property
     def transform_dtype(self) -> str:

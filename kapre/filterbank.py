@@ -11,7 +11,7 @@ from keras import ops
 
 from kapre import _validation as V
 from kapre import constants, functional
-from kapre._layer import ArrayInitializer, KapreLayer
+from kapre._layer import FRAME, ArrayInitializer, KapreLayer
 from kapre.params import LogFilterbank, MelFilterbank
 
 __all__ = ["Filterbank"]
@@ -62,6 +62,8 @@ class Filterbank(KapreLayer):
         >>> tuple(fb(np.ones((1, 257, 10, 1), 'float32')).shape)
         (1, 40, 10, 1)
     """
+
+    frame_locality = FRAME
 
     def __init__(
         self,

@@ -40,7 +40,7 @@ from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre._layer import ArrayInitializer, KapreLayer
+from kapre._layer import WAVEFORM, ArrayInitializer, KapreLayer
 from kapre.params import MelFilterbank
 
 __all__ = ["Spectrogram", "Melspectrogram"]
@@ -123,6 +123,12 @@ class Spectrogram(KapreLayer):
         >>> tuple(layer(np.zeros((1, 2, 2048), 'float32')).shape)
         (1, 257, 8, 2)
     """
+
+    @property
+    def frame_locality(self):
+        """``'waveform'`` with ``padding='valid'`` (``'same'`` centres the frames by an amount that depends on the
+        length)."""
+        return WAVEFORM if self.padding == "valid" else None
 
     # Where the audio's channel axis is and how (batch, channels, time, freq) maps to the output, per data format.
     _audio_channels_last = False

@@ -238,6 +238,7 @@ def _check_quantization_channels(value):
 
 
 class _MuLawLayer(KapreLayer):
+    frame_locality = FRAME  # sample by sample
     _config_keys = ("quantization_channels",)
 
     def __init__(self, quantization_channels, **kwargs):

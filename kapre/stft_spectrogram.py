@@ -39,7 +39,7 @@ from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre._layer import ArrayInitializer, KapreLayer
+from kapre._layer import WAVEFORM, ArrayInitializer, KapreLayer
 
 __all__ = ["STFTSpectrogram"]
 
@@ -193,6 +193,12 @@ class STFTSpectrogram(KapreLayer):
         >>> tuple(layer(np.zeros((3, 16000, 2), 'float32')).shape)
         (3, 125, 129, 2)
     """
+
+    @property
+    def frame_locality(self):
+        """``'waveform'`` with ``padding='valid'``; ``'same'`` pads the start by an amount that depends on the
+        length, so appended samples move every frame."""
+        return WAVEFORM if self.padding == "valid" else None
 
     def __init__(
         self,

@@ -465,6 +465,7 @@ class _SpectrogramLayer(KapreLayer):
     """Shared data-format handling of the layers that take a 2-D batch ``(b, t, f, ch)`` / ``(b, ch, t, f)``."""
 
     _config_keys = ("data_format",)
+    _autocast_inputs = True
 
     def __init__(self, data_format="default", **kwargs):
         super().__init__(**kwargs)
@@ -506,6 +507,7 @@ class ApplyFilterbank(_SpectrogramLayer):
 
     frame_locality = FRAME
     _config_keys = ("data_format", "type", "filterbank_kwargs")
+    _autocast_inputs = False  # the filterbank product runs in float32 under mixed precision
 
     def __init__(self, type, filterbank_kwargs, data_format="default", **kwargs):
         super().__init__(data_format=data_format, **kwargs)

@@ -18,7 +18,7 @@ from keras import ops
 
 from kapre import _validation as V
 from kapre import functional
-from kapre._layer import KapreLayer
+from kapre._layer import EXAMPLE_MAX, KapreLayer
 
 __all__ = ["AmplitudeToDB", "Normalization2D", "Delta"]
 
@@ -79,6 +79,8 @@ class AmplitudeToDB(_ElementwiseShapeLayer):
         >>> np.round(np.asarray(AmplitudeToDB()(np.array([[1.0, 0.1, 0.0]], 'float32'))), 3).tolist()
         [[0.0, -10.0, -80.0]]
     """
+
+    frame_locality = EXAMPLE_MAX
 
     def __init__(self, amin=1e-10, top_db=80.0, **kwargs):
         kwargs.pop("ref_power", None)
