@@ -43,9 +43,9 @@ def _params(check, cases=CASES):
     params = []
     for case in cases:
         marks = []
-        reason, backends = case.known_bugs.get(check, (None, None))
+        reason, backends = case.known_bugs.get(check, case.known_bugs.get("all", (None, None)))
         if reason is not None and (backends is None or BACKEND in backends):
-            marks.append(pytest.mark.xfail(strict=True, reason=f"kapre bug: {reason}"))
+            marks.append(pytest.mark.xfail(strict=True, reason=f"kapre: {reason}"))
         if check == "frame_locality_attribute" and not FRAME_LOCALITY_DECLARED and case.frame_locality is not None:
             marks.append(pytest.mark.xfail(strict=True, reason="frame_locality not yet declared"))
         params.append(pytest.param(case, id=case.name, marks=marks))
@@ -189,7 +189,7 @@ def test_symbolic_eager_and_computed_shapes_agree(case):
 def test_batched_equals_per_example(case):
     _opt_out(case, "batched")
     target = case.factory()
-    x = _input(case, batch=3, seed=6)
+    x = _input(case, batch=2, seed=6)  # batch 2 everywhere: JAX compiles each eager op once per shape
     batched = to_numpy(target(x))
     single = np.concatenate([to_numpy(target(x[i : i + 1])) for i in range(len(x))])
     _assert_close(case, batched, single)
@@ -241,15 +241,18 @@ def test_first_call_inside_a_compiled_function_then_another_shape(case):
     """Constants (windows, filterbanks, DCT matrices) built inside the first trace must not belong to it, or the
     next trace (another shape) fails (JAX raised UnexpectedTracerError before kapre created them outside)."""
     _opt_out(case, "traced")
+    if BACKEND == "jax" and case.holds_weights:
+        pytest.skip("Keras cannot create a layer's weights inside jax.jit (keras.layers.Dense fails the same way): "
+                    "build it first")
     target = case.factory()
     compiled = _compile(lambda v: target(v), case.torch_compile)
     lengths = case.lengths
     other = None if not lengths else (lengths[-1] if lengths[-1] != case.shape_at(None)[case.time_axis]
                                       else lengths[0])
     first = to_numpy(compiled(_backend_tensor(_input(case, batch=2, seed=1))))
-    second_input = _backend_tensor(_input(case, batch=3, length=other, seed=2))
+    second_input = _backend_tensor(_input(case, batch=1, length=other, seed=2))
     second = to_numpy(compiled(second_input))  # a second trace: the first trace's constants must still work
-    assert first.shape[0] == 2 and second.shape[0] == 3
+    assert first.shape[0] == 2 and second.shape[0] == 1
     eager = to_numpy(target(second_input))
     np.testing.assert_allclose(second, eager, rtol=1e-5, atol=1e-4 * _scale(eager))
 
@@ -320,20 +323,38 @@ def _gradient(fn, x):
     """d sum(fn(x)) / dx (for complex x: with respect to the stacked real and imaginary parts)."""
     from tests.helpers import gradient
 
+    def real_fn(v):  # a complex output (STFT): the gradient of sum(real + imag)
+        y = fn(v)
+        if "complex" in _dtype_of(y):
+            y = keras.ops.real(y) + keras.ops.imag(y)
+        return y
+
     if np.iscomplexobj(x):
         parts = np.stack([x.real, x.imag]).astype("float32")
-        return gradient(lambda v: fn(_complex(v[0], v[1])), parts)
-    return gradient(fn, x)
+        return gradient(lambda v: real_fn(_complex(v[0], v[1])), parts)
+    return gradient(real_fn, x)
+
+
+_GRADIENTS = {}
+
+
+def _noise_and_silence_gradient(case):
+    """The gradient for a batch of [noise, zeros] (one computation for both gradient checks: JAX traces anew)."""
+    if case.name not in _GRADIENTS:
+        target = case.factory()
+        x = _input(case, seed=7)
+        x[1] = 0
+        grad = _gradient(lambda v: target(v), x)
+        assert grad.shape == ((2, *x.shape) if np.iscomplexobj(x) else x.shape)
+        _GRADIENTS[case.name] = grad if not np.iscomplexobj(x) else np.moveaxis(grad, 0, 1)  # batch first
+    return _GRADIENTS[case.name]
 
 
 @pytest.mark.parametrize("case", _params("gradient"))
 def test_gradient_is_finite(case):
     _opt_out(case, "gradient")
     assert case.differentiable, f"{case.name}: a non-differentiable case must opt out of the gradient check"
-    target = case.factory()
-    x = _input(case, seed=7)
-    grad = _gradient(lambda v: target(v), x)
-    assert grad.shape == ((2, *x.shape) if np.iscomplexobj(x) else x.shape)
+    grad = _noise_and_silence_gradient(case)[0]
     assert np.isfinite(grad).all()
     if case.nonzero_gradient:
         assert np.abs(grad).max() > 0
@@ -344,9 +365,7 @@ def test_gradient_is_finite_at_zero_input(case):
     """Silence (log, sqrt, atan2 at 0) must not give NaN gradients."""
     _opt_out(case, "gradient")
     _opt_out(case, "gradient_at_zero")
-    target = case.factory()
-    x = np.zeros_like(_input(case))
-    assert np.isfinite(_gradient(lambda v: target(v), x)).all()
+    assert np.isfinite(_noise_and_silence_gradient(case)[1]).all()
 
 
 # -- frame locality -------------------------------------------------------------------------------------------------
