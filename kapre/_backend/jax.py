@@ -86,12 +86,13 @@ def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks=None
 
 
 def matmul(x1, x2):
-    """``jnp.matmul``: keeps float64 (with x64 enabled) where ``keras.ops.matmul`` follows JAX's default types."""
-    return jnp.matmul(x1, x2)
+    """``jnp.matmul``: keeps float64 (with x64 enabled) where ``keras.ops.matmul`` follows JAX's default types.
+    Keras variables (a trainable kernel) are converted first: JAX no longer takes ``__jax_array__`` objects."""
+    return jnp.matmul(ops.convert_to_tensor(x1), ops.convert_to_tensor(x2))
 
 
 def arctan2(y, x):
-    return jnp.arctan2(y, x)
+    return jnp.arctan2(ops.convert_to_tensor(y), ops.convert_to_tensor(x))
 
 
 def make_complex(real, imag):
