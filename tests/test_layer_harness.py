@@ -19,8 +19,7 @@ import kapre
 from tests.helpers import BACKEND, chain, model_of, noise, save_and_load, to_numpy
 from tests.layer_registry import CASES, COMPOSED_FUNCTIONS
 
-# The layers do not declare ``frame_locality`` yet (another change adds it): the attribute check is a strict
-# xfail until then, so it fails (XPASS) as soon as the attribute arrives and this flag must be flipped.
+# A kapre without ``frame_locality`` (before kapre._layer declared it) makes the attribute check a strict xfail.
 FRAME_LOCALITY_DECLARED = hasattr(kapre.STFT, "frame_locality")
 
 PUBLIC_LAYER_MODULES = (
@@ -43,7 +42,7 @@ def _params(check, cases=CASES):
     params = []
     for case in cases:
         marks = []
-        reason, backends = case.known_bugs.get(check, case.known_bugs.get("all", (None, None)))
+        reason, backends = case.known_bugs.get(check, (None, None))
         if reason is not None and (backends is None or BACKEND in backends):
             marks.append(pytest.mark.xfail(strict=True, reason=f"kapre: {reason}"))
         if check == "frame_locality_attribute" and not FRAME_LOCALITY_DECLARED and case.frame_locality is not None:
