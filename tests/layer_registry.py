@@ -108,10 +108,6 @@ PHASE_NAN_GRADIENT = ("Phase's exact atan2 has a NaN gradient at a zero bin (0/0
 NORMALIZATION_NAN_GRADIENT = ("Normalization2D: sqrt's gradient at a zero variance (constant input) is inf, "
                               "giving NaN on JAX and PyTorch", ("jax", "torch"))
 
-DFT_ON_JAX = ("engine='dft' (STFT, STFTTflite) fails on JAX since 907f053: the DFT kernels are Keras variables "
-              "handed to jax.numpy ('Triggering __jax_array__() during abstractification is no longer supported')",
-              ("jax",))
-DFT_BROKEN = {check: DFT_ON_JAX for check in CHECKS if check != "frame_locality_attribute"}  # every call fails
 COMPOSED = {"frame_locality_attribute": "a keras.Sequential of kapre layers, not a kapre layer: the attribute "
                                         "is its layers' (the behaviour is checked on the stack)"}
 
@@ -133,8 +129,7 @@ CASES: list[LayerCase] = [
               mixed_output="complex64"),
     LayerCase("STFT-dft", lambda: kapre.STFT(n_fft=N_FFT, hop_length=HOP, engine="dft", **CL), WAVE, (kapre.STFT,),
               edge_lengths=WAVE_LENGTHS, frame_locality="waveform", torch_compile=True, float64_output="complex128",
-              mixed_output="complex64",
-              known_bugs=DFT_BROKEN),
+              mixed_output="complex64"),
     LayerCase("STFT-pad-hamming", lambda: kapre.STFT(n_fft=N_FFT, win_length=48, hop_length=20,
                                                      window_name="hamming_window", pad_begin=True, pad_end=True, **CL),
               (200, 2), (kapre.STFT,), edge_lengths=(1, 21), frame_locality="waveform",
@@ -203,13 +198,11 @@ CASES: list[LayerCase] = [
               frame_locality=None),
     # -- kapre.time_frequency_tflite -----------------------------------------------------------------------------
     LayerCase("STFTTflite", lambda: kapre.STFTTflite(n_fft=N_FFT, hop_length=HOP, **CL), WAVE, (kapre.STFTTflite,),
-              edge_lengths=WAVE_LENGTHS, frame_locality="waveform", torch_compile=True, mixed_output="float32",
-              known_bugs=DFT_BROKEN),
+              edge_lengths=WAVE_LENGTHS, frame_locality="waveform", torch_compile=True, mixed_output="float32"),
     LayerCase("STFTTflite-channels-first-pad-end", lambda: kapre.STFTTflite(n_fft=N_FFT, hop_length=HOP, pad_end=True,
                                                                             **CF),
               (2, 200), (kapre.STFTTflite,), time_axis=1, output_time_axis=1, edge_lengths=(1, 17),
-              frame_locality="waveform", mixed_output="float32",
-              known_bugs=DFT_BROKEN),
+              frame_locality="waveform", mixed_output="float32"),
     LayerCase("MagnitudeTflite", kapre.MagnitudeTflite, (*SPEC, 2), (kapre.MagnitudeTflite,),
               edge_lengths=SPEC_LENGTHS, frame_locality="frame", torch_compile=True),
     LayerCase("PhaseTflite", kapre.PhaseTflite, (*SPEC, 2), (kapre.PhaseTflite,), edge_lengths=SPEC_LENGTHS,

@@ -21,8 +21,6 @@ OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 KNOWN_FAILURES = {
     "kapre.time_frequency.Phase": ("the example prints float32's 1.5707999467849731 for np.round(..., 4).tolist(); "
                                    "the docstring expects [[1.5708]] (round a float64 copy or use float())", None),
-    "kapre.time_frequency_tflite.STFTTflite": ("engine='dft' fails on JAX since 907f053 (Keras variables handed to "
-                                               "jax.numpy)", ("jax",)),
 }
 
 
