@@ -278,13 +278,22 @@ def atan2_continued_fraction(y, x, n_terms: int):
     return ops.where(y < 0, -angle, angle)
 
 
+def safe_angle(real, imag):
+    """``arctan2(imag, real)`` whose gradient is 0 (not NaN) where both parts are exactly zero (the value there is
+    ``arctan2(0, 0) = 0``, as before); the inputs' float dtype is kept (:func:`kapre._backend.arctan2`)."""
+    zero = ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0))
+    safe_real = ops.where(zero, ops.ones_like(real), real)
+    return ops.where(zero, ops.stop_gradient(_backend.arctan2(imag, real)), _backend.arctan2(imag, safe_real))
+
+
 def phase(spectrum, approx_atan_accuracy: int | None = None):
-    """Phase (radians, in ``[-pi, pi]``) of a complex tensor; ``approx_atan_accuracy`` selects the
-    continued-fraction arctan (:func:`atan2_continued_fraction`) that LiteRT's builtin ops can run."""
+    """Phase (radians, in ``[-pi, pi]``) of a complex tensor, with a zero gradient at exactly-zero bins;
+    ``approx_atan_accuracy`` selects the continued-fraction arctan (:func:`atan2_continued_fraction`) that LiteRT's
+    builtin ops can run."""
     real, imag = ops.real(spectrum), ops.imag(spectrum)
     if approx_atan_accuracy:
         return atan2_continued_fraction(imag, real, approx_atan_accuracy)
-    return ops.arctan2(imag, real)
+    return safe_angle(real, imag)
 
 
 def magnitude_to_decibel(

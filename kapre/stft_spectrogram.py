@@ -380,7 +380,7 @@ class STFTSpectrogram(KapreLayer):
         elif self.mode == "stft":
             outputs = ops.concatenate([real, imag], axis=-1)
         elif self.mode == "angle":
-            outputs = _safe_angle(real, imag)
+            outputs = functional.safe_angle(real, imag)
         else:
             power = ops.square(real) + ops.square(imag)
             if self.mode == "psd":
@@ -418,9 +418,3 @@ def _floor(x, floor: float):
     """``maximum(x, floor)`` in ``x``'s dtype (Keras' PyTorch ``maximum`` returns float32 for float64 input)."""
     return ops.where(x > floor, x, floor)
 
-
-def _safe_angle(real, imag):
-    """``arctan2(imag, real)`` whose gradient is 0 (not NaN) where both parts are exactly zero."""
-    zero = ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0))
-    safe_real = ops.where(zero, ops.ones_like(real), real)
-    return ops.where(zero, ops.stop_gradient(_backend.arctan2(imag, real)), _backend.arctan2(imag, safe_real))

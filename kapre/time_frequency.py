@@ -248,6 +248,8 @@ class InverseSTFT(KapreLayer):
         ``samples = (frames - 1) * hop_length + win_length`` (kapre, ``tf.signal.inverse_stft``), or
         ``(frames - 1) * hop_length + n_fft - 2 * (n_fft // 2)`` with ``center=True``. The result can be longer
         than the original signal: trim it (see :func:`kapre.composed.get_perfectly_reconstructing_stft_istft`).
+        The real dtype of the input (float32 for complex64, float64 for complex128), also under mixed precision:
+        a waveform is handed back at the precision of the spectrum it came from.
 
     Example:
         >>> import numpy as np, kapre
@@ -390,7 +392,7 @@ class Phase(_ComplexToRealLayer):
 
     Example:
         >>> import numpy as np, kapre
-        >>> np.round(np.asarray(kapre.Phase()(np.array([[1j]], 'complex64'))), 4).tolist()
+        >>> np.round(np.asarray(kapre.Phase()(np.array([[1j]], 'complex64')), 'float64'), 4).tolist()
         [[1.5708]]
     """
 

@@ -238,5 +238,5 @@ class PhaseTflite(_PartsToRealMixin, Phase):
         if self.approx_atan_accuracy:
             angle = functional.atan2_continued_fraction(imag, real, self.approx_atan_accuracy)
         else:
-            angle = ops.arctan2(imag, real)
+            angle = functional.safe_angle(real, imag)  # zero gradient at exactly-zero bins
         return self._finish(angle, inputs.dtype)

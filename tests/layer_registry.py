@@ -102,9 +102,6 @@ SPEC_LENGTHS = (1, 7)
 MEL = {"sample_rate": 8000, "n_freq": N_FREQ, "n_mels": 8}
 NOT_DIFFERENTIABLE_INT = {"gradient": "integer output (quantization): no gradient"}
 POOLED_BATCH = "the statistics pool the whole batch (kapre 0.2's rule, documented): batched != per-example"
-PHASE_NAN_GRADIENT = ("Phase's exact atan2 has a NaN gradient at a zero bin (0/0) on TensorFlow and JAX "
-                      "(PyTorch gives 0); Magnitude and STFTSpectrogram(mode='angle') give 0 there",
-                      ("tensorflow", "jax"))
 NORMALIZATION_NAN_GRADIENT = ("Normalization2D: sqrt's gradient at a zero variance (constant input) is inf, "
                               "giving NaN on JAX and PyTorch", ("jax", "torch"))
 
@@ -133,10 +130,7 @@ CASES: list[LayerCase] = [
     LayerCase("STFT-pad-hamming", lambda: kapre.STFT(n_fft=N_FFT, win_length=48, hop_length=20,
                                                      window_name="hamming_window", pad_begin=True, pad_end=True, **CL),
               (200, 2), (kapre.STFT,), edge_lengths=(1, 21), frame_locality="waveform",
-              float64_output="complex128", mixed_output="complex64",
-              known_bugs={"empty_batch": ("TensorFlow's RFFT kernel rejects an empty tensor whose last axis "
-                                          "(win_length=48) is shorter than fft_length=64 (it pads non-empty ones)",
-                                          ("tensorflow",))}),
+              float64_output="complex128", mixed_output="complex64"),
     LayerCase("STFT-channels-first", lambda: kapre.STFT(n_fft=N_FFT, hop_length=HOP, **CF), (2, 200), (kapre.STFT,),
               time_axis=1, output_time_axis=1, edge_lengths=WAVE_LENGTHS, frame_locality="waveform",
               float64_output="complex128", mixed_output="complex64"),
@@ -155,7 +149,7 @@ CASES: list[LayerCase] = [
     LayerCase("Magnitude", kapre.Magnitude, SPEC, (kapre.Magnitude,), dtype="complex64", edge_lengths=SPEC_LENGTHS,
               frame_locality="frame"),
     LayerCase("Phase", kapre.Phase, SPEC, (kapre.Phase,), dtype="complex64", edge_lengths=SPEC_LENGTHS,
-              frame_locality="frame", known_bugs={"gradient_at_zero": PHASE_NAN_GRADIENT}),
+              frame_locality="frame"),
     LayerCase("Phase-approx", lambda: kapre.Phase(approx_atan_accuracy=25), SPEC, (kapre.Phase,), dtype="complex64",
               edge_lengths=SPEC_LENGTHS, frame_locality="frame"),
     LayerCase("MagnitudeToDecibel", kapre.MagnitudeToDecibel, SPEC, (kapre.MagnitudeToDecibel,),
@@ -206,7 +200,7 @@ CASES: list[LayerCase] = [
     LayerCase("MagnitudeTflite", kapre.MagnitudeTflite, (*SPEC, 2), (kapre.MagnitudeTflite,),
               edge_lengths=SPEC_LENGTHS, frame_locality="frame", torch_compile=True),
     LayerCase("PhaseTflite", kapre.PhaseTflite, (*SPEC, 2), (kapre.PhaseTflite,), edge_lengths=SPEC_LENGTHS,
-              frame_locality="frame", known_bugs={"gradient_at_zero": PHASE_NAN_GRADIENT}),
+              frame_locality="frame"),
     # -- kapre.signal --------------------------------------------------------------------------------------------
     LayerCase("Frame", lambda: kapre.Frame(frame_length=N_FFT, hop_length=HOP, data_format="channels_last"), WAVE,
               (kapre.Frame,), edge_lengths=WAVE_LENGTHS, frame_locality="waveform", mixed_output="float32"),
@@ -312,7 +306,7 @@ CASES: list[LayerCase] = [
     LayerCase("get_stft_mag_phase", lambda: kapre.composed.get_stft_mag_phase(
         input_shape=(200, 2), n_fft=N_FFT, hop_length=HOP, return_decibel=True, **CL), (200, 2),
               ("get_stft_mag_phase",), time_axis=None, frame_locality=None, rtol=1e-5,
-              opt_outs=COMPOSED, known_bugs={"gradient_at_zero": PHASE_NAN_GRADIENT}),
+              opt_outs=COMPOSED),
     LayerCase("get_frequency_aware_conv2d", lambda: _seq((12, 9, 1), kapre.composed.get_frequency_aware_conv2d(
         "channels_last", "fa", 4, (3, 3), padding="same")), (12, 9, 1), ("get_frequency_aware_conv2d",),
               time_axis=None, frame_locality=None, opt_outs=COMPOSED),

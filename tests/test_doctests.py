@@ -18,10 +18,7 @@ OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Docstring examples known to fail: the test name -> the reason (a strict xfail, so the case flips when fixed).
 # The test name -> (reason, backends or None for all).
-KNOWN_FAILURES = {
-    "kapre.time_frequency.Phase": ("the example prints float32's 1.5707999467849731 for np.round(..., 4).tolist(); "
-                                   "the docstring expects [[1.5708]] (round a float64 copy or use float())", None),
-}
+KNOWN_FAILURES: dict[str, tuple[str, tuple | None]] = {}
 
 
 def _module_names():

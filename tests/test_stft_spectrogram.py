@@ -194,10 +194,13 @@ def float64_backend():
 
 
 def call_keras(layer, x):
-    """Keras' layer on the active backend. TensorFlow's CPU kernels have no NCW float64 convolution (Keras'
-    channels_first float64 layer fails there), so that case runs Keras' channels_last layer, with the same
-    weights, and moves the axes in NumPy."""
-    if BACKEND == "tensorflow" and layer.data_format == "channels_first" and layer.compute_dtype == "float64":
+    """Keras' layer on the active backend (built on first use). TensorFlow's CPU convolution supports only NHWC
+    (TensorFlow 2.21: "The Conv2D op currently only supports the NHWC tensor format on the CPU", float32 too;
+    earlier versions lacked only the float64 NCW kernel), so a channels_first layer runs there as Keras'
+    channels_last layer, with the same weights, and the axes move in NumPy."""
+    if not layer.built:
+        layer.build(x.shape)
+    if BACKEND == "tensorflow" and layer.data_format == "channels_first":
         config = dict(layer.get_config(), data_format="channels_last")
         config.pop("name")
         twin = keras_layer(**config)
@@ -265,7 +268,7 @@ def test_equals_keras_float32_and_numpy(config):
         kw = dict(kwargs, mode=mode)
         x, x_bct = signal_for(kw, length, channels)
         reference = keras_layer(**kw)
-        expected = to_numpy(reference(x))
+        expected = call_keras(reference, x)
         layer = kapre.STFTSpectrogram(**kw)
         actual = to_numpy(layer(x))
         magnitude = magnitude_for(x_bct, kw, actual.shape)
@@ -388,7 +391,7 @@ def test_shapes_equal_keras_at_edge_lengths(padding):
         shape = (2, length, 3) if data_format == "channels_last" else (2, 3, length)
         x = noise(shape, seed=length)
         eager = to_numpy(layer(x)).shape
-        assert eager == to_numpy(reference(x)).shape == layer.compute_output_shape(shape), (length, eager)
+        assert eager == call_keras(reference, x).shape == layer.compute_output_shape(shape), (length, eager)
 
 
 def test_unknown_length_in_a_model():

@@ -49,6 +49,11 @@ NAME = "tensorflow"
 
 
 def rfft(x, n_fft: int):
+    """``tf.signal.rfft``; an empty tensor gets its empty result directly (TensorFlow pads a frame shorter than
+    ``n_fft`` but rejects an empty one: "RFFT Input dimension ... at least n_fft")."""
+    if 0 in x.shape:
+        complex_dtype = tf.complex128 if x.dtype == tf.float64 else tf.complex64
+        return tf.zeros((*x.shape[:-1], n_fft // 2 + 1), dtype=complex_dtype)
     return tf.signal.rfft(x, fft_length=[n_fft])
 
 
@@ -57,7 +62,7 @@ def irfft(spectrum, n_fft: int):
 
 
 def rfft_power(x, n_fft: int):
-    spectrum = tf.signal.rfft(x, fft_length=[n_fft])
+    spectrum = rfft(x, n_fft)
     return tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
 
 
