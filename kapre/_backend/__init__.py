@@ -2,7 +2,8 @@
 
 As in Keras (``keras/src/backend/__init__.py``), the module of the active Keras backend is selected once, when
 kapre is imported, and its names are re-exported here: ``from kapre import _backend`` then
-``_backend.rfft(x, n_fft)``. Every backend module implements the same interface (:data:`INTERFACE`), so callers
+``_backend.rfft(x, n_fft)``. Every backend module implements the same interface (``INTERFACE``, in
+:mod:`kapre._backend._interface`), so callers
 never branch on the backend and never receive a "not available" ``None``:
 
 - transforms: ``rfft``, ``irfft``, ``rfft_power``, ``frame``, ``overlap_add``, ``windowed_rfft``,
@@ -25,29 +26,7 @@ from __future__ import annotations
 
 from keras import backend as _keras_backend
 
-INTERFACE = (
-    "NAME",
-    "rfft",
-    "irfft",
-    "rfft_power",
-    "frame",
-    "overlap_add",
-    "windowed_rfft",
-    "windowed_overlap_add",
-    "matmul",
-    "maximum",
-    "minimum",
-    "arctan2",
-    "magnitude",
-    "make_complex",
-    "constant",
-    "call_compiled_when_eager",
-    "compile_function",
-    "device_names",
-    "MATMUL_WIDTH_MULTIPLE",
-    "LOOPS_OVER_FRAME_CHUNKS",
-    "max_frame_chunks",
-)
+from kapre._backend._interface import INTERFACE as INTERFACE
 
 _name = _keras_backend.backend()
 if _name == "tensorflow":

@@ -11,29 +11,9 @@ import numpy as np
 from keras import backend as keras_backend
 from keras import ops
 
-__all__ = [
-    "NAME",
-    "rfft",
-    "irfft",
-    "rfft_power",
-    "frame",
-    "overlap_add",
-    "windowed_rfft",
-    "windowed_overlap_add",
-    "matmul",
-    "maximum",
-    "minimum",
-    "arctan2",
-    "magnitude",
-    "make_complex",
-    "constant",
-    "call_compiled_when_eager",
-    "compile_function",
-    "device_names",
-    "MATMUL_WIDTH_MULTIPLE",
-    "LOOPS_OVER_FRAME_CHUNKS",
-    "max_frame_chunks",
-]
+from kapre._backend._interface import INTERFACE
+
+__all__ = list(INTERFACE)
 
 NAME = keras_backend.backend()
 
@@ -115,19 +95,26 @@ def overlap_add(frames, hop_length: int):
     return signal[..., : (n_frames - 1) * hop_length + frame_length]
 
 
-def windowed_rfft(frames, window, n_fft: int, chunks=None):
-    """``rfft(frames * window, n_fft)`` of ``(..., frames, frame_length)``; ``chunks`` (a chunk plan) is ignored:
-    the compiler schedules the whole."""
-    return rfft(frames * window, n_fft)
+def windowed_transforms(rfft_fn, irfft_fn):
+    """``(windowed_rfft, windowed_overlap_add)`` over a backend's own FFTs, for the backends whose compilers
+    schedule the whole computation (the chunk plan is ignored)."""
+
+    def windowed_rfft(frames, window, n_fft: int, chunks=None):
+        """``rfft(frames * window, n_fft)`` of ``(..., frames, frame_length)``."""
+        return rfft_fn(frames * window, n_fft)
+
+    def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks=None):
+        """``overlap_add(irfft(stfts, n_fft)[..., :len(window)] * window, hop_length)``."""
+        frames = irfft_fn(stfts, n_fft)
+        frame_length = window.shape[0]
+        if frame_length < n_fft:
+            frames = frames[..., :frame_length]
+        return overlap_add(frames * window, hop_length)
+
+    return windowed_rfft, windowed_overlap_add
 
 
-def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks=None):
-    """``overlap_add(irfft(stfts, n_fft)[..., :len(window)] * window, hop_length)``; ``chunks`` is ignored."""
-    frames = irfft(stfts, n_fft)
-    frame_length = window.shape[0]
-    if frame_length < n_fft:
-        frames = frames[..., :frame_length]
-    return overlap_add(frames * window, hop_length)
+windowed_rfft, windowed_overlap_add = windowed_transforms(rfft, irfft)
 
 
 def matmul(x1, x2):

@@ -10,40 +10,18 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from kapre._backend.generic import (
-    LOOPS_OVER_FRAME_CHUNKS,
-    MATMUL_WIDTH_MULTIPLE,
-    magnitude,
-    matmul,
-    max_frame_chunks,
-    maximum,
-    minimum,
-    overlap_add,
-)
+from kapre._backend._interface import INTERFACE
+from kapre._backend.generic import LOOPS_OVER_FRAME_CHUNKS as LOOPS_OVER_FRAME_CHUNKS
+from kapre._backend.generic import MATMUL_WIDTH_MULTIPLE as MATMUL_WIDTH_MULTIPLE
+from kapre._backend.generic import magnitude as magnitude
+from kapre._backend.generic import matmul as matmul
+from kapre._backend.generic import max_frame_chunks as max_frame_chunks
+from kapre._backend.generic import maximum as maximum
+from kapre._backend.generic import minimum as minimum
+from kapre._backend.generic import overlap_add as overlap_add
+from kapre._backend.generic import windowed_transforms
 
-__all__ = [
-    "NAME",
-    "rfft",
-    "irfft",
-    "rfft_power",
-    "frame",
-    "overlap_add",
-    "windowed_rfft",
-    "windowed_overlap_add",
-    "matmul",
-    "maximum",
-    "minimum",
-    "arctan2",
-    "magnitude",
-    "make_complex",
-    "constant",
-    "call_compiled_when_eager",
-    "compile_function",
-    "device_names",
-    "MATMUL_WIDTH_MULTIPLE",
-    "LOOPS_OVER_FRAME_CHUNKS",
-    "max_frame_chunks",
-]
+__all__ = list(INTERFACE)
 
 NAME = "tensorflow"
 
@@ -71,16 +49,7 @@ def frame(x, frame_length: int, hop_length: int):
     return tf.signal.frame(x, frame_length, hop_length, pad_end=False, axis=-1)
 
 
-def windowed_rfft(frames, window, n_fft: int, chunks=None):
-    return rfft(frames * window, n_fft)
-
-
-def windowed_overlap_add(stfts, n_fft: int, hop_length: int, window, chunks=None):
-    frames = irfft(stfts, n_fft)
-    frame_length = window.shape[0]
-    if frame_length < n_fft:
-        frames = frames[..., :frame_length]
-    return overlap_add(frames * window, hop_length)
+windowed_rfft, windowed_overlap_add = windowed_transforms(rfft, irfft)
 
 
 def arctan2(y, x):

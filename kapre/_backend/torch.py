@@ -9,34 +9,17 @@ the dtype. MKL rejects FFTs of tensors with no elements (an empty batch): those 
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from keras import ops
 
-__all__ = [
-    "NAME",
-    "rfft",
-    "irfft",
-    "rfft_power",
-    "frame",
-    "overlap_add",
-    "windowed_rfft",
-    "windowed_overlap_add",
-    "matmul",
-    "maximum",
-    "minimum",
-    "arctan2",
-    "magnitude",
-    "make_complex",
-    "constant",
-    "call_compiled_when_eager",
-    "compile_function",
-    "device_names",
-    "MATMUL_WIDTH_MULTIPLE",
-    "LOOPS_OVER_FRAME_CHUNKS",
-    "max_frame_chunks",
-    "without_autograd",
-]
+from kapre._backend._interface import INTERFACE
+
+# PyTorch's eager paths are written for eager calls (and the user may torch.compile the model): nothing to compile
+from kapre._backend.generic import call_compiled_when_eager as call_compiled_when_eager
+from kapre._backend.generic import compile_function as compile_function
+from kapre._backend.generic import constant as constant
+
+__all__ = list(INTERFACE)
 
 NAME = "torch"
 
@@ -215,19 +198,6 @@ def magnitude(spectrum):
 
 def make_complex(real, imag):
     return torch.complex(real, imag)
-
-
-def constant(array: np.ndarray, dtype: str):
-    return ops.convert_to_tensor(np.asarray(array, dtype=dtype), dtype=dtype)
-
-
-def call_compiled_when_eager(owner, fn, x):
-    """``fn(x)``: PyTorch's eager paths are written for it (and the user may ``torch.compile`` the model)."""
-    return fn(x)
-
-
-def compile_function(fn):
-    return fn
 
 
 def device_names() -> list[str]:

@@ -13,38 +13,33 @@ __all__ = ["atomic_save", "atomic_write_text", "Reporter"]
 
 
 def atomic_save(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` (.npy) through a temporary file in the same folder and ``os.replace``."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    base = os.path.basename(path)
+    """Write ``array`` to ``path`` (.npy) through a temporary file in the same folder and ``os.replace``; temporary
+    files left by a killed earlier run for the same output are removed first."""
+    directory, base = os.path.dirname(path) or ".", os.path.basename(path)
     for stale in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(base)}.*.tmp")):
         try:
             os.remove(stale)
         except OSError:
             pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
+    _replace_atomically(path, "wb", lambda f: np.save(f, array))
 
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    _replace_atomically(path, "w", lambda f: f.write(text))
+
+
+def _replace_atomically(path: str, mode: str, write) -> None:
+    """``write(file)`` into a temporary file next to ``path``, flushed to disk, then renamed over ``path``: a reader
+    sees the old file or the whole new one, never part of it; the temporary file goes on any error."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

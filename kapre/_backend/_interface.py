@@ -1,0 +1,25 @@
+"""The names every backend module of :mod:`kapre._backend` implements (each module's ``__all__``)."""
+
+INTERFACE = (
+    "NAME",
+    "rfft",
+    "irfft",
+    "rfft_power",
+    "frame",
+    "overlap_add",
+    "windowed_rfft",
+    "windowed_overlap_add",
+    "matmul",
+    "maximum",
+    "minimum",
+    "arctan2",
+    "magnitude",
+    "make_complex",
+    "constant",
+    "call_compiled_when_eager",
+    "compile_function",
+    "device_names",
+    "MATMUL_WIDTH_MULTIPLE",
+    "LOOPS_OVER_FRAME_CHUNKS",
+    "max_frame_chunks",
+)
