@@ -219,6 +219,11 @@ def test_unknown_length_model_runs_at_two_lengths():
 
 
 def test_batched_equals_per_example():
+    """The batch changes nothing but float32 rounding. The output is dB relative to each example's maximum
+    (``ref='max'``): within 40 dB of it, equal to 1e-4 dB; everywhere, equal as powers relative to the maximum
+    (``10 ** (dB / 10)``) to 1e-5 (the 1e-4 dB above, at the peak). A float32 DFT-as-matmul rounds at about
+    1e-7 of the peak, so far below the peak a dB value moves by more than 1e-4 when the backend blocks the matmul
+    differently for another batch size (JAX 0.10: 1.0e-3 dB at -61.6 dB, 1.7e-10 of the maximum as a power)."""
     x = noise((3, 2, 900), seed=6)
     layers = [
         Spectrogram(n_dft=128, n_hop=60, return_decibel_spectrogram=True),
@@ -227,7 +232,10 @@ def test_batched_equals_per_example():
     for layer in layers:
         batched = to_numpy(layer(x))
         single = np.concatenate([to_numpy(layer(x[i : i + 1])) for i in range(3)])
-        np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-4)
+        assert batched.shape == single.shape and batched.max() == 0.0  # dB below each example's maximum
+        near = single > -40.0
+        np.testing.assert_allclose(batched[near], single[near], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(10 ** (batched / 10), 10 ** (single / 10), rtol=0, atol=1e-5)
 
 
 def test_gradients_finite_at_zero_input_with_trainable_kernels():
