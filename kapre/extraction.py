@@ -56,9 +56,7 @@ __all__ = [
     "sample_rate_of",
 ]
 
-WAVEFORM = "waveform"
-FRAME = "frame"
-EXAMPLE_MAX = "example_max"
+from kapre._layer import EXAMPLE_MAX, FRAME, WAVEFORM  # noqa: E402  (the values layers declare, one definition)
 
 # Lengths used to find the frame (time) axis of each batched layer's output from compute_output_shape: the one axis
 # whose size differs between the two.
