@@ -15,12 +15,8 @@ import keras
 import numpy as np
 import pytest
 
-import kapre
 from tests.helpers import BACKEND, chain, model_of, noise, save_and_load, to_numpy
 from tests.layer_registry import CASES, COMPOSED_FUNCTIONS
-
-# A kapre without ``frame_locality`` (before kapre._layer declared it) makes the attribute check a strict xfail.
-FRAME_LOCALITY_DECLARED = hasattr(kapre.STFT, "frame_locality")
 
 PUBLIC_LAYER_MODULES = (
     "kapre",
@@ -45,8 +41,6 @@ def _params(check, cases=CASES):
         reason, backends = case.known_bugs.get(check, (None, None))
         if reason is not None and (backends is None or BACKEND in backends):
             marks.append(pytest.mark.xfail(strict=True, reason=f"kapre: {reason}"))
-        if check == "frame_locality_attribute" and not FRAME_LOCALITY_DECLARED and case.frame_locality is not None:
-            marks.append(pytest.mark.xfail(strict=True, reason="frame_locality not yet declared"))
         params.append(pytest.param(case, id=case.name, marks=marks))
     return params
 
