@@ -28,6 +28,7 @@ __all__ = [
     "istft",
     "magnitude",
     "magnitude_from_parts",
+    "power",
     "phase",
     "atan2_continued_fraction",
     "magnitude_to_decibel",
@@ -68,8 +69,8 @@ def pad_along_axis(x, before: int, after: int, mode: str = "constant", axis: int
     if mode not in ("reflect", "symmetric"):
         raise ValueError(f"pad mode must be one of {PAD_MODES}, received mode={mode!r}.")
     length = x.shape[axis]
-    limit = length - 1 if mode == "reflect" else length
-    if length is not None and (before > limit or after > limit):
+    limit = None if length is None else length - 1 if mode == "reflect" else length
+    if limit is not None and (before > limit or after > limit):
         raise ValueError(
             f"{mode!r} padding of {max(before, after)} samples needs at least "
             f"{max(before, after) + (mode == 'reflect')} samples along the padded axis, received {length}. "
@@ -236,6 +237,14 @@ def istft(
 def magnitude(spectrum):
     """``|spectrum|`` of a complex tensor (gradients are 0, not NaN, at exact zeros on every backend)."""
     return _backend.magnitude(spectrum)
+
+
+def power(spectrum):
+    """``|spectrum| ** 2``: ``real**2 + imag**2`` of a complex tensor (no square root), ``x**2`` of a real one."""
+    if "complex" not in str(spectrum.dtype):
+        return ops.square(spectrum)
+    real, imag = ops.real(spectrum), ops.imag(spectrum)
+    return real * real + imag * imag
 
 
 def magnitude_from_parts(real, imag):

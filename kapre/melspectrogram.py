@@ -38,7 +38,9 @@ class MelSpectrogram(KapreLayer):
     """Mel spectrogram (power or magnitude), optionally in decibels, of a batch of (multichannel) waveforms.
 
     Frames of ``win_length`` samples every ``hop_length`` samples (``center=False`` framing, kapre 0.4 and
-    ``librosa.stft(center=False)``), windowed, zero-padded to ``n_fft``; ``|X| ** power`` mapped through the
+    ``librosa.stft(center=False)``), windowed, zero-padded to ``n_fft``; with ``center=True`` the signal is padded
+    by ``n_fft // 2`` samples at both ends and frame ``t`` is centred on sample ``t * hop_length``
+    (``librosa.feature.melspectrogram``'s default framing); ``|X| ** power`` mapped through the
     mel filterbank of :func:`kapre.backend.filterbank_mel`; with ``return_decibel`` the result is
     ``10 * log10(max(S, db_amin)) - 10 * log10(max(db_amin, db_ref_value))``, floored ``db_dynamic_range`` dB
     below each example's maximum (``librosa.power_to_db(S, ref, amin, top_db)`` per example).
@@ -55,6 +57,9 @@ class MelSpectrogram(KapreLayer):
         return_decibel: return decibels.
         db_amin, db_ref_value, db_dynamic_range: as :class:`kapre.MagnitudeToDecibel`.
         input_data_format, output_data_format: as :class:`kapre.STFT`.
+        center: librosa's centred frames (``1 + samples // hop_length`` frames) instead of kapre's.
+        pad_mode: the padding with ``center=True``: ``'constant'`` (zeros, librosa's default since 0.10) or
+            ``'reflect'`` (then the signal must be longer than ``n_fft // 2`` samples).
         **kwargs: base ``keras.layers.Layer`` arguments.
 
     Input shape: ``(batch, time, channels)`` or ``(batch, channels, time)``.
@@ -68,12 +73,16 @@ class MelSpectrogram(KapreLayer):
         (2, 97, 64, 1)
     """
 
-    frame_locality = WAVEFORM
     _config_keys = (
         "n_fft", "win_length", "hop_length", "window_name", "sample_rate", "n_mels", "mel_f_min", "mel_f_max",
         "mel_htk", "mel_norm", "power", "return_decibel", "db_amin", "db_ref_value", "db_dynamic_range",
-        "input_data_format", "output_data_format",
+        "input_data_format", "output_data_format", "center", "pad_mode",
     )
+
+    @property
+    def frame_locality(self):
+        """``'waveform'``, except with ``center=True`` and reflect padding (the end of the signal is mirrored)."""
+        return None if self.center and self.pad_mode == "reflect" else WAVEFORM
 
     def __init__(
         self,
@@ -94,11 +103,17 @@ class MelSpectrogram(KapreLayer):
         db_dynamic_range=80.0,
         input_data_format="default",
         output_data_format="default",
+        center=False,
+        pad_mode="constant",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._framing = Framing.resolve(n_fft, win_length, hop_length, window_name, names={"window": "window_name"})
+        self._framing = Framing.resolve(
+            n_fft, win_length, hop_length, window_name, center=center, pad_mode=pad_mode,
+            names={"window": "window_name"},
+        )
         self.n_fft, self.win_length, self.hop_length, self.window_name = int(n_fft), win_length, hop_length, window_name
+        self.center, self.pad_mode = self._framing.center, self._framing.pad_mode
         self._mel = MelFilterbank.resolve(
             sample_rate, self._framing.n_freq, n_mels, mel_f_min, mel_f_max, mel_htk, mel_norm, names=MEL_NAMES
         )
@@ -130,7 +145,9 @@ class MelSpectrogram(KapreLayer):
 
     def build(self, input_shape):
         dtype = self.transform_dtype
-        self._window = _backend.constant(self._framing.window_values, dtype)
+        # centred frames read n_fft samples, the window in their middle (librosa's framing)
+        window = self._framing.centered_window() if self.center else self._framing.window_values
+        self._window = _backend.constant(window, dtype)
         values = [self._filterbank_values[r0:r1, c0:c1] for r0, r1, c0, c1 in self._blocks]
         self._block_weights = [
             (r0, r1, _backend.constant(block, dtype))
@@ -171,6 +188,10 @@ class MelSpectrogram(KapreLayer):
         return _backend.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
+        if self.center:  # librosa's centring: n_fft // 2 samples of padding at both ends
+            half = self.n_fft // 2
+            time_axis = 1 if self._input_format == V.CH_LAST else 2
+            inputs = functional.pad_along_axis(inputs, half, half, mode=self.pad_mode, axis=time_axis)
         forced = self._max_chunks is not None or self._loop_chunks is not None  # chunking forced (tests)
         if self._eager_path is None or forced or not self._eager_path.applies():
             return self._compute_generic(inputs)
@@ -178,7 +199,7 @@ class MelSpectrogram(KapreLayer):
             inputs,
             channels_last_in=self._input_format == V.CH_LAST,
             dtype=self.transform_dtype,
-            frame_length=self._framing.win_length,
+            frame_length=self._framing.frame_length,
             hop_length=self._framing.hop_length,
             n_fft=self.n_fft,
             window=self._window,
@@ -200,7 +221,7 @@ class MelSpectrogram(KapreLayer):
                 waveforms = ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
             else:
                 waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
-        win_length, hop_length = self._framing.win_length, self._framing.hop_length
+        win_length, hop_length = self._framing.frame_length, self._framing.hop_length
         rows = (inputs.shape[0] or 1) * (channels or 1)  # signals framed side by side (1 where unknown)
         per_chunk = functional.frames_per_chunk(rows, win_length, self._chunk_samples)
         mel = functional.map_frame_chunks(
@@ -230,7 +251,7 @@ class MelSpectrogram(KapreLayer):
         amin = self.db_amin if self.return_decibel else None
         if self._eager_path is not None:  # PyTorch under torch.compile: the fused chunk
             return self._eager_path.chunk(
-                waveforms, self._framing.win_length, self._framing.hop_length, self.n_fft, self._window,
+                waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,
                 self._block_weights, self.power, amin,
             )
         spectrogram = functional.power_spectrogram(

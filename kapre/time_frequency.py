@@ -359,9 +359,14 @@ class _ComplexToRealLayer(KapreLayer):
 
 @register
 class Magnitude(_ComplexToRealLayer):
-    """Magnitude ``|x|`` of a complex input (the output of :class:`STFT`); float output.
+    """Magnitude ``|x|`` (or power ``|x| ** 2``) of a complex input (the output of :class:`STFT`); float output.
 
     Gradients are finite everywhere, 0 at exact zeros. A real input is accepted too (its absolute value).
+
+    Args:
+        power: 1.0 (the default, kapre 0.4's layer): the magnitude ``|x|``; 2.0: the power ``re**2 + im**2``,
+            computed without a square root (``np.abs(librosa.stft(y)) ** 2``, torchaudio's ``power=2``).
+        **kwargs: base ``keras.layers.Layer`` arguments.
 
     Input shape: any. Output shape: same as input; ``float32`` for ``complex64`` input (the policy's dtype
     under mixed precision).
@@ -370,9 +375,21 @@ class Magnitude(_ComplexToRealLayer):
         >>> import numpy as np, kapre
         >>> np.asarray(kapre.Magnitude()(np.array([[3 + 4j]], 'complex64'))).tolist()
         [[5.0]]
+        >>> np.asarray(kapre.Magnitude(power=2.0)(np.array([[3 + 4j]], 'complex64'))).tolist()
+        [[25.0]]
     """
 
+    _config_keys = ("power",)
+
+    def __init__(self, power=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(power, bool) or power not in (1, 2, 1.0, 2.0):
+            raise ValueError(f"power must be 1.0 (magnitude) or 2.0 (power), received power={power!r}.")
+        self.power = float(power)
+
     def call(self, inputs):
+        if self.power == 2.0:
+            return self._finish(functional.power(inputs), inputs.dtype)
         return self._finish(functional.magnitude(inputs), inputs.dtype)
 
 

@@ -148,6 +148,8 @@ CASES: list[LayerCase] = [
               torch_compile=True, mixed_output="float32"),  # float32 under mixed precision (not documented)
     LayerCase("Magnitude", kapre.Magnitude, SPEC, (kapre.Magnitude,), dtype="complex64", edge_lengths=SPEC_LENGTHS,
               frame_locality="frame"),
+    LayerCase("Magnitude-power", lambda: kapre.Magnitude(power=2.0), SPEC, (kapre.Magnitude,), dtype="complex64",
+              edge_lengths=SPEC_LENGTHS, frame_locality="frame"),
     LayerCase("Phase", kapre.Phase, SPEC, (kapre.Phase,), dtype="complex64", edge_lengths=SPEC_LENGTHS,
               frame_locality="frame"),
     LayerCase("Phase-approx", lambda: kapre.Phase(approx_atan_accuracy=25), SPEC, (kapre.Phase,), dtype="complex64",
@@ -180,6 +182,12 @@ CASES: list[LayerCase] = [
               frame_locality="waveform", rtol=1e-5, torch_compile=True,
               known_bugs={"gradient_at_zero": ("MelSpectrogram(power=1.0): sqrt's gradient at a zero power bin is "
                                                "NaN on JAX and PyTorch (Magnitude gives 0)", ("jax", "torch"))}),
+    LayerCase("MelSpectrogram-center-reflect", lambda: kapre.MelSpectrogram(
+        n_fft=N_FFT, win_length=N_FFT - 4, hop_length=HOP, sample_rate=8000, n_mels=8, center=True, pad_mode="reflect",
+        **CL), WAVE, (kapre.MelSpectrogram,), edge_lengths=(N_FFT // 2 + 1, 75), frame_locality=None),
+    LayerCase("MelSpectrogram-center-constant", lambda: kapre.MelSpectrogram(
+        n_fft=N_FFT, hop_length=HOP, sample_rate=8000, n_mels=8, center=True, **CL), WAVE, (kapre.MelSpectrogram,),
+              edge_lengths=(1, N_FFT, 75), frame_locality="waveform"),
     # -- kapre.stft_spectrogram ----------------------------------------------------------------------------------
     LayerCase("STFTSpectrogram-psd", lambda: kapre.STFTSpectrogram(mode="psd", frame_length=N_FFT, frame_step=HOP),
               WAVE, (kapre.STFTSpectrogram,), edge_lengths=WAVE_LENGTHS, frame_locality="waveform",

@@ -115,6 +115,34 @@ def test_layer_equals_librosa_within_1e3_db(channels, in_format, out_format):
         np.testing.assert_allclose(y[:, c], np.maximum(ref, y[:, c].min()), atol=1e-3)
 
 
+@pytest.mark.parametrize("pad_mode", ["constant", "reflect"])
+@pytest.mark.parametrize("win_length, length", [(None, 16000), (400, 16000), (None, 300), (300, 5001)])
+def test_centered_layer_equals_librosa_within_1e3_db(pad_mode, win_length, length):
+    """center=True: librosa.feature.melspectrogram's default framing (a window shorter than n_fft in the middle of
+    each n_fft frame), both pad modes, signals shorter than n_fft included."""
+    import librosa
+
+    x = noise((2, length), seed=5)
+    layer = kapre.MelSpectrogram(**W2, win_length=win_length, center=True, pad_mode=pad_mode,
+                                 input_data_format="channels_first", output_data_format="channels_first")
+    y = to_numpy(layer(x[:, None, :]))[:, 0]
+    assert y.shape == (2, 1 + length // 160, 64) == tuple(layer.compute_output_shape((2, 1, length)))[::2] + (64,)
+    for i in range(2):
+        spec = librosa.feature.melspectrogram(y=x[i].astype("float64"), sr=16000, n_fft=512, hop_length=160,
+                                              win_length=win_length, center=True, pad_mode=pad_mode, n_mels=64)
+        ref = librosa.power_to_db(spec, ref=1.0, amin=1e-10, top_db=80.0).T
+        np.testing.assert_allclose(y[i], ref, atol=1e-3)  # float32 against float64: well within 1e-3 dB
+    assert layer.frame_locality == (None if pad_mode == "reflect" else "waveform")
+
+
+def test_centered_reflect_rejects_a_signal_of_half_a_frame():
+    layer = kapre.MelSpectrogram(**W2, center=True, pad_mode="reflect", input_data_format="channels_last")
+    with pytest.raises(ValueError, match="pad_mode='reflect' needs more than n_fft // 2 samples"):
+        layer(np.zeros((1, 256, 1), "float32"))
+    with pytest.raises(ValueError, match="pad_mode must be one of"):
+        kapre.MelSpectrogram(**W2, center=True, pad_mode="wrap")
+
+
 def test_layer_equals_composed_layers():
     x = noise((2, 22050 * 2, 1), seed=3)
     fast = kapre.MelSpectrogram(n_fft=2048, hop_length=512, sample_rate=22050, n_mels=128, power=1.0,

@@ -376,6 +376,9 @@ def _complex_samples():
 def test_magnitude_and_phase_equal_numpy():
     values = _complex_samples()
     np.testing.assert_allclose(to_numpy(kapre.Magnitude()(values)), np.abs(values), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(kapre.Magnitude(power=2.0)(values)), np.abs(values) ** 2, rtol=1e-6)
+    real = values.real.astype("float32")
+    np.testing.assert_allclose(to_numpy(kapre.Magnitude(power=2)(real)), real**2, rtol=1e-6)
     np.testing.assert_allclose(to_numpy(kapre.Phase()(values)), np.angle(values), atol=1e-6)
 
 
