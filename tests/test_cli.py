@@ -75,7 +75,7 @@ def test_demo_writes_picture_and_table(tmp_path):
     assert proc.returncode == 0, _describe(proc)
     assert "Traceback" not in proc.stderr
     assert f"on {BACKEND}" in proc.stdout  # says which backend ran
-    for name in ("STFT magnitude", "mel spectrogram", "log-frequency spectrogram", "MFCC"):
+    for name in ("STFT power", "mel spectrogram", "log-frequency spectrogram", "MFCC"):
         assert name in proc.stdout
     assert "(1, 337, 1025, 1)" in proc.stdout  # 4 s at 22,050 Hz, n_fft 2048, hop 256, center=False
     image = matplotlib.image.imread(tmp_path / "demo.png")
@@ -84,9 +84,10 @@ def test_demo_writes_picture_and_table(tmp_path):
     # The spectrogram panels are dark (magma) where the clip is silent and bright on the chirp and harmonics.
     assert 0.05 < float(np.mean(image[..., :3])) < 0.95
     if "librosa not installed" not in proc.stdout:
-        rows = [line for line in proc.stdout.splitlines() if line.startswith(("STFT", "mel"))]
-        for row in rows:  # "... 0.0013 dB": kapre and librosa agree to within 0.05 dB
-            assert float(row.split()[-2]) < 0.05, row
+        rows = [line for line in proc.stdout.splitlines() if line.startswith(("STFT", "mel", "MFCC"))]
+        assert len(rows) == 3
+        for row in rows:  # "... 0.0013 dB": kapre and librosa (power_to_db, mfcc) agree to within 0.05 (dB)
+            assert float(row.split()[-2 if row.endswith("dB") else -1]) < 0.05, row
 
 
 def _make_tree(root) -> dict:
@@ -120,7 +121,7 @@ def _make_tree(root) -> dict:
 
 
 def test_extract_tree_bad_inputs_and_resume(tmp_path, capsys, monkeypatch):
-    from kapre.composed import get_melspectrogram_layer
+    import kapre
 
     good = _make_tree(tmp_path)
     args = ["extract", "audio", "no_audio", "missing.wav", "-o", "feats", "--feature", "mel", "--sr", "16000",
@@ -147,8 +148,8 @@ def test_extract_tree_bad_inputs_and_resume(tmp_path, capsys, monkeypatch):
     assert not list(out.rglob("bad/*.npy"))
 
     # Every good file: written, mirrored under the input folder, equal to the kapre layer run here.
-    model = get_melspectrogram_layer(n_fft=512, hop_length=160, sample_rate=16000, n_mels=40, return_decibel=True,
-                                     input_data_format="channels_last", output_data_format="channels_last")
+    model = kapre.MelSpectrogram(n_fft=512, hop_length=160, sample_rate=16000, n_mels=40, return_decibel=True,
+                                 input_data_format="channels_last", output_data_format="channels_last")
     for path, (sr, channels) in good.items():
         row = rows[path]
         assert row["status"] == "ok", row
@@ -163,64 +164,90 @@ def test_extract_tree_bad_inputs_and_resume(tmp_path, capsys, monkeypatch):
     assert len(rows) == len(good) + len(expected_errors)
     assert "written" in first.stdout
 
-    # A second run skips every existing output and does not touch it (in-process: the logic is the same, and a
-    # subprocess costs seconds of imports).
+    # A second run keeps every existing output and its "ok" row and does not touch it (in-process: the logic is the
+    # same, and a subprocess costs seconds of imports).
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.npy")}
+    before = (out / cli.MANIFEST_NAME).read_text()
     monkeypatch.chdir(tmp_path)
     assert cli.main(args) == 1
     second = capsys.readouterr()
     rows = _read_manifest(out)
-    assert all(rows[path]["status"] == "skipped" for path in good), rows
+    assert all(rows[path]["status"] == "ok" for path in good), rows
     assert all(rows[path]["status"] == "error" for path in expected_errors)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.npy")} == stamps
-    assert f"0 written, {len(good)} skipped" in second.out
+    assert f"0 written, {len(good)} kept" in second.out
+    assert (out / cli.MANIFEST_NAME).read_text() == before
 
 
-def test_extract_interrupted_then_resumed(tmp_path):
-    import keras
-
-    from kapre.composed import get_stft_magnitude_layer
-
-    src = tmp_path / "many"
-    n_files = 240
+def _many_files(src, n_files: int) -> None:
     for i in range(n_files):
         sr = 16000 if i % 2 else 22050  # half of them resampled
         (src / f"part{i // 60}").mkdir(parents=True, exist_ok=True)
-        sf.write(src / f"part{i // 60}" / f"f{i:03d}.wav", _noise(int(0.05 * sr) + i, 2, i), sr)
-    out = tmp_path / "out"
-    args = [sys.executable, "-m", "kapre", "extract", str(src), "-o", str(out), "--feature", "stft", "--sr", "16000",
-            "--n-fft", "256", "--batch-size", "1"]  # mono (the default): stereo files are averaged
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        sf.write(src / f"part{i // 60}" / f"f{i:03d}.wav", _noise(int(0.05 * sr) + 7 * i, 2, i), sr)
+
+
+def _outputs(out) -> dict:
+    """Every file of an output folder (bytes), but the front-end record (it names the folder's input root)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != cli.FRONTEND_NAME}
+
+
+def _interrupt(args, out, sig, n_files: int) -> subprocess.CompletedProcess:
+    """Start `kapre extract`, send ``sig`` once 10 outputs exist, return the finished process."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "kapre", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
-    while len(list(out.rglob("*.npy"))) < 10 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while proc.poll() is None and time.monotonic() < deadline:
+        if out.is_dir() and sum(1 for _ in out.rglob("*.npy")) >= 10:
+            break
+        time.sleep(0.002)
     still_running = proc.poll() is None
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
-    assert still_running, "the run finished before it could be killed; make the test's input larger"
-    written = sorted(out.rglob("*.npy"))
-    assert 10 <= len(written) < n_files
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert still_running, "the run finished before it could be interrupted; make the test's input larger"
+    written = len(list(out.rglob("*.npy")))
+    assert 10 <= written < n_files
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_extract_interrupted_then_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch, sig):
+    """Ctrl-C (SIGINT), a scheduler's SIGTERM or a kill mid-run: every finished file is in the manifest, nothing is
+    half-written, and resuming gives the same bytes as a run never interrupted, manifest included."""
+    if sig != signal.SIGINT and BACKEND != "jax":
+        pytest.skip("the manifest logic is backend-independent: SIGTERM and SIGKILL run in the JAX session; SIGINT "
+                    "(with the byte-identical resume) on every backend")
+    src, out, reference = tmp_path / "many", tmp_path / "out", tmp_path / "reference"
+    n_files = 300
+    _many_files(src, n_files)
+    args = ["extract", str(src), "-o", str(out), "--feature", "mel", "--db", "--sr", "16000", "--n-fft", "256",
+            "--hop", "80", "--n-mels", "40"]  # mono (the default): stereo files are averaged
+    proc = _interrupt(args, out, sig, n_files)
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*.npy"))
     for path in written:  # no truncated .npy: every one loads completely
-        assert np.load(path).shape[1:] == (129, 1)
-    assert not [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".npy") and p not in written]
+        assert np.load(out / path).shape[1:] == (40, 1)
+    rows = cli.extract.Manifest.read(str(out / cli.MANIFEST_NAME))  # the last row of each input wins
+    assert sorted(row["output"] for row in rows.values() if row["status"] == "ok") == written, _describe(proc)
+    if sig != signal.SIGKILL:
+        assert proc.returncode == 130, _describe(proc)
+        assert "interrupted" in proc.stderr and "run the same command again to resume" in proc.stderr
+        assert "Traceback" not in proc.stderr, _describe(proc)
+        text = (out / cli.MANIFEST_NAME).read_text()  # rewritten on the way out: one row per file, sorted
+        assert text.splitlines() == sorted(text.splitlines()) and len(text.splitlines()) == len(written)
 
-    assert cli.main(args[3:]) == 0  # resume (in-process, as above)
+    # Resume, then an uninterrupted run of the same command into another folder (in-process: the same code that
+    # the subprocess ran, after other files were computed in this process: the bytes must not depend on that).
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 0
     rows = _read_manifest(out)
-    assert len(rows) == n_files
-    statuses = [row["status"] for row in rows.values()]
-    assert statuses.count("skipped") >= len(written) and statuses.count("ok") >= 1
-    assert set(statuses) == {"ok", "skipped"}
-    assert len(list(out.rglob("*.npy"))) == n_files
-    assert not list(out.rglob("*.tmp"))  # leftovers of the killed write are removed when the file is redone
-
-    model = get_stft_magnitude_layer(n_fft=256, input_data_format="channels_last", output_data_format="channels_last")
-    for i in (0, 1, n_files - 1):
-        path = src / f"part{i // 60}" / f"f{i:03d}.wav"
-        features = np.load(out / f"part{i // 60}" / f"f{i:03d}.npy")
-        expected = _reference(str(path), 16000, mono=True, model=model)
-        np.testing.assert_allclose(features, expected, atol=RTOL_MAG * float(np.max(expected)), rtol=0)
-    keras.backend.clear_session()
+    assert len(rows) == n_files and {row["status"] for row in rows.values()} == {"ok"}
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert cli.main([*args[:3], str(reference), *args[4:]]) == 0
+    resumed, uninterrupted = _outputs(out), _outputs(reference)
+    assert sorted(resumed) == sorted(uninterrupted)
+    different = [name for name in resumed if resumed[name] != uninterrupted[name]]
+    assert not different, f"{len(different)} files differ, e.g. {different[:3]}"
 
 
 def test_demo_on_a_user_file(tmp_path, capsys):
@@ -262,6 +289,15 @@ def test_show(tmp_path):
         (["extract", "a.wav", "-o", "o", "--batch-size", "0"], "expected a positive integer"),
         (["extract", "a.wav", "-o", "o", "--n-fft", "0"], "usage: kapre extract"),
         (["extract", "a.wav", "-o", "o", "--config", "nope.json"], "--config: cannot read"),
+        (["extract", "a.wav", "-o", "o", "--power", "3"], "expected 1 (magnitude) or 2 (power)"),
+        (["extract", "a.wav", "-o", "o", "--top-db", "0"], "expected a number > 0"),
+        (["extract", "a.wav", "-o", "o", "--ref", "loud"], "expected a number, got 'loud'"),
+        (["extract", "a.wav", "-o", "o", "--amin", "-1"], "expected a number > 0"),
+        (["extract", "a.wav", "-o", "o", "--pad-mode", "reflect"], "--pad-mode applies to centred frames"),
+        (["extract", "a.wav", "-o", "o", "--window", "gauss"], "invalid choice: 'gauss'"),
+        (["extract", "a.wav", "-o", "o", "--sr", "16000", "--fmax", "9000"], "above the Nyquist frequency"),
+        (["extract", "a.wav", "-o", "o", "--fmin", "900", "--fmax", "800"], "--fmin (900 Hz) must be below --fmax"),
+        (["extract", "a.wav", "-o", "o", "--feature", "stft", "--fmax", "800"], "--fmax applies to --feature mel"),
         (["show", "a.wav"], "required: -o"),
         (["frobnicate"], "invalid choice"),
         ([], "required: COMMAND"),
@@ -309,7 +345,8 @@ def test_config_files(tmp_path, capsys):
     assert "do not combine it with --n-fft" in capsys.readouterr().err
 
     # A kapre-frontend.json written by kapre 1.0's first pre-releases holds the composed chain (STFT > Magnitude >
-    # ApplyFilterbank('mel') > MagnitudeToDecibel); it gives the numbers of today's --feature mel --db.
+    # ApplyFilterbank('mel') > MagnitudeToDecibel); it gives the numbers of today's --feature mel --db with that
+    # chain's magnitude decibels: --power 1 --amin 1e-5.
     from kapre.composed import get_melspectrogram_layer
 
     old = get_melspectrogram_layer(n_fft=256, sample_rate=8000, n_mels=32, return_decibel=True,
@@ -321,10 +358,30 @@ def test_config_files(tmp_path, capsys):
     assert cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o5"), "--config",
                      str(tmp_path / "old" / cli.FRONTEND_NAME)]) == 0
     assert cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o6"), "--feature", "mel", "--db",
-                     "--sr", "8000", "--n-fft", "256", "--n-mels", "32"]) == 0
+                     "--sr", "8000", "--n-fft", "256", "--n-mels", "32", "--power", "1", "--amin", "1e-5"]) == 0
     from_old, today = (np.load(tmp_path / name / "a.npy") for name in ("o5", "o6"))
     assert from_old.shape == today.shape == (90, 32, 1)
     np.testing.assert_allclose(from_old, today, atol=1e-3, rtol=0)
+
+    # A kapre-frontend.json written from options by a pre-release (no "format"): read with the numbers it had
+    # (--db was 10*log10 of the magnitude mel with amin 1e-5), and the command says so.
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / cli.FRONTEND_NAME).write_text(json.dumps(
+        {"kapre_version": "1.0.0.dev0", "sample_rate": 8000, "mono": True, "options": {
+            "feature": "mel", "n_fft": 256, "hop_length": None, "win_length": None, "n_mels": 32, "n_mfcc": 20,
+            "n_bins": 84, "db": True}}))
+    capsys.readouterr()
+    assert cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "o7"), "--config",
+                     str(tmp_path / "legacy" / cli.FRONTEND_NAME)]) == 0
+    assert "written by a kapre 1.0 pre-release: its numbers are kept" in capsys.readouterr().err
+    np.testing.assert_array_equal(np.load(tmp_path / "o7" / "a.npy"), today)
+    record = json.loads((tmp_path / "o7" / cli.FRONTEND_NAME).read_text())
+    assert record["format"] == 2 and record["options"]["power"] == 1.0 and record["options"]["amin"] == 1e-5
+    # The same command line into the legacy folder means today's numbers: refused, saying why.
+    with pytest.raises(SystemExit):
+        cli.main(["extract", str(tmp_path / "a.wav"), "-o", str(tmp_path / "legacy"), "--feature", "mel", "--db",
+                  "--sr", "8000", "--n-fft", "256", "--n-mels", "32"])
+    assert "another front-end" in capsys.readouterr().err
 
     # Another front-end into the same folder is refused (resume would mix features).
     with pytest.raises(SystemExit):
@@ -390,3 +447,196 @@ def test_cli_picks_an_installed_backend_without_configuration(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, _describe(proc)
     assert "backend in use  jax (picked by kapre" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The command as a user meets it: several commands per subprocess (each subprocess pays the backend's import once)
+# ------------------------------------------------------------------------------------------------------------------
+
+_RUNNER = """
+import json, os, sys
+import kapre_cli
+if sys.argv[2]:
+    os.umask(int(sys.argv[2], 8))
+for argv in json.loads(sys.argv[1]):
+    print("@@@", flush=True)
+    print("@@@", file=sys.stderr, flush=True)
+    try:
+        code = kapre_cli.main(argv)
+    except SystemExit as exit:
+        code = exit.code
+    print("@@@ exit", code, flush=True)
+"""
+
+
+def run_commands(commands: list[list[str]], cwd, umask: int | None = None) -> list[tuple[int, str, str]]:
+    """Run ``kapre`` commands one after another in one fresh process, through the command's entry point
+    (``kapre_cli.main``); ``[(exit status, stdout, stderr)]``."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    proc = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(commands), "" if umask is None else oct(umask)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, _describe(proc)
+    outs, errs = proc.stdout.split("@@@\n")[1:], proc.stderr.split("@@@\n")[1:]
+    assert len(outs) == len(errs) == len(commands), _describe(proc)
+    results = []
+    for out, err in zip(outs, errs, strict=True):
+        body, _, code = out.rpartition("@@@ exit ")
+        results.append((int(code.strip()), body, err))
+    return results
+
+
+def test_version_and_help_answer_without_importing_a_backend():
+    """`kapre --version` and every `--help` parse with the standard library only (no Keras, no backend)."""
+    from importlib.metadata import entry_points
+
+    assert [e.value for e in entry_points(group="console_scripts") if e.name == "kapre"] == ["kapre_cli:main"]
+    script = """
+import sys, time
+import kapre_cli
+for argv in (["--version"], ["--help"], ["demo", "--help"], ["extract", "--help"], ["show", "--help"],
+             ["info", "--help"], ["extract", "a.wav", "-o", "o", "--power", "3"]):
+    start = time.perf_counter()
+    try:
+        kapre_cli.main(argv)
+    except SystemExit:
+        pass
+    print("seconds", argv[0], time.perf_counter() - start, file=sys.stderr)
+loaded = sorted(m for m in ("kapre", "keras", "numpy", "tensorflow", "jax", "torch") if m in sys.modules)
+print("LOADED", loaded)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, _describe(proc)
+    assert "LOADED []" in proc.stdout, _describe(proc)
+    assert proc.stdout.startswith("kapre 1."), proc.stdout
+    assert "--top-db" in proc.stdout and "--pad-mode" in proc.stdout and "--root" in proc.stdout
+
+
+def _librosa_db(power, top_db=80.0, amin=1e-10, ref=1.0):
+    import librosa
+
+    return librosa.power_to_db(power, ref=np.max if ref == "max" else ref, amin=amin, top_db=top_db).T
+
+
+# (options, reference(audio64 mono) -> (frames, bins), tolerance): librosa in float64 against the command's float32
+# layers. Mel bands sum many bins, so 1e-3 dB holds down to the 80 dB floor; a single STFT bin 45-55 dB below the
+# maximum carries float32 FFT rounding of a few 1e-3 dB (two correct float32 STFTs differ that much there), so for
+# STFT decibels 1e-3 dB applies within 40 dB of the maximum and 1e-2 dB below.
+STFT_DB_FAR_BELOW = 1e-2
+def _options_cases():
+    import librosa
+
+    def stft(y, **kw):
+        return np.abs(librosa.stft(y, n_fft=512, hop_length=160, center=False, **kw))
+
+    def mel(y, power=2.0, **kw):
+        return librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=160, n_mels=40, power=power, **kw)
+
+    return {
+        "stft-db": (["--feature", "stft", "--db"], lambda y: _librosa_db(stft(y) ** 2), "stft-db"),
+        "stft-magnitude": (["--feature", "stft", "--power", "1"], lambda y: stft(y).T, "relative"),
+        "mel-power1-top60-amin-refmax": (
+            ["--feature", "mel", "--db", "--power", "1", "--top-db", "60", "--amin", "1e-5", "--ref", "max"],
+            lambda y: _librosa_db(mel(y, power=1.0, center=False), top_db=60.0, amin=1e-5, ref="max"), 1e-3),
+        "mel-center-reflect-fmin-fmax-hamming-win400": (
+            ["--feature", "mel", "--db", "--center", "--pad-mode", "reflect", "--fmin", "50", "--fmax", "7000",
+             "--window", "hamming", "--win-length", "400"],
+            lambda y: _librosa_db(mel(y, center=True, pad_mode="reflect", fmin=50.0, fmax=7000.0, window="hamming",
+                                      win_length=400)), 1e-3),
+        "mel-center-constant-top-db-none": (
+            ["--feature", "mel", "--db", "--center", "--top-db", "none"],
+            lambda y: _librosa_db(mel(y, center=True, pad_mode="constant"), top_db=None), 1e-3),
+        # MFCCs: an orthonormal DCT of 40 dB values, each within 1e-3 dB: at most 1e-3 * sqrt(40) apart.
+        "mfcc": (["--feature", "mfcc", "--n-mfcc", "13"],
+                 lambda y: librosa.feature.mfcc(y=y, sr=16000, n_fft=512, hop_length=160, n_mels=40, n_mfcc=13,
+                                                center=False).T, 1e-3 * np.sqrt(40)),
+    }
+
+
+def test_feature_options_equal_librosa(tmp_path):
+    """--db is librosa's power_to_db of the power (mel) spectrogram, and --power, --top-db, --amin, --ref, --center,
+    --pad-mode, --fmin, --fmax, --window, --win-length and the MFCC mean what librosa means by them."""
+    from kapre.audio import load_audio
+
+    sf.write(tmp_path / "mono16k.wav", _noise(16000, 1, 3), 16000)
+    sf.write(tmp_path / "stereo22k.flac", _noise(20000, 2, 4), 22050)
+    base = ["--sr", "16000", "--n-fft", "512", "--hop", "160", "--n-mels", "40"]
+    cases = _options_cases()
+    commands = [["extract", "mono16k.wav", "stereo22k.flac", "-o", name, *base, *options]
+                for name, (options, _, _) in cases.items()]
+    results = run_commands(commands, cwd=tmp_path)
+    for (name, (options, reference, atol)), (code, stdout, stderr) in zip(cases.items(), results, strict=True):
+        assert code == 0, (name, stdout, stderr)
+        record = json.loads((tmp_path / name / cli.FRONTEND_NAME).read_text())
+        assert record["format"] == 2 and record["options"]["feature"] == options[1]
+        for file in ("mono16k", "stereo22k"):
+            audio, _ = load_audio(str(tmp_path / (file + (".wav" if file == "mono16k" else ".flac"))),
+                                  sample_rate=16000, mono=True)
+            expected = reference(audio[:, 0].astype(np.float64))
+            features = np.load(tmp_path / name / f"{file}.npy")[:, :, 0]
+            assert features.shape == expected.shape, (name, features.shape, expected.shape)
+            if atol == "relative":
+                np.testing.assert_allclose(features, expected, atol=1e-5 * expected.max(), rtol=0, err_msg=name)
+            elif atol == "stft-db":
+                near = expected > expected.max() - 40.0
+                assert near.mean() > 0.2  # the comparison covers a good part of the bins
+                np.testing.assert_allclose(features[near], expected[near], atol=1e-3, rtol=0, err_msg=name)
+                np.testing.assert_allclose(features, expected, atol=STFT_DB_FAR_BELOW, rtol=0, err_msg=name)
+            else:
+                np.testing.assert_allclose(features, expected, atol=atol, rtol=0, err_msg=f"{name} {file}")
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="paths, permissions, the manifest merge and warnings are backend-"
+                                             "independent: run once, in the JAX session")
+def test_output_paths_permissions_merge_and_warnings(tmp_path):
+    data = tmp_path / "data"
+    for lang, n in (("en", 4), ("fr", 3)):
+        (data / lang).mkdir(parents=True)
+        for i in range(n):
+            sf.write(data / lang / f"s{i}.wav", _noise(8000 + 500 * i, 1, 10 * n + i), 16000)
+    # A truncated wav: the header declares 5.68 s at 8 kHz, 0.68 s of samples are there (the rest was cut off).
+    full = data / "fr" / "cut.wav"
+    sf.write(full, _noise(int(5.68 * 8000), 1, 99), 8000, subtype="PCM_16")
+    full.write_bytes(full.read_bytes()[: 44 + 2 * int(0.68 * 8000)])
+    (tmp_path / "afile").write_text("in the way")
+    base = ["--sr", "16000", "--n-fft", "512", "--hop", "160", "--n-mels", "40", "--db"]
+    results = run_commands([
+        ["extract", "data", "-o", "features", *base],
+        ["extract", "data/fr", "-o", "features", "--config", "features/kapre-frontend.json"],
+        ["extract", "data/en/s0.wav", "-o", "afile/sub", *base],
+        ["show", "data/en/s1.wav", "-o", "new/dir/fig.png", *base],
+        ["show", "data/en/s1.wav", "-o", "afile/fig.png", *base],
+        ["show", "data/en/s1.wav", "-o", "new", *base],
+    ], cwd=tmp_path, umask=0o027)
+    (first, _, first_err), (second, second_out, _), bad_extract, show_new, show_bad, show_dir = results
+    features = tmp_path / "features"
+    assert first == 0, first_err
+
+    # Files are created with the user's umask (027: rw-r-----), folders too.
+    for path in [features / cli.MANIFEST_NAME, features / cli.FRONTEND_NAME, *features.rglob("*.npy"),
+                 tmp_path / "new" / "dir" / "fig.png"]:
+        assert oct(path.stat().st_mode & 0o777) == oct(0o640), path
+    assert oct((features / "en").stat().st_mode & 0o777) == oct(0o750)
+
+    # The truncated file is extracted (what could be read) and reported, in the manifest and on stderr.
+    rows = _read_manifest(features)
+    assert rows["fr/cut.wav"]["status"] == "ok"
+    assert rows["fr/cut.wav"]["warning"] == "truncated: the header declares 5.68 s of audio, the file holds 0.68 s"
+    assert "fr/cut.wav: warning: truncated" in first_err
+    assert all(row["warning"] is None for path, row in rows.items() if path != "fr/cut.wav")
+
+    # A subfolder of the first run's input, into the same output: the same relative paths, every row kept.
+    assert second == 0, second_out
+    assert sorted(str(p.relative_to(features)) for p in features.rglob("*.npy")) == sorted(
+        [f"en/s{i}.npy" for i in range(4)] + [f"fr/s{i}.npy" for i in range(3)] + ["fr/cut.npy"])
+    assert "0 written, 4 kept" in second_out
+    assert _read_manifest(features) == rows
+    assert json.loads((features / cli.FRONTEND_NAME).read_text())["input_root"] == str(data)
+
+    # Bad output paths: one line, exit status 2, nothing computed; `show` creates its folder as `extract` does.
+    for code, out, err in (bad_extract, show_bad, show_dir):
+        assert code == 2 and "Traceback" not in err, err
+        assert out.strip() == "", out  # nothing computed: no summary line
+    assert "-o afile/sub: a file is in the way: afile is a file, not a folder" in bad_extract[2]
+    assert "-o afile/fig.png: a file is in the way: afile is a file, not a folder" in show_bad[2]
+    assert "-o new: is a folder" in show_dir[2]
+    assert show_new[0] == 0 and (tmp_path / "new" / "dir" / "fig.png").stat().st_size > 1000, show_new

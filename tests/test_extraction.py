@@ -173,25 +173,37 @@ def test_bad_inputs():
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# The command's front-ends: kapre.MelSpectrogram gives the numbers of the composed chain it replaced.
+# The command's front-ends: kapre.MelSpectrogram gives the numbers of the composed chain of layers; with a
+# pre-release's options (power 1, amin 1e-5, kapre's DCT) the numbers of the chain those pre-releases ran.
 
 
 def _composed(options: FeatureOptions, db: bool):
-    return get_melspectrogram_layer(n_fft=options.n_fft, hop_length=options.hop_length, sample_rate=options.sample_rate,
-                                    n_mels=options.n_mels, return_decibel=db, **CL)
+    if options.power == 1.0:  # kapre 0.4's composed chain: magnitude, MagnitudeToDecibel() (amin 1e-5)
+        return get_melspectrogram_layer(n_fft=options.n_fft, hop_length=options.hop_length,
+                                        sample_rate=options.sample_rate, n_mels=options.n_mels, return_decibel=db, **CL)
+    layers = [kapre.STFT(n_fft=options.n_fft, hop_length=options.hop_length, **CL), kapre.Magnitude(power=2.0),
+              kapre.ApplyFilterbank("mel", {"sample_rate": options.sample_rate, "n_freq": options.n_fft // 2 + 1,
+                                            "n_mels": options.n_mels}, data_format="channels_last")]
+    if db:
+        layers.append(kapre.MagnitudeToDecibel(amin=1e-10))
+    return keras.Sequential(layers)
 
 
-@pytest.mark.parametrize("feature, db", [("mel", False), ("mel", True), ("mfcc", False), ("mel", "amplitude")])
-def test_cli_mel_and_mfcc_equal_the_composed_chain(feature, db):
+@pytest.mark.parametrize("legacy", [False, True], ids=["today", "pre-release-options"])
+@pytest.mark.parametrize("feature, db", [("mel", False), ("mel", True), ("mfcc", False), ("mel", "picture")])
+def test_cli_mel_and_mfcc_equal_the_composed_chain(feature, db, legacy):
+    from kapre.cli.options import LEGACY_OPTIONS
+
     options = FeatureOptions(feature=feature, sample_rate=16000, n_fft=512, hop_length=160, n_mels=48, n_mfcc=13,
-                             db=db is True)
-    frontend = build_frontend(options, db="amplitude" if db == "amplitude" else "auto")
+                             db=db is True, **(LEGACY_OPTIONS if legacy else {}))
+    frontend = build_frontend(options, db="picture" if db == "picture" else "auto")
     assert type(frontend.layers[0]).__name__ == "MelSpectrogram"
     if feature == "mfcc":
         old = keras.Sequential([*_composed(options, True).layers,
-                                kapre.LogmelToMFCC(n_mfccs=13, data_format="channels_last")])
-    elif db == "amplitude":  # what kapre show and kapre demo draw
-        old = keras.Sequential([*_composed(options, False).layers, kapre.MagnitudeToDecibel(amplitude=True)])
+                                kapre.LogmelToMFCC(n_mfccs=13, data_format="channels_last", dct_norm=options.dct_norm)])
+    elif db == "picture":  # what kapre show draws: decibels of the power, 20 log10 of a magnitude
+        old = keras.Sequential([*_composed(options, False).layers, kapre.MagnitudeToDecibel(
+            amplitude=legacy, amin=np.sqrt(options.amin) if legacy else options.amin)])
     else:
         old = _composed(options, db)
     clip = _clips((8000, 100))[0]

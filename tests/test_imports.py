@@ -163,3 +163,23 @@ def test_the_active_backend_module_provides_the_interface():
     missing = [name for name in _backend.INTERFACE if not hasattr(_backend, name)]
     assert missing == [] and _backend.NAME == BACKEND
     assert not hasattr(_backend, "without_autograd")  # a module's helpers stay in the module
+
+
+def test_the_command_entry_point_imports_only_the_standard_library_at_module_level():
+    """``kapre_cli`` (the ``kapre`` console script) parses arguments before kapre, Keras or a backend is imported:
+    its modules import only the standard library and each other at module level; kapre only inside ``main``."""
+    import sys
+
+    entry = PACKAGE_ROOT.parent / "kapre_cli"
+    files = sorted(entry.glob("*.py"))
+    assert {path.name for path in files} >= {"__init__.py", "parser.py"}
+    for path in files:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:  # module level only; imports inside functions run when the command runs
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [(node.module or "").split(".")[0]]
+            for name in names:
+                assert name in sys.stdlib_module_names or name in ("__future__", "kapre_cli"), (path.name, name)

@@ -13,20 +13,11 @@ import numpy as np
 
 from kapre.cli.info import backend_name, backend_reason
 from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version
-from kapre.cli.show import hidden_colorbar
+from kapre.cli.show import hidden_colorbar, save_figure
 
-__all__ = ["add_parser", "run", "DEMO_MAX_SECONDS"]
+__all__ = ["run", "DEMO_MAX_SECONDS"]
 
 DEMO_MAX_SECONDS = 60.0
-
-
-def add_parser(sub) -> argparse.ArgumentParser:
-    demo = sub.add_parser("demo", help="compute every representation of a clip and draw them (kapre-demo.png)",
-                          description="Compute the STFT, mel, log-frequency spectrograms and MFCC of a built-in clip "
-                                      "(or your FILE) with kapre's layers, draw them and compare with librosa.")
-    demo.add_argument("file", nargs="?", default=None, help="audio file to use instead of the built-in clip")
-    demo.add_argument("-o", "--output", default="kapre-demo.png", help="picture to write (default: kapre-demo.png)")
-    return demo
 
 
 def _timed(model, x: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -47,30 +38,29 @@ def librosa_reference(name: str, y: np.ndarray, o: FeatureOptions) -> np.ndarray
         import librosa
     except ImportError:
         return None
-    mag = np.abs(librosa.stft(y, n_fft=o.n_fft, hop_length=o.resolved_hop, win_length=o.n_fft, window="hann",
-                              center=False))
+    power = np.abs(librosa.stft(y, n_fft=o.n_fft, hop_length=o.resolved_hop, win_length=o.n_fft, window="hann",
+                                center=False)) ** 2
     if name == "stft":
-        return librosa.amplitude_to_db(mag, ref=1.0, amin=1e-5, top_db=80.0).T
-    mel = librosa.feature.melspectrogram(S=mag, sr=o.sample_rate, n_fft=o.n_fft, n_mels=o.n_mels, fmin=0.0,
+        return librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=80.0).T
+    mel = librosa.feature.melspectrogram(S=power, sr=o.sample_rate, n_fft=o.n_fft, n_mels=o.n_mels, fmin=0.0,
                                          fmax=o.sample_rate / 2, htk=False, norm="slaney")
+    log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0)
     if name == "mel":
-        return librosa.amplitude_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0).T
+        return log_mel.T
     if name == "mfcc":
-        log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-5, top_db=80.0)  # kapre's MagnitudeToDecibel()
-        # tf.signal.mfccs_from_log_mel_spectrograms' scaling: the unnormalised DCT-II / sqrt(2 * n_mels).
-        return (librosa.feature.mfcc(S=log_mel, n_mfcc=o.n_mfcc, dct_type=2, norm=None) / np.sqrt(2 * o.n_mels)).T
+        return librosa.feature.mfcc(S=log_mel, n_mfcc=o.n_mfcc, dct_type=2, norm="ortho").T
     return None  # librosa has no log-frequency filterbank
 
 
 def layer_names(feature: str) -> str:
     """The kapre layers behind a representation of the demo, for the picture."""
     if feature == "stft":
-        return "STFT > Magnitude > MagnitudeToDecibel(amplitude=True)"
+        return "STFT > Magnitude(power=2) > MagnitudeToDecibel()"
     if feature == "mel":
-        return "MelSpectrogram(power=1) > MagnitudeToDecibel(amplitude=True)"
+        return "MelSpectrogram(return_decibel=True)"
     if feature == "logfreq":
-        return "STFT > Magnitude > ApplyFilterbank('log') > MagnitudeToDecibel(amplitude=True)"
-    return "MelSpectrogram(power=1, return_decibel=True) > LogmelToMFCC"
+        return "STFT > Magnitude(power=2) > ApplyFilterbank('log') > MagnitudeToDecibel()"
+    return "MelSpectrogram(return_decibel=True) > LogmelToMFCC(dct_norm='ortho')"
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -104,7 +94,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     n_fft = 2048 if sr >= 16000 else 1024
     n_bins = min(96, int(math.floor(12 * math.log2((sr // 2) / C1_HZ))))
     o = FeatureOptions(sample_rate=sr, n_fft=n_fft, hop_length=n_fft // 8, n_mels=128 if sr >= 16000 else 64,
-                       n_mfcc=20, n_bins=n_bins)
+                       n_mfcc=20, n_bins=n_bins, db=True)  # the decibels of `kapre extract --db`
     if y.shape[0] < n_fft:
         print(f"kapre demo: error: {source}: {y.shape[0]} samples, shorter than one frame ({n_fft})", file=sys.stderr)
         return 1
@@ -114,15 +104,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"frames: n_fft={o.n_fft}, hop={o.resolved_hop}, Hann window, center=False")
     x = y[None, :, None].astype(np.float32)
     reps = [
-        ("stft", "STFT magnitude (dB)", "amplitude"),
-        ("mel", f"mel spectrogram, {o.n_mels} bands (dB)", "amplitude"),
-        ("logfreq", f"log-frequency spectrogram, {o.n_bins} bins (dB)", "amplitude"),
-        ("mfcc", f"MFCC, {o.n_mfcc} coefficients", "auto"),
+        ("stft", "STFT power (dB)"),
+        ("mel", f"mel spectrogram, {o.n_mels} bands (dB)"),
+        ("logfreq", f"log-frequency spectrogram, {o.n_bins} bins (dB)"),
+        ("mfcc", f"MFCC, {o.n_mfcc} coefficients"),
     ]
     results = []
-    for feature, label, db in reps:
+    for feature, label in reps:
         opts = FeatureOptions(**{**asdict(o), "feature": feature})
-        model = build_frontend(opts, db=db)
+        model = build_frontend(opts)
         out, first, warm = _timed(model, x)
         S = out[0, :, :, 0]
         reference = librosa_reference(feature, y, opts)
@@ -165,7 +155,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         ax.set_xlim(0, y.shape[0] / sr)
         ax.set_title(label, loc="left", fontsize=10)
         ax.set_title(f"kapre: {layer_names(feature)}", loc="right", fontsize=8, color="0.35")
-    fig.savefig(args.output, dpi=100)
+    save_figure(fig, args.output)
     plt.close(fig)
     print(f"wrote {args.output}")
     return 0

@@ -1,7 +1,19 @@
 """``kapre extract``: features of audio files to one .npy per file, with a manifest; resumable.
 
 The batching is :mod:`kapre.extraction`'s; this module finds the files, reads them, writes the outputs atomically
-and keeps the manifest (``manifest.jsonl``) and the record of the front-end (``kapre-frontend.json``).
+and keeps the manifest (``manifest.jsonl``, :class:`Manifest`) and the record of the front-end
+(``kapre-frontend.json``).
+
+What a user can count on (``docs/cli.md``):
+
+* every output is written to a temporary file and renamed, so none is ever half-written;
+* the manifest never loses a row: rows of earlier runs are kept (merged by input, the latest row wins), each
+  finished file's row is appended and flushed at once (a killed run keeps every finished file's row), and the
+  manifest is rewritten in order, atomically, on every exit (success, error, Ctrl-C, SIGTERM);
+* output paths are the inputs' paths below one input root, recorded in ``kapre-frontend.json``, so a later run over
+  a subfolder writes to the same paths;
+* each file is computed alone by default (``--batch-size 1``), so its output does not depend on the other files
+  of the run: an interrupted and resumed run gives the same bytes as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -10,108 +22,168 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from kapre.cli._output import Reporter, atomic_save, atomic_write_text
-from kapre.cli.options import (
-    FeatureOptions,
-    add_feature_options,
-    build_frontend,
-    kapre_version,
-    options_from_args,
-    positive_int,
-)
+from kapre.cli._output import OutputPathError, Reporter, atomic_save, atomic_write_text, prepare_output_dir
+from kapre.cli.options import LEGACY_NOTE, build_frontend, frontend_record, options_from_args, options_from_record
 from kapre.cli.show import check_length
 
-__all__ = ["add_parser", "run", "MANIFEST_NAME", "FRONTEND_NAME"]
+__all__ = ["run", "Manifest", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
 
 MANIFEST_NAME = "manifest.jsonl"
 FRONTEND_NAME = "kapre-frontend.json"
+ROW_KEYS = ("path", "output", "sample_rate", "duration", "channels", "shape", "status", "error", "warning")
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    extract = sub.add_parser("extract", help="extract features of audio files to .npy files",
-                             description="Extract features of audio files (or of every audio file in folders, "
-                                         "recursively) to one .npy per file under OUTDIR, mirroring the input tree, "
-                                         "with a manifest (manifest.jsonl). Existing outputs are kept (resume) unless "
-                                         "--overwrite.")
-    extract.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
-    extract.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write the features")
-    add_feature_options(extract)
-    extract.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
-                         help="files per batch (default: 16)")
-    extract.add_argument("--overwrite", action="store_true", help="recompute outputs that already exist")
-    return extract
+def manifest_row(path: str, **fields) -> dict:
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(path=path, status="ok")
+    row.update(fields)
+    return row
+
+
+class Manifest:
+    """``manifest.jsonl``: one JSON object per input, keyed by ``"path"`` (the input relative to the input root).
+
+    Rows already in the file are kept; :meth:`add` replaces a row or adds one and appends it to the file at once
+    (flushed); :meth:`close` rewrites the file atomically with one row per input, sorted by path. A reader of a
+    file left by a killed run takes the last row of each path (what :meth:`read` does).
+    """
+
+    def __init__(self, path: str, rekey=None):
+        self.path = path
+        self.rows: dict[str, dict] = self.read(path)
+        if rekey is not None:  # a kapre 1.0 pre-release's manifest: paths as given on its command line
+            self.rows = {rekey(row): {**row, "path": rekey(row)} for row in self.rows.values()}
+        self._file = None
+
+    @staticmethod
+    def read(path: str) -> dict[str, dict]:
+        """The rows of a manifest by path, the last of each path winning; lines that are not a JSON object with a
+        ``"path"`` (a line cut by a kill) are skipped."""
+        rows: dict[str, dict] = {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        row = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(row, dict) and isinstance(row.get("path"), str):
+                        rows[row["path"]] = row
+        except FileNotFoundError:
+            pass
+        return rows
+
+    def text(self) -> str:
+        return "".join(json.dumps(self.rows[key]) + "\n" for key in sorted(self.rows))
+
+    def open(self) -> None:
+        """Rewrite the file (earlier rows, one per path) and open it for appending."""
+        atomic_write_text(self.path, self.text())
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115  (closed by close())
+
+    def get(self, key: str) -> dict | None:
+        return self.rows.get(key)
+
+    def add(self, row: dict) -> None:
+        self.rows[row["path"]] = row
+        if self._file is not None:
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        """Rewrite the file atomically: one row per input, sorted by path."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        atomic_write_text(self.path, self.text())
 
 
 @dataclass
 class _Job:
-    index: int
-    path: str
+    path: str  # as found (relative to the current folder if given so)
+    key: str  # relative to the input root: the manifest's "path"
     output: str
     row: dict
     length: int = 0
     channels: int = 0
 
 
-def collect_inputs(inputs: list[str], out_dir: str) -> tuple[list[tuple[str, str]], list[dict]]:
-    """``[(audio path, output path)]`` mirroring the inputs below their common folder, and error rows."""
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([root, path]) == root
+
+
+def input_root(parser: argparse.ArgumentParser, args: argparse.Namespace, recorded: str | None) -> str:
+    """The folder output paths are relative to: ``--root``, else the one recorded by an earlier run into the
+    same folder, else the inputs' common folder."""
+    inputs = [os.path.abspath(item) for item in args.inputs]
+    if args.root is not None:
+        root = os.path.abspath(args.root)
+        if recorded is not None and root != recorded and not args.overwrite:
+            parser.error(f"--root {args.root}: {args.output_dir} was made with the input root {recorded} "
+                         f"(recorded in {FRONTEND_NAME}); the same files would land at other paths. Use that root, "
+                         "another -o, or --overwrite")
+        outside = [item for item, full in zip(args.inputs, inputs, strict=True) if not _inside(full, root)]
+        if outside:
+            parser.error(f"--root {args.root}: {outside[0]} is not inside it")
+        return root
+    if recorded is not None:
+        outside = [item for item, full in zip(args.inputs, inputs, strict=True) if not _inside(full, recorded)]
+        if not outside:
+            return recorded
+        parser.error(f"{outside[0]} is outside the input root of the earlier runs into {args.output_dir} "
+                     f"({recorded}, recorded in {FRONTEND_NAME}); extract it into another -o, or name a root "
+                     "that holds every input with --root and a new -o")
+    roots = [full if os.path.isdir(full) else os.path.dirname(full) for full in inputs]
+    return os.path.commonpath(roots)
+
+
+def collect_inputs(inputs: list[str], root: str, out_dir: str, manifest: Manifest) -> tuple[list[_Job], list[dict]]:
+    """One job per audio file (output paths mirror the files below ``root``) and error rows."""
     from kapre.audio import find_audio_files
 
     errors, files = [], []
-    roots = []
     for item in inputs:
         if os.path.isdir(item):
             found = find_audio_files(item)
             if not found:
-                errors.append(manifest_row(item, status="error", error="folder holds no audio files"))
-            roots.append(os.path.abspath(item))
+                errors.append(manifest_row(_key(item, root), status="error", error="folder holds no audio files"))
             files.extend(found)
         elif os.path.exists(item):
-            roots.append(os.path.dirname(os.path.abspath(item)))
             files.append(item)
         else:
-            errors.append(manifest_row(item, status="error", error="no such file or folder"))
-    if not files:
-        return [], errors
-    base = os.path.commonpath(roots)
+            errors.append(manifest_row(_key(item, root), status="error", error="no such file or folder"))
     seen, unique = set(), []
     for path in files:
-        key = os.path.abspath(path)
+        key = _key(path, root)
         if key not in seen:
             seen.add(key)
-            unique.append(path)
-    stems = {}
-    for path in unique:
-        stem = os.path.splitext(os.path.relpath(os.path.abspath(path), base))[0]
-        stems.setdefault(stem, []).append(path)
-    pairs = []
-    for path in unique:
-        rel = os.path.relpath(os.path.abspath(path), base)
-        stem = os.path.splitext(rel)[0]
-        name = stem if len(stems[stem]) == 1 else rel  # a.wav and a.flac side by side: a.wav.npy, a.flac.npy
-        pairs.append((path, os.path.join(out_dir, name + ".npy")))
-    return pairs, errors
+            unique.append((path, key))
+    stems: dict[str, set] = {}
+    for _, key in unique:
+        stems.setdefault(os.path.splitext(key)[0], set()).add(key)
+    for row in manifest.rows.values():  # outputs taken by inputs of earlier runs
+        if row.get("output") and row["output"] == os.path.splitext(row["path"])[0] + ".npy":
+            stems.setdefault(os.path.splitext(row["path"])[0], set()).add(row["path"])
+    jobs = []
+    for path, key in unique:
+        stem = os.path.splitext(key)[0]
+        name = stem if len(stems[stem]) == 1 else key  # a.wav and a.flac side by side: a.wav.npy, a.flac.npy
+        previous = manifest.get(key)
+        if previous and previous.get("output"):
+            name = os.path.splitext(previous["output"])[0]  # where an earlier run put it
+        output = name + ".npy"
+        jobs.append(_Job(path, key, os.path.join(out_dir, output), manifest_row(key, output=output)))
+    return jobs, errors
 
 
-def manifest_row(path: str, **fields) -> dict:
-    row = {"path": path, "output": None, "sample_rate": None, "duration": None, "channels": None, "shape": None,
-           "status": "ok", "error": None}
-    row.update(fields)
-    return row
-
-
-def frontend_record(options: FeatureOptions, keras_config: dict | None) -> dict:
-    """What ``kapre-frontend.json`` holds: the options, or the Keras config given with --config."""
-    record = {"kapre_version": kapre_version(), "sample_rate": options.sample_rate, "mono": options.mono}
-    if keras_config is None:
-        record["options"] = {k: v for k, v in asdict(options).items() if k not in ("sample_rate", "mono")}
-    else:
-        record["model"] = keras_config
-    return record
+def _key(path: str, root: str) -> str:
+    return os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
 
 
 def _without_names(value):
@@ -122,11 +194,33 @@ def _without_names(value):
     return value
 
 
+def _read_record(path: str) -> dict | None | str:
+    """The earlier ``kapre-frontend.json``: a dict, ``None`` if there is none, ``"unreadable"``."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return "unreadable"
+    return record if isinstance(record, dict) else "unreadable"
+
+
+def _same_frontend(previous: dict, record: dict) -> bool:
+    if previous.get("sample_rate") != record.get("sample_rate") or previous.get("mono") != record.get("mono"):
+        return False
+    if "options" in record:
+        return "options" in previous and asdict(options_from_record(previous)[0]) == asdict(
+            options_from_record(record)[0])
+    return _without_names(previous.get("model")) == _without_names(json.loads(json.dumps(record.get("model"))))
+
+
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kapre.extraction import Extractor
 
     options, model = options_from_args(parser, args)
-    from_config = model is not None
+    if args.config_note:
+        print(f"kapre extract: note: {args.config_note}", file=sys.stderr)
     if model is None:
         try:
             model = build_frontend(options)
@@ -134,101 +228,169 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error(str(err))
     out_dir = args.output_dir
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        parser.error(f"-o {out_dir}: exists and is not a folder")
+        parser.error(f"-o {out_dir}: a file is in the way: {out_dir} is a file, not a folder")
 
-    # The same folder must not mix features made with different front-ends.
-    record = frontend_record(options, getattr(args, "keras_config", None) if from_config else None)
+    # One folder never mixes features made with different front-ends.
+    record = frontend_record(options, args.keras_config)
     record_path = os.path.join(out_dir, FRONTEND_NAME)
-    if os.path.exists(record_path) and not args.overwrite:
-        try:
-            with open(record_path) as f:
-                previous = json.load(f)
-        except (OSError, ValueError):
-            previous = None
-        same = isinstance(previous, dict) and all(
-            _without_names(previous.get(k)) == _without_names(json.loads(json.dumps(record.get(k))))
-            for k in ("sample_rate", "mono", "options", "model")
-        )
-        if not same:
-            parser.error(f"{out_dir} holds features made with another front-end ({record_path}); use the same "
-                         "options, --config that file, --overwrite, or another -o")
+    previous = _read_record(record_path)
+    recorded_root = None
+    if previous == "unreadable" and not args.overwrite:
+        parser.error(f"{record_path} cannot be read; fix or remove it, or use --overwrite")
+    if isinstance(previous, dict):
+        if not _same_frontend(previous, record) and not args.overwrite:
+            legacy = "format" not in previous and "options" in previous
+            parser.error(f"{out_dir} holds features made with another front-end ({record_path}"
+                         + (f", {LEGACY_NOTE}" if legacy else "") + "); use the same options, --config that file, "
+                         "--overwrite, or another -o")
+        if isinstance(previous.get("input_root"), str):
+            recorded_root = previous["input_root"]
+    root = input_root(parser, args, recorded_root)
+    try:  # before anything is computed
+        prepare_output_dir(out_dir)
+    except OutputPathError as err:
+        parser.error(f"-o {out_dir}: {err}")
     try:
-        from kapre.audio import MissingDependencyError, audio_info
+        from kapre.audio import MissingDependencyError, audio_extensions
     except ImportError as err:  # pragma: no cover
         parser.error(str(err))
     try:
-        pairs, rows = collect_inputs(args.inputs, out_dir)
+        audio_extensions()
     except MissingDependencyError as err:
         print(f"kapre extract: error: {err}", file=sys.stderr)
         return 1
-    os.makedirs(out_dir, exist_ok=True)
-    atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
 
-    reporter = Reporter(len(pairs), "kapre extract")
-    for row in rows:
-        reporter.message(f"kapre extract: {row['path']}: {row['error']}")
-    extractor = Extractor(model)
-    jobs: list[_Job] = []
-    for index, (path, output) in enumerate(pairs):
-        row = manifest_row(path, output=os.path.relpath(output, out_dir))
-        rows.append(row)
+    legacy_manifest = isinstance(previous, dict) and "format" not in previous
+    manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
+                        rekey=(lambda row: _key(row["path"], root)) if legacy_manifest else None)
+    jobs, error_rows = collect_inputs(args.inputs, root, out_dir, manifest)
+    atomic_write_text(record_path, json.dumps({**record, "input_root": root}, indent=1) + "\n")
+    manifest.open()
+    counts = {"written": 0, "kept": 0, "failed": 0}
+    reporter = Reporter(len(jobs), "kapre extract")
+    stop = _TerminateAsInterrupt()
+    try:
+        for row in error_rows:
+            reporter.message(f"kapre extract: {row['path']}: {row['error']}")
+            manifest.add(row)
+            counts["failed"] += 1
+        todo = _inspect(jobs, options, manifest, reporter, counts, args.overwrite)
+        if args.batch_size == 1:
+            batches = [[job] for job in todo]
+        else:  # similar lengths together, so that padding costs little; channel counts never mix in a batch
+            todo.sort(key=lambda j: (j.channels, j.length, j.key))
+            batches = [todo[start : start + args.batch_size] for start in range(0, len(todo), args.batch_size)]
+        extractor = Extractor(model)
+        for batch in batches:
+            _process_batch(batch, extractor, options, manifest, reporter, counts)
+    except KeyboardInterrupt:
+        reporter.close()
+        manifest.close()
+        print(f"kapre extract: interrupted: {counts['written']} written, {counts['kept']} kept, {counts['failed']} "
+              f"failed so far; {os.path.join(out_dir, MANIFEST_NAME)} lists every finished file; run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        stop.restore()
+        reporter.close()
+        manifest.close()
+    print(f"kapre extract: {counts['written']} written, {counts['kept']} kept (output exists), {counts['failed']} "
+          f"failed; manifest: {os.path.join(out_dir, MANIFEST_NAME)}")
+    return 1 if counts["failed"] else 0
+
+
+class _TerminateAsInterrupt:
+    """SIGTERM (a job scheduler's stop) ends the run as Ctrl-C does: the manifest is rewritten first."""
+
+    def __init__(self):
+        self.previous = None
         try:
-            sr, frames, channels = audio_info(path)
-            row.update(sample_rate=sr, duration=round(frames / sr, 6) if sr else None, channels=channels)
-        except Exception as err:
-            row.update(status="error", error=str(err), output=None)
-            reporter.message(f"kapre extract: {path}: {err}")
-            reporter.update()
-            continue
-        if os.path.exists(output) and not args.overwrite:
-            try:
-                row.update(status="skipped", shape=list(np.load(output, mmap_mode="r").shape))
-            except Exception:  # an unreadable leftover: compute it again
-                pass
-            else:
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not the main thread
+            pass
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+            self.previous = None
+
+
+def _warning_text(warnings) -> str | None:
+    return "; ".join(warnings) if warnings else None
+
+
+def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: bool) -> list[_Job]:
+    """Read each file's header; keep the rows of outputs that exist (resume); return the files to compute."""
+    from kapre.audio import audio_info, audio_warnings
+
+    todo = []
+    for job in jobs:
+        previous = manifest.get(job.key)
+        if not overwrite and os.path.exists(job.output):
+            if previous and previous.get("status") == "ok" and previous.get("output") == job.row["output"]:
+                counts["kept"] += 1  # its row is in the manifest already
                 reporter.update()
                 continue
-        n_out = 1 if options.mono else channels
-        expected = int(math.ceil(frames * options.sample_rate / sr)) if sr else frames
-        jobs.append(_Job(index, path, output, row, expected, n_out))
+            try:  # an output without its row (the run was killed between the two): the row again
+                shape = list(np.load(job.output, mmap_mode="r").shape)
+                sr, frames, channels = audio_info(job.path)
+            except Exception:  # an unreadable leftover, or the input changed: compute it again
+                pass
+            else:
+                job.row.update(sample_rate=sr, duration=round(frames / sr, 6), channels=channels, shape=shape,
+                               warning=_warning_text(audio_warnings(job.path)))
+                manifest.add(job.row)
+                counts["kept"] += 1
+                reporter.update()
+                continue
+        try:
+            sr, frames, channels = audio_info(job.path)
+        except Exception as err:
+            _fail(job, err, manifest, reporter, counts)
+            continue
+        job.row.update(sample_rate=sr, duration=round(frames / sr, 6) if sr else None, channels=channels)
+        job.length = int(math.ceil(frames * options.sample_rate / sr)) if sr else frames
+        job.channels = 1 if options.mono else channels
+        todo.append(job)
+    return todo
 
-    # Similar lengths together, so that padding costs little; channel counts never mix in a batch.
-    jobs.sort(key=lambda j: (j.channels, j.length, j.index))
-    for start in range(0, len(jobs), args.batch_size):
-        _process_batch(jobs[start : start + args.batch_size], extractor, options, reporter)
-    reporter.close()
 
-    order = {id(r): i for i, r in enumerate(rows)}
-    rows.sort(key=lambda r: order[id(r)])
-    atomic_write_text(os.path.join(out_dir, MANIFEST_NAME), "".join(json.dumps(r) + "\n" for r in rows))
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "skipped", "error")}
-    print(f"kapre extract: {counts['ok']} written, {counts['skipped']} skipped (output exists), "
-          f"{counts['error']} failed; manifest: {os.path.join(out_dir, MANIFEST_NAME)}")
-    return 1 if counts["error"] else 0
-
-
-def _process_batch(jobs: list[_Job], extractor, options: FeatureOptions, reporter: Reporter) -> None:
-    from kapre.audio import AudioError, MissingDependencyError, load_audio
+def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, reporter, counts) -> None:
+    from kapre.audio import AudioError, MissingDependencyError, audio_warnings, read_audio, resample
 
     ready = []
     for job in jobs:
         try:
-            audio, _ = load_audio(job.path, sample_rate=options.sample_rate, mono=options.mono)
+            audio, sr = read_audio(job.path)
+            warnings = audio_warnings(job.path, frames_read=audio.shape[0])
+            if options.mono and audio.shape[1] > 1:
+                audio = audio.mean(axis=1, keepdims=True, dtype=np.float32)
+            audio = resample(audio, sr, options.sample_rate)
             check_length(extractor, audio, options.sample_rate)
-            ready.append((job, audio))
         except (AudioError, MissingDependencyError, ValueError) as err:
-            _fail(job, err, reporter)
+            _fail(job, err, manifest, reporter, counts)
+            continue
+        if warnings:
+            job.row["warning"] = _warning_text(warnings)
+            reporter.message(f"kapre extract: {job.path}: warning: {job.row['warning']}")
+        ready.append((job, audio))
     if not ready:
         return
     try:
         results = extractor([audio for _, audio in ready])
+    except KeyboardInterrupt:
+        raise
     except Exception:  # find the culprit: one at a time
         results = []
         for job, audio in ready:
             try:
                 results.append(extractor([audio])[0])
             except Exception as err:
-                _fail(job, err, reporter)
+                _fail(job, err, manifest, reporter, counts)
                 results.append(None)
     for (job, _), features in zip(ready, results, strict=True):
         if features is None:
@@ -236,14 +398,18 @@ def _process_batch(jobs: list[_Job], extractor, options: FeatureOptions, reporte
         try:
             atomic_save(job.output, features.astype(np.float32, copy=False))
         except OSError as err:
-            _fail(job, err, reporter, prefix="cannot write output: ")
+            _fail(job, err, manifest, reporter, counts, prefix="cannot write output: ")
             continue
         job.row.update(status="ok", shape=list(features.shape))
+        manifest.add(job.row)
+        counts["written"] += 1
         reporter.update()
 
 
-def _fail(job: _Job, err: Exception, reporter: Reporter, prefix: str = "") -> None:
+def _fail(job: _Job, err: Exception, manifest: Manifest, reporter, counts, prefix: str = "") -> None:
     message = prefix + (str(err) or type(err).__name__)
     job.row.update(status="error", error=message, output=None, shape=None)
+    manifest.add(job.row)
+    counts["failed"] += 1
     reporter.message(f"kapre extract: {job.path}: {message}")
     reporter.update()

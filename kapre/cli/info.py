@@ -14,13 +14,7 @@ import numpy as np
 from kapre import _backend_choice
 from kapre.cli.options import kapre_version
 
-__all__ = ["add_parser", "run", "backend_name", "backend_reason"]
-
-
-def add_parser(sub) -> argparse.ArgumentParser:
-    return sub.add_parser("info", help="versions, the Keras backend in use and its devices",
-                          description="Print the versions of kapre, Keras and the backend, the backend in use and "
-                                      "its devices.")
+__all__ = ["run", "backend_name", "backend_reason"]
 
 
 def backend_name() -> str:

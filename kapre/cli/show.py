@@ -8,19 +8,11 @@ import sys
 
 import numpy as np
 
+from kapre.cli._output import OutputPathError, prepare_output_file
 from kapre.cli.info import backend_name
-from kapre.cli.options import add_feature_options, build_frontend, describe, options_from_args
+from kapre.cli.options import build_frontend, describe, options_from_args
 
-__all__ = ["add_parser", "run", "check_length", "too_short_error", "hidden_colorbar"]
-
-
-def add_parser(sub) -> argparse.ArgumentParser:
-    show = sub.add_parser("show", help="draw the waveform and a feature of one file",
-                          description="Draw the waveform and the feature of one audio file.")
-    show.add_argument("file", help="audio file")
-    show.add_argument("-o", "--output", required=True, metavar="FIG.png", help="picture to write")
-    add_feature_options(show)
-    return show
+__all__ = ["run", "check_length", "too_short_error", "hidden_colorbar"]
 
 
 def check_length(extractor, audio: np.ndarray, sample_rate: int) -> None:
@@ -38,6 +30,14 @@ def too_short_error(extractor, samples: int, sample_rate: int):
     needed = (getattr(first, "win_length", None) or getattr(first, "n_fft", None) or "?") if first is not None else "?"
     return AudioError(f"too short: {samples} samples at {sample_rate} Hz, one frame needs {needed} "
                       "(lower --n-fft/--win-length)")
+
+
+def save_figure(fig, path: str) -> None:
+    """``fig.savefig`` through a temporary file and a rename: an interrupted run never leaves half a picture."""
+    from kapre.cli._output import replace_atomically
+
+    fmt = os.path.splitext(path)[1][1:].lower() or "png"
+    replace_atomically(path, "wb", lambda f: fig.savefig(f, dpi=100, format=fmt))
 
 
 def _output_format(layer) -> str:
@@ -59,6 +59,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from kapre.extraction import Extractor
 
     options, model = options_from_args(parser, args)
+    if args.config_note:
+        print(f"kapre show: note: {args.config_note}", file=sys.stderr)
     try:
         from kapre import plot
         from kapre.audio import AudioError, MissingDependencyError, load_audio
@@ -69,10 +71,14 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     if model is None:
         try:
-            # Without --db the picture still shows decibels: kapre's MagnitudeToDecibel(amplitude=True).
-            model = build_frontend(options, db="auto" if options.db or options.feature == "mfcc" else "amplitude")
+            # Without --db the picture still shows decibels (of the power, or 20*log10 of a magnitude).
+            model = build_frontend(options, db="auto" if options.db or options.feature == "mfcc" else "picture")
         except (ValueError, TypeError) as err:
             parser.error(str(err))
+    try:  # before computing anything: the folder is created, a file in the way or no permission is reported
+        prepare_output_file(args.output)
+    except OutputPathError as err:
+        parser.error(f"-o {args.output}: {err}")
     try:
         audio, sr = load_audio(args.file, sample_rate=options.sample_rate, mono=options.mono)
         extractor = Extractor(model)
@@ -96,7 +102,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     hidden_colorbar(fig, axes[0])
     axes[0].set_title(f"{os.path.basename(args.file)}: {audio.shape[0] / sr:.2f} s at {sr} Hz"
                       + (", mono mix" if options.mono else ""))
-    unit = {"amplitude": "dB", "kapre": "dB (kapre: 10·log10 |X|)", False: "magnitude"}[desc["db"]]
+    unit = {"amplitude": "dB", "power": "dB", "kapre": "dB (kapre: 10·log10 |X|)", False: "value"}[desc["db"]]
     if desc["y_axis"] == "coef":
         unit = "MFCC value"
     for c in range(channels):
@@ -106,7 +112,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                       center=desc["center"], colorbar=unit, cmap="coolwarm" if desc["y_axis"] == "coef" else "magma")
         ax.set_title(f"{desc['label']}" + (f", channel {c}" if channels > 1 else "")
                      + f"  {tuple(features.shape[:2])}")
-    fig.savefig(args.output, dpi=100)
+    save_figure(fig, args.output)
     plt.close(fig)
     print(f"kapre show: wrote {args.output} ({desc['label']}, shape {tuple(features.shape)}, backend "
           f"{backend_name()})")

@@ -1,0 +1,49 @@
+"""The entry point of the ``kapre`` command.
+
+Importing anything below ``kapre`` runs ``kapre/__init__.py``, which chooses the Keras backend and imports it (a
+few seconds to tens of seconds). This package sits beside ``kapre`` so that the command can parse its arguments,
+answer ``--version`` and every ``--help``, and reject bad options with the standard library only; ``kapre`` (and
+with it the backend) is imported only to run a command (:mod:`kapre.cli`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import re
+
+from kapre_cli.parser import build_parser as _build_parser
+
+__all__ = ["main", "build_parser", "version"]
+
+
+def version() -> str:
+    """kapre's version, read from ``kapre/__init__.py`` without importing it (installed metadata as fallback)."""
+    try:
+        spec = importlib.util.find_spec("kapre")  # finds a top-level package without running its __init__
+        if spec is not None and spec.origin:
+            with open(spec.origin, encoding="utf-8") as f:
+                found = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', f.read(), re.M)
+            if found:
+                return found.group(1)
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        return importlib.metadata.version("kapre")
+    except Exception:
+        return "unknown"
+
+
+def build_parser():
+    """The ``kapre`` command's argument parser (standard library only)."""
+    return _build_parser(version())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kapre`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up logging, if it is imported
+    from kapre.cli import run_command  # imports kapre: the backend is chosen and imported here
+
+    return run_command(args)

@@ -1,0 +1,187 @@
+"""The ``kapre`` command's arguments, with the standard library only (nothing here imports kapre, Keras or a
+backend, so that ``--help`` and ``--version`` answer at once)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["FEATURES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
+           "non_negative_float", "positive_float", "top_db_value", "ref_value"]
+
+FEATURES = ("stft", "mel", "logfreq", "mfcc")
+C1_HZ = 32.70319566
+# kapre.constants' window names: the plain (scipy/librosa, periodic) ones first, then tf.signal's.
+WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "triang", "cosine", "boxcar",
+           "hann_window", "hamming_window", "kaiser_window", "kaiser_bessel_derived_window", "vorbis_window")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def top_db_value(text: str) -> float | None:
+    """``--top-db``: a positive number of dB, or ``none`` (no floor)."""
+    if text.strip().lower() == "none":
+        return None
+    return positive_float(text)
+
+
+def ref_value(text: str) -> float | str:
+    """``--ref``: a positive number (the value that becomes 0 dB), or ``max`` (each file's maximum)."""
+    if text.strip().lower() == "max":
+        return "max"
+    return positive_float(text)
+
+
+def power_value(text: str) -> float:
+    value = _float(text)
+    if value not in (1.0, 2.0):
+        raise argparse.ArgumentTypeError(f"expected 1 (magnitude) or 2 (power), got {text!r}")
+    return value
+
+
+def add_feature_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``kapre extract`` and ``kapre show`` (``docs/cli.md`` lists them with their meaning)."""
+    group = parser.add_argument_group("feature options (defaults: librosa's, frames as kapre's STFT)")
+    group.add_argument("--feature", choices=FEATURES, default=None, help="representation to compute (default: mel)")
+    group.add_argument("--sr", dest="sample_rate", type=positive_int, default=None, metavar="HZ",
+                       help="sample rate; files at another rate are resampled (default: 22050)")
+    group.add_argument("--n-fft", type=positive_int, default=None, metavar="N", help="FFT size (default: 2048)")
+    group.add_argument("--hop", dest="hop_length", type=positive_int, default=None, metavar="N",
+                       help="hop between frames in samples (default: win-length // 4)")
+    group.add_argument("--win-length", type=positive_int, default=None, metavar="N",
+                       help="window length, at most n-fft (default: n-fft)")
+    group.add_argument("--window", choices=WINDOWS, default=None, metavar="NAME",
+                       help=f"analysis window, periodic (default: hann); one of {', '.join(WINDOWS)}")
+    group.add_argument("--center", action="store_true", default=None,
+                       help="centred frames as librosa's default (1 + samples // hop frames, frame t centred on "
+                            "sample t * hop); without it frames start at sample t * hop (librosa center=False)")
+    group.add_argument("--pad-mode", choices=("constant", "reflect"), default=None,
+                       help="padding of the signal's ends with --center (default: constant, i.e. zeros)")
+    group.add_argument("--power", type=power_value, default=None, metavar="1|2",
+                       help="spectrogram exponent before any filterbank: 2 power |X|^2 (default), 1 magnitude |X|")
+    group.add_argument("--n-mels", type=positive_int, default=None, metavar="N",
+                       help="mel bands for mel and mfcc (default: 128)")
+    group.add_argument("--fmin", type=non_negative_float, default=None, metavar="HZ",
+                       help="lowest frequency of the mel filterbank (default: 0) or of the first log-frequency bin "
+                            "(default: C1, 32.7 Hz)")
+    group.add_argument("--fmax", type=positive_float, default=None, metavar="HZ",
+                       help="highest frequency of the mel filterbank (default: sr / 2)")
+    group.add_argument("--n-mfcc", type=positive_int, default=None, metavar="N",
+                       help="MFCC coefficients (default: 20)")
+    group.add_argument("--n-bins", type=positive_int, default=None, metavar="N",
+                       help="log-frequency bins from --fmin, 12 per octave (default: 84)")
+    group.add_argument("--db", action="store_true", default=None,
+                       help="decibels as kapre.MelSpectrogram(return_decibel=True) and librosa.power_to_db: "
+                            "10*log10(max(S, amin) / ref), floored --top-db below each file's maximum (mfcc: "
+                            "always from these decibels)")
+    group.add_argument("--top-db", type=top_db_value, default=None, metavar="DB",
+                       help="dB kept below each file's maximum, or 'none' (default: 80)")
+    group.add_argument("--amin", type=positive_float, default=None, metavar="X",
+                       help="smallest value before the logarithm (default: 1e-10, i.e. -100 dB)")
+    group.add_argument("--ref", type=ref_value, default=None, metavar="X|max",
+                       help="value that becomes 0 dB, or 'max': each file's maximum (default: 1.0)")
+    channels = group.add_mutually_exclusive_group()
+    channels.add_argument("--mono", dest="mono", action="store_true", default=None,
+                          help="average the channels first; output (frames, bins, 1) (default)")
+    channels.add_argument("--per-channel", dest="mono", action="store_false",
+                          help="keep the channels; output (frames, bins, channels)")
+    group.add_argument("--config", metavar="FILE.json", default=None,
+                       help="front-end from a JSON file: options ({\"feature\": \"mel\", \"n_fft\": 1024, ...}), a "
+                            "Keras layer config (model.get_config() serialized), or a kapre-frontend.json written by "
+                            "kapre extract")
+
+
+def _add_demo(sub) -> argparse.ArgumentParser:
+    demo = sub.add_parser("demo", help="compute every representation of a clip and draw them (kapre-demo.png)",
+                          description="Compute the STFT, mel, log-frequency spectrograms and MFCC of a built-in clip "
+                                      "(or your FILE) with kapre's layers, draw them and compare with librosa.")
+    demo.add_argument("file", nargs="?", default=None, help="audio file to use instead of the built-in clip")
+    demo.add_argument("-o", "--output", default="kapre-demo.png", help="picture to write (default: kapre-demo.png)")
+    return demo
+
+
+def _add_extract(sub) -> argparse.ArgumentParser:
+    extract = sub.add_parser(
+        "extract", help="extract features of audio files to .npy files",
+        description="Extract features of audio files (or of every audio file in folders, recursively) to one .npy "
+                    "per file under OUTDIR, mirroring the input tree below the input root, with a manifest "
+                    "(manifest.jsonl, one row per input, merged across runs) and the front-end used "
+                    "(kapre-frontend.json). Existing outputs are kept (resume) unless --overwrite.",
+        epilog="Exit status: 0 success, 1 some input failed (the others are written), 2 invalid options or output "
+               "folder, 130 interrupted (the manifest holds every finished file; run the same command to resume).")
+    extract.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
+    extract.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write the features")
+    extract.add_argument("--root", default=None, metavar="DIR",
+                         help="output paths mirror the inputs' paths below DIR (default: the root recorded in "
+                              "OUTDIR/kapre-frontend.json by an earlier run, else the inputs' common folder)")
+    add_feature_options(extract)
+    extract.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
+                         help="files computed together (default: 1, each file alone, so its output does not depend "
+                              "on the other files of the run; larger batches are faster on accelerators, and equal "
+                              "to the file alone up to float rounding)")
+    extract.add_argument("--overwrite", action="store_true", help="recompute outputs that already exist")
+    return extract
+
+
+def _add_show(sub) -> argparse.ArgumentParser:
+    show = sub.add_parser("show", help="draw the waveform and a feature of one file",
+                          description="Draw the waveform and the feature of one audio file.")
+    show.add_argument("file", help="audio file")
+    show.add_argument("-o", "--output", required=True, metavar="FIG.png",
+                      help="picture to write (its folder is created)")
+    add_feature_options(show)
+    return show
+
+
+def _add_info(sub) -> argparse.ArgumentParser:
+    return sub.add_parser("info", help="versions, the Keras backend in use and its devices",
+                          description="Print the versions of kapre, Keras and the backend, the backend in use and "
+                                      "its devices.")
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    """The argument parser of the ``kapre`` command; each subcommand's parser is stored as ``command_parser``."""
+    parser = argparse.ArgumentParser(
+        prog="kapre",
+        description="kapre: audio features with Keras 3 layers (TensorFlow, JAX or PyTorch).",
+        epilog="Start with: kapre demo",
+    )
+    parser.add_argument("--version", action="version", version=f"kapre {version}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in (_add_demo, _add_extract, _add_show, _add_info):
+        subparser = add(sub)
+        subparser.set_defaults(command_parser=subparser)  # errors after parsing print this command's usage
+    return parser
