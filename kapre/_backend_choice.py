@@ -9,7 +9,9 @@ Keras reads ``KERAS_BACKEND`` or ``~/.keras/keras.json`` when it is first import
 Rules, in order:
 
 1. ``KERAS_BACKEND`` is set: it is used as is.
-2. ``keras.json`` names a backend that is installed: it is used (``KERAS_BACKEND`` is left unset).
+2. ``keras.json`` names a backend that is installed: it is used (``KERAS_BACKEND`` is left unset). When the file
+   holds exactly what Keras writes on its first import (:data:`KERAS_DEFAULT_CONFIG`), the reason says so: that
+   ``"tensorflow"`` is Keras' default, not the user's choice.
 3. Otherwise the first installed of ``preferred`` is used (``KERAS_BACKEND`` is set). For the ``kapre`` command the
    order is JAX, TensorFlow, PyTorch; on a plain ``import kapre`` it is Keras' own default, TensorFlow, first, so that
    importing the library never changes the backend Keras would have picked when that backend is installed.
@@ -27,6 +29,16 @@ __all__ = ["choose_backend", "decide", "invoked_as_cli", "CHOICE"]
 CLI_ORDER = ("jax", "tensorflow", "torch")
 LIBRARY_ORDER = ("tensorflow", "jax", "torch")
 _MODULES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+
+# What Keras writes into ``keras.json`` when the file does not exist, on its first import (``keras/src/backend/
+# config.py``): its built-in defaults. The backend is always "tensorflow", whatever KERAS_BACKEND says (the variable is
+# read after the file is written). A file with exactly this content records no choice of the user's.
+KERAS_DEFAULT_CONFIG = {
+    "floatx": "float32",
+    "epsilon": 1e-07,
+    "backend": "tensorflow",
+    "image_data_format": "channels_last",
+}
 
 # What choose_backend decided: {"backend": str | None, "reason": str}; read by ``kapre info`` and ``kapre demo``.
 CHOICE: dict = {"backend": None, "reason": "not chosen by kapre"}
@@ -46,12 +58,23 @@ def keras_config_path() -> str:
     return os.path.join(home, "keras.json")
 
 
-def _configured_backend() -> str | None:
+def _read_keras_config():
+    """The parsed content of ``keras.json``, or ``None`` when it is missing or unreadable."""
     try:
         with open(keras_config_path()) as f:
-            value = json.load(f).get("backend")
-    except (OSError, ValueError, AttributeError):
+            return json.load(f)
+    except (OSError, ValueError):
         return None
+
+
+def is_keras_default_config(config) -> bool:
+    """Whether ``config`` (a parsed ``keras.json``) is exactly what Keras writes on its first import."""
+    return isinstance(config, dict) and config == KERAS_DEFAULT_CONFIG
+
+
+def _backend_in(config) -> str | None:
+    """The backend a parsed ``keras.json`` names, if any."""
+    value = config.get("backend") if isinstance(config, dict) else None
     return value if isinstance(value, str) and value else None
 
 
@@ -68,7 +91,7 @@ def invoked_as_cli() -> bool:
 
 
 def decide(
-    env: str | None, configured: str | None, installed, preferred: tuple[str, ...]
+    env: str | None, configured: str | None, installed, preferred: tuple[str, ...], keras_default: bool = False
 ) -> tuple[str | None, bool, str]:
     """The backend to use: ``(name or None, whether KERAS_BACKEND must be set, reason)``.
 
@@ -77,15 +100,28 @@ def decide(
         configured: the backend named in ``keras.json``, if any.
         installed: ``installed(name) -> bool``.
         preferred: backends to try in order.
+        keras_default: ``keras.json`` holds exactly the defaults Keras writes on its first import
+            (:data:`KERAS_DEFAULT_CONFIG`), so its backend is no choice of the user's; changes only the reason.
     """
+    path = keras_config_path()
     if env:
         return env, False, "set by KERAS_BACKEND"
     if configured and installed(configured):
-        return configured, False, f"set in {keras_config_path()}"
+        if keras_default:
+            return configured, False, (
+                f"named in {path}, which holds the defaults Keras writes on its first import "
+                "(set KERAS_BACKEND or edit that file to choose)"
+            )
+        return configured, False, f"set in {path}"
     for name in preferred:
         if installed(name):
-            if configured:
-                why = f"{keras_config_path()} names {configured!r}, which is not installed"
+            if configured and keras_default:
+                why = (
+                    f"{path} holds the defaults Keras writes on its first import; their backend, {configured!r}, "
+                    "is not installed"
+                )
+            elif configured:
+                why = f"{path} names {configured!r}, which is not installed"
             else:
                 why = "KERAS_BACKEND unset and no backend in keras.json"
             # What Keras would pick on its own (keras.json, else TensorFlow) needs no variable.
@@ -114,7 +150,11 @@ def choose_backend(preferred: tuple[str, ...] | None = None) -> dict:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up logging, if it is imported
     if preferred is None:
         preferred = CLI_ORDER if cli else LIBRARY_ORDER
-    name, set_env, reason = decide(os.environ.get("KERAS_BACKEND"), _configured_backend(), _installed, preferred)
+    config = _read_keras_config()
+    name, set_env, reason = decide(
+        os.environ.get("KERAS_BACKEND"), _backend_in(config), _installed, preferred,
+        keras_default=is_keras_default_config(config),
+    )
     if set_env:
         os.environ["KERAS_BACKEND"] = name
     CHOICE.update(backend=name, reason=reason)
