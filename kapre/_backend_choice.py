@@ -9,9 +9,9 @@ Keras reads ``KERAS_BACKEND`` or ``~/.keras/keras.json`` when it is first import
 Rules, in order:
 
 1. ``KERAS_BACKEND`` is set: it is used as is.
-2. ``keras.json`` names a backend that is installed: it is used (``KERAS_BACKEND`` is left unset). When the file
-   holds exactly what Keras writes on its first import (:data:`KERAS_DEFAULT_CONFIG`), the reason says so: that
-   ``"tensorflow"`` is Keras' default, not the user's choice.
+2. ``keras.json`` names a backend that is installed: it is used (``KERAS_BACKEND`` is left unset). A file that holds
+   exactly what Keras writes on its first import (:data:`KERAS_DEFAULT_CONFIG`, whatever backend ran then) is no
+   choice of the user's and counts as no file (rule 3), so the command's first run does not decide its second's.
 3. Otherwise the first installed of ``preferred`` is used (``KERAS_BACKEND`` is set). For the ``kapre`` command the
    order is JAX, TensorFlow, PyTorch; on a plain ``import kapre`` it is Keras' own default, TensorFlow, first, so that
    importing the library never changes the backend Keras would have picked when that backend is installed.
@@ -101,24 +101,23 @@ def decide(
         installed: ``installed(name) -> bool``.
         preferred: backends to try in order.
         keras_default: ``keras.json`` holds exactly the defaults Keras writes on its first import
-            (:data:`KERAS_DEFAULT_CONFIG`), so its backend is no choice of the user's; changes only the reason.
+            (:data:`KERAS_DEFAULT_CONFIG`), so its backend is no choice of the user's: it is treated as no choice
+            (the first installed of ``preferred``, which for a plain ``import kapre`` is Keras' own default).
     """
     path = keras_config_path()
     if env:
         return env, False, "set by KERAS_BACKEND"
-    if configured and installed(configured):
-        if keras_default:
-            return configured, False, (
-                f"named in {path}, which holds the defaults Keras writes on its first import "
-                "(set KERAS_BACKEND or edit that file to choose)"
-            )
+    if configured and installed(configured) and not keras_default:
         return configured, False, f"set in {path}"
     for name in preferred:
         if installed(name):
             if configured and keras_default:
+                # Keras wrote that file on its first import, whatever was chosen then: no choice of the user's, so
+                # the choice stays the same before and after it exists (the command's first run does not decide
+                # the backend of its second).
                 why = (
-                    f"{path} holds the defaults Keras writes on its first import; their backend, {configured!r}, "
-                    "is not installed"
+                    f"KERAS_BACKEND unset and {path} holds only the defaults Keras writes on its first import "
+                    f"(backend {configured!r}; set KERAS_BACKEND or edit that file to choose)"
                 )
             elif configured:
                 why = f"{path} names {configured!r}, which is not installed"

@@ -2,8 +2,10 @@
 
 Keras writes ``$KERAS_HOME/keras.json`` (``~/.keras/keras.json``) with ``"backend": "tensorflow"`` on its first
 import when the file does not exist, whatever ``KERAS_BACKEND`` says. Such a file records no choice of the user's, so
-kapre's reason must not say the backend was "set in" it. The choice itself is unchanged (see ``tests/test_cli.py``'s
-``test_backend_choice`` for the reasons of the other cases).
+kapre treats it as no choice: the ``kapre`` command picks the first installed of JAX, TensorFlow, PyTorch whether
+or not Keras has written that file yet (its first run does not decide its second's backend), a plain ``import kapre``
+picks Keras' own default, and the reason says what the file is (see ``tests/test_cli.py``'s ``test_backend_choice``
+for the reasons of the other cases).
 """
 
 from __future__ import annotations
@@ -21,13 +23,10 @@ from tests.helpers import BACKEND
 
 ALL_INSTALLED = {"tensorflow", "jax", "torch"}
 DEFAULT_REASON = (
-    "named in {keras_json}, which holds the defaults Keras writes on its first import (set KERAS_BACKEND or edit "
-    "that file to choose)"
+    "picked by kapre (KERAS_BACKEND unset and {keras_json} holds only the defaults Keras writes on its first import "
+    "(backend 'tensorflow'; set KERAS_BACKEND or edit that file to choose)): first installed of {order}"
 )
-DEFAULT_NOT_INSTALLED_REASON = (
-    "picked by kapre ({keras_json} holds the defaults Keras writes on its first import; their backend, 'tensorflow', "
-    "is not installed): first installed of jax, tensorflow, torch"
-)
+DEFAULT_NOT_INSTALLED_REASON = DEFAULT_REASON
 
 
 def _keras_written_text(config: dict, indent: int | None = 4) -> str:
@@ -50,17 +49,24 @@ def _choose(monkeypatch, installed: set[str]) -> tuple[dict, str | None]:
     return dict(choice), os.environ.get("KERAS_BACKEND")
 
 
-def _expected(text: str) -> str:
-    return text.format(keras_json=_backend_choice.keras_config_path())
+def _expected(text: str, order=_backend_choice.CLI_ORDER) -> str:
+    return text.format(keras_json=_backend_choice.keras_config_path(), order=", ".join(order))
 
 
 @pytest.mark.parametrize("indent", [4, None], ids=["as-keras-writes-it", "same-content-other-layout"])
 def test_keras_default_file_is_not_called_a_choice(keras_home, monkeypatch, indent):
     (keras_home / "keras.json").write_text(_keras_written_text(_backend_choice.KERAS_DEFAULT_CONFIG, indent))
     choice, env = _choose(monkeypatch, ALL_INSTALLED)
-    assert choice == {"backend": "tensorflow", "reason": _expected(DEFAULT_REASON)}
-    assert env is None  # the choice itself is what it was: Keras reads the file, no variable needed
+    assert choice == {"backend": "jax", "reason": _expected(DEFAULT_REASON)}  # as without the file
+    assert env == "jax"
     assert str(keras_home / "keras.json") in choice["reason"]
+    # a plain `import kapre` (library order) keeps Keras' own default, TensorFlow, and needs no variable
+    monkeypatch.setattr(_backend_choice, "CHOICE", {"backend": None, "reason": "not chosen by kapre"})
+    monkeypatch.delenv("KERAS_BACKEND")
+    library = dict(_backend_choice.choose_backend(_backend_choice.LIBRARY_ORDER))
+    assert library == {"backend": "tensorflow",
+                       "reason": _expected(DEFAULT_REASON, _backend_choice.LIBRARY_ORDER)}
+    assert os.environ.get("KERAS_BACKEND") is None
 
 
 def test_keras_default_file_naming_a_backend_that_is_not_installed(keras_home, monkeypatch):
@@ -123,7 +129,7 @@ def test_decide_keeps_its_reasons_unless_told_the_file_is_keras_default():
     order = _backend_choice.CLI_ORDER
     assert _backend_choice.decide(None, "tensorflow", installed, order)[2] == _expected("set in {keras_json}")
     assert _backend_choice.decide(None, "tensorflow", installed, order, keras_default=True) == (
-        "tensorflow", False, _expected(DEFAULT_REASON))
+        "jax", True, _expected(DEFAULT_REASON))
     assert _backend_choice.decide("jax", "tensorflow", installed, order, keras_default=True) == (
         "jax", False, "set by KERAS_BACKEND")
     assert _backend_choice.decide(None, "tensorflow", {"jax"}.__contains__, order, keras_default=True) == (
@@ -145,5 +151,5 @@ def test_keras_writes_exactly_the_default_kapre_recognises_and_kapre_info_says_s
     proc = subprocess.run([sys.executable, "-m", "kapre", "info"], env=env, capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    reason = DEFAULT_REASON.format(keras_json=tmp_path / "keras.json")
-    assert re.search(r"backend in use\s+tensorflow \(" + re.escape(reason) + r"\)", proc.stdout), proc.stdout
+    reason = DEFAULT_REASON.format(keras_json=tmp_path / "keras.json", order="jax, tensorflow, torch")
+    assert re.search(r"backend in use\s+jax \(" + re.escape(reason) + r"\)", proc.stdout), proc.stdout
