@@ -243,6 +243,8 @@ def test_extract_interrupted_then_resumed_equals_an_uninterrupted_run(tmp_path, 
     rows = _read_manifest(out)
     assert len(rows) == n_files and {row["status"] for row in rows.values()} == {"ok"}
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    if sig != signal.SIGINT:  # the byte-identical union is checked once per backend, with SIGINT
+        return
     assert cli.main([*args[:3], str(reference), *args[4:]]) == 0
     resumed, uninterrupted = _outputs(out), _outputs(reference)
     assert sorted(resumed) == sorted(uninterrupted)

@@ -3,12 +3,13 @@
 Each block runs in its own subprocess, in an empty folder, with ``KERAS_HOME`` an empty folder (so no
 ``~/.keras/keras.json`` plays a part):
 
-- ``current``: on the backend of this test session (``KERAS_BACKEND`` is passed through; ``run_tests.py`` runs the
-  suite once per backend);
-- ``demo-install``: only in the JAX session, as after the README's first quickstart command
-  (``pip install ".[demo]"``: kapre, JAX and the command-line extras), with ``KERAS_BACKEND`` unset and the packages
-  that command does not install made unimportable. A block that does ``import keras`` before ``import kapre`` fails
-  there exactly as it did for users (``No module named 'tensorflow'``); ``test_demo_install_simulation`` checks that.
+- ``current``: on the backend of this test session, in the TensorFlow and PyTorch sessions (``KERAS_BACKEND`` is
+  passed through; ``run_tests.py`` runs the suite once per backend);
+- ``demo-install``: in the JAX session (instead of ``current``: it runs on JAX too), as after the README's first
+  quickstart command (``pip install ".[demo]"``: kapre, JAX and the command-line extras), with ``KERAS_BACKEND``
+  unset and the packages that command does not install made unimportable. A block that does ``import keras`` before
+  ``import kapre`` fails there exactly as it did for users (``No module named 'tensorflow'``);
+  ``test_demo_install_simulation`` checks that.
 
 A block may not depend on a file or a variable from elsewhere: each must run on its own.
 """
@@ -94,8 +95,9 @@ def _block_id(block: Block) -> str:
     return f"{block.file}#{block.slug()}{suffix}"
 
 
-# The demo-install run happens in the JAX session only: that install has JAX as its only backend.
-ENVIRONMENTS = ("current", "demo-install") if BACKEND == "jax" else ("current",)
+# The demo-install run happens in the JAX session only: that install has JAX as its only backend. It runs the block
+# on JAX, with KERAS_BACKEND unset and without the other backends, so a second plain JAX run would repeat it.
+ENVIRONMENTS = ("demo-install",) if BACKEND == "jax" else ("current",)
 
 # Appended to each block: which backend Keras ran on, if the block imported it.
 _REPORT_BACKEND = """

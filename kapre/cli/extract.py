@@ -231,7 +231,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"-o {out_dir}: a file is in the way: {out_dir} is a file, not a folder")
 
     # One folder never mixes features made with different front-ends.
-    record = frontend_record(options, args.keras_config)
+    record = frontend_record(options, args.keras_config)  # compared without its input root
     record_path = os.path.join(out_dir, FRONTEND_NAME)
     previous = _read_record(record_path)
     recorded_root = None
@@ -264,11 +264,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
                         rekey=(lambda row: _key(row["path"], root)) if legacy_manifest else None)
     jobs, error_rows = collect_inputs(args.inputs, root, out_dir, manifest)
-    atomic_write_text(record_path, json.dumps({**record, "input_root": root}, indent=1) + "\n")
+    atomic_write_text(record_path, json.dumps(frontend_record(options, args.keras_config, root), indent=1) + "\n")
     manifest.open()
     counts = {"written": 0, "kept": 0, "failed": 0}
     reporter = Reporter(len(jobs), "kapre extract")
     stop = _TerminateAsInterrupt()
+    interrupted = False
     try:
         for row in error_rows:
             reporter.message(f"kapre extract: {row['path']}: {row['error']}")
@@ -284,16 +285,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         for batch in batches:
             _process_batch(batch, extractor, options, manifest, reporter, counts)
     except KeyboardInterrupt:
+        interrupted = True
+    finally:  # on every way out: the manifest rewritten, one row per input
+        stop.restore()
         reporter.close()
         manifest.close()
+    if interrupted:
         print(f"kapre extract: interrupted: {counts['written']} written, {counts['kept']} kept, {counts['failed']} "
               f"failed so far; {os.path.join(out_dir, MANIFEST_NAME)} lists every finished file; run the same "
               "command again to resume", file=sys.stderr)
         return 130
-    finally:
-        stop.restore()
-        reporter.close()
-        manifest.close()
     print(f"kapre extract: {counts['written']} written, {counts['kept']} kept (output exists), {counts['failed']} "
           f"failed; manifest: {os.path.join(out_dir, MANIFEST_NAME)}")
     return 1 if counts["failed"] else 0
