@@ -642,3 +642,41 @@ def test_output_paths_permissions_merge_and_warnings(tmp_path):
     assert "-o afile/fig.png: a file is in the way: afile is a file, not a folder" in show_bad[2]
     assert "-o new: is a folder" in show_dir[2]
     assert show_new[0] == 0 and (tmp_path / "new" / "dir" / "fig.png").stat().st_size > 1000, show_new
+
+
+def test_a_pre_release_output_folder_is_continued_with_its_numbers_and_its_rows(tmp_path, capsys, monkeypatch):
+    """A folder written by a kapre 1.0 pre-release (record without "format", manifest paths as given on its command
+    line, "skipped" rows): `--config` continues it with its own numbers, and every row is kept, re-keyed, "ok"."""
+    import kapre
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    for i in range(3):
+        sf.write(tmp_path / "data" / f"c{i}.wav", _noise(6000 + 1000 * i, 1, i), 8000)
+    out = tmp_path / "old"
+    out.mkdir()
+    legacy_options = {"feature": "mel", "n_fft": 256, "hop_length": None, "win_length": None, "n_mels": 32,
+                      "n_mfcc": 20, "n_bins": 84, "db": True}
+    (out / cli.FRONTEND_NAME).write_text(json.dumps({"kapre_version": "1.0.0.dev0", "sample_rate": 8000, "mono": True,
+                                                     "options": legacy_options}))
+    layer = kapre.MelSpectrogram(n_fft=256, sample_rate=8000, n_mels=32, power=1.0, db_amin=1e-5,
+                                 input_data_format="channels_last", output_data_format="channels_last")
+    features = _reference(str(tmp_path / "data" / "c0.wav"), 8000, mono=True, model=layer)
+    np.save(out / "c0.npy", features)
+    rows = [{"path": "data/c0.wav", "output": "c0.npy", "sample_rate": 8000, "duration": 0.75, "channels": 1,
+             "shape": list(features.shape), "status": "skipped", "error": None},
+            {"path": "data/c1.wav", "output": None, "sample_rate": 8000, "duration": 0.875, "channels": 1,
+             "shape": None, "status": "error", "error": "cannot write output: disk full"}]
+    (out / cli.MANIFEST_NAME).write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    assert cli.main(["extract", "data", "-o", "old", "--config", "old/kapre-frontend.json"]) == 0
+    err = capsys.readouterr().err
+    assert "written by a kapre 1.0 pre-release: its numbers are kept" in err
+    rows = _read_manifest(out)
+    assert sorted(rows) == ["c0.wav", "c1.wav", "c2.wav"]  # re-keyed below the input root, one row each
+    assert {row["status"] for row in rows.values()} == {"ok"}
+    assert rows["c0.wav"]["shape"] == list(features.shape) and rows["c0.wav"]["warning"] is None
+    np.testing.assert_array_equal(np.load(out / "c0.npy"), features)  # kept, not recomputed
+    for name in ("c1", "c2"):  # computed with the pre-release's numbers (magnitude decibels, amin 1e-5)
+        expected = _reference(str(tmp_path / "data" / f"{name}.wav"), 8000, mono=True, model=layer)
+        np.testing.assert_allclose(np.load(out / f"{name}.npy"), expected, atol=1e-4, rtol=0)
