@@ -28,6 +28,7 @@ __all__ = [
     "istft",
     "magnitude",
     "magnitude_from_parts",
+    "safe_sqrt",
     "power",
     "phase",
     "atan2_continued_fraction",
@@ -247,17 +248,21 @@ def power(spectrum):
     return real * real + imag * imag
 
 
-def magnitude_from_parts(real, imag):
-    """``sqrt(real**2 + imag**2)`` of a spectrum held as two real tensors, with gradient 0 (not NaN) at 0.
+def safe_sqrt(x):
+    """``sqrt(x)`` of a non-negative tensor with gradient 0 (not NaN or inf) where ``x`` is 0.
 
-    Only multiply, add, compare, select and square root: LiteRT builtins. The square root is taken of a power
-    that is replaced by 1 where it is 0, and the result is set to 0 there, so neither branch has an infinite
-    derivative.
+    Only compare, select and square root: LiteRT builtins. The square root is taken of ``x`` with its zeros replaced
+    by 1, and the result is set to 0 there, so neither branch has an infinite derivative.
     """
-    power = real * real + imag * imag
-    nonzero = power > 0
-    root = ops.sqrt(ops.where(nonzero, power, ops.ones_like(power)))
-    return ops.where(nonzero, root, ops.zeros_like(power))
+    nonzero = x > 0
+    root = ops.sqrt(ops.where(nonzero, x, ops.ones_like(x)))
+    return ops.where(nonzero, root, ops.zeros_like(x))
+
+
+def magnitude_from_parts(real, imag):
+    """``sqrt(real**2 + imag**2)`` of a spectrum held as two real tensors, with gradient 0 (not NaN) at 0
+    (:func:`safe_sqrt`; only LiteRT builtins)."""
+    return safe_sqrt(real * real + imag * imag)
 
 
 # Terms of the arctan continued fraction evaluated at most: after range reduction to |z| <= 1 the fraction

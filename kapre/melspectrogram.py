@@ -257,7 +257,7 @@ class MelSpectrogram(KapreLayer):
         spectrogram = functional.power_spectrogram(
             waveforms, self.n_fft, self._framing.hop_length, self._window
         )  # (batch, ch, frames, freq)
-        if self.power == 1.0:
-            spectrogram = ops.sqrt(spectrogram)
+        if self.power == 1.0:  # the magnitude, with gradient 0 at silent bins (as kapre.Magnitude)
+            spectrogram = functional.safe_sqrt(spectrogram)
         mel = functional.apply_filterbank_blocks(spectrogram, self._block_weights)
         return functional.decibel(mel, amin) if amin is not None else mel

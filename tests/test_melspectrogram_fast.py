@@ -382,3 +382,32 @@ def test_bad_arguments_are_named_as_the_user_passed_them(make, argument):
     db_amin, fmax, ...), not the internal ones (f_max, amin)."""
     with pytest.raises(ValueError, match=rf"(^|\W){argument} must .* received {argument}="):
         make()
+
+
+@pytest.mark.parametrize("signal", ["zeros", "ones", "half-silent"])
+@pytest.mark.parametrize("forced_generic", [False, True], ids=["default-path", "generic-path"])
+def test_magnitude_mel_gradient_is_finite_on_silence(signal, forced_generic):
+    """Issue 22's reproduction: MelSpectrogram(power=1.0) on zeros (every power bin 0) or ones (every bin but DC 0)
+    gave 1,012 of 1,030 NaN gradient entries: the square root of the power now has gradient 0 at 0 (as Magnitude),
+    on the default path (eager PyTorch's own) and on the generic composition (TF, JAX, torch.compile)."""
+    layer = kapre.MelSpectrogram(n_fft=128, hop_length=42, sample_rate=16000, n_mels=17, power=1.0,
+                                 return_decibel=False, input_data_format="channels_last",
+                                 output_data_format="channels_last")
+    if forced_generic:
+        layer._loop_chunks = _backend.LOOPS_OVER_FRAME_CHUNKS  # any forced chunk setting selects the generic path
+    x = {"zeros": np.zeros((2, 515, 1), "float32"), "ones": np.ones((2, 515, 1), "float32"),
+         "half-silent": np.concatenate([noise((2, 258, 1), seed=2), np.zeros((2, 257, 1), "float32")], axis=1)}[signal]
+    grad = gradient(lambda t: layer(t), x)
+    assert grad.shape == x.shape and np.isfinite(grad).all(), int(np.count_nonzero(~np.isfinite(grad)))
+    y = to_numpy(layer(x))
+    ref = np.stack([librosa_magnitude_mel(x[i, :, 0]) for i in range(2)])
+    np.testing.assert_allclose(y[..., 0], ref, atol=1e-5 * max(1.0, float(ref.max())), rtol=1e-5)
+    if signal == "half-silent":  # the gradient still flows where there is sound
+        assert np.abs(grad[:, :200]).max() > 0
+
+
+def librosa_magnitude_mel(y):
+    import librosa
+
+    return librosa.feature.melspectrogram(y=y.astype("float64"), sr=16000, n_fft=128, hop_length=42, n_mels=17,
+                                          power=1.0, center=False).T

@@ -83,8 +83,9 @@ class EagerTorchMel:
         the filterbank ``blocks`` (``(start, stop, weights)``) and, when ``amin`` is given,
         ``10 * log10(max(., amin))``; out of place where a gradient is recorded."""
         spectrogram = rfft_power(signals.unfold(-1, frame_length, hop_length) * window, n_fft)
-        if power == 1.0:
-            spectrogram = spectrogram.sqrt()
+        if power == 1.0:  # the magnitude, with gradient 0 (not NaN) at silent bins, as kapre.Magnitude
+            nonzero = spectrogram > 0
+            spectrogram = torch.where(nonzero, torch.where(nonzero, spectrogram, 1.0).sqrt(), 0.0)
         parts = [torch.matmul(spectrogram[..., start:stop], weights) for start, stop, weights in blocks]
         mel = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
         if amin is None:
