@@ -608,8 +608,9 @@ def test_output_paths_permissions_merge_and_warnings(tmp_path):
         ["show", "data/en/s1.wav", "-o", "new/dir/fig.png", *base],
         ["show", "data/en/s1.wav", "-o", "afile/fig.png", *base],
         ["show", "data/en/s1.wav", "-o", "new", *base],
+        ["demo", "-o", "afile/demo.png"],
     ], cwd=tmp_path, umask=0o027)
-    (first, _, first_err), (second, second_out, _), bad_extract, show_new, show_bad, show_dir = results
+    (first, _, first_err), (second, second_out, _), bad_extract, show_new, show_bad, show_dir, demo_bad = results
     features = tmp_path / "features"
     assert first == 0, first_err
 
@@ -635,12 +636,13 @@ def test_output_paths_permissions_merge_and_warnings(tmp_path):
     assert json.loads((features / cli.FRONTEND_NAME).read_text())["input_root"] == str(data)
 
     # Bad output paths: one line, exit status 2, nothing computed; `show` creates its folder as `extract` does.
-    for code, out, err in (bad_extract, show_bad, show_dir):
+    for code, out, err in (bad_extract, show_bad, show_dir, demo_bad):
         assert code == 2 and "Traceback" not in err, err
         assert out.strip() == "", out  # nothing computed: no summary line
     assert "-o afile/sub: a file is in the way: afile is a file, not a folder" in bad_extract[2]
     assert "-o afile/fig.png: a file is in the way: afile is a file, not a folder" in show_bad[2]
     assert "-o new: is a folder" in show_dir[2]
+    assert "-o afile/demo.png: a file is in the way: afile is a file, not a folder" in demo_bad[2]
     assert show_new[0] == 0 and (tmp_path / "new" / "dir" / "fig.png").stat().st_size > 1000, show_new
 
 

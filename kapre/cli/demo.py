@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from kapre.cli._output import OutputPathError, prepare_output_file
 from kapre.cli.info import backend_name, backend_reason
 from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version
 from kapre.cli.show import hidden_colorbar, save_figure
@@ -74,6 +75,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"kapre demo: error: {err}", file=sys.stderr)
         return 1
     from kapre._demo_clip import DEMO_DESCRIPTION, DEMO_SAMPLE_RATE, demo_clip
+
+    try:  # before computing anything, as kapre show
+        prepare_output_file(args.output)
+    except OutputPathError as err:
+        parser.error(f"-o {args.output}: {err}")
 
     if args.file:
         from kapre.audio import AudioError, MissingDependencyError, load_audio

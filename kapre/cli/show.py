@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from kapre.cli._output import OutputPathError, prepare_output_file
+from kapre.cli._output import OutputPathError, prepare_output_file, replace_atomically
 from kapre.cli.info import backend_name
 from kapre.cli.options import build_frontend, describe, options_from_args
 
@@ -34,8 +34,6 @@ def too_short_error(extractor, samples: int, sample_rate: int):
 
 def save_figure(fig, path: str) -> None:
     """``fig.savefig`` through a temporary file and a rename: an interrupted run never leaves half a picture."""
-    from kapre.cli._output import replace_atomically
-
     fmt = os.path.splitext(path)[1][1:].lower() or "png"
     replace_atomically(path, "wb", lambda f: fig.savefig(f, dpi=100, format=fmt))
 
