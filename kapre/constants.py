@@ -8,6 +8,7 @@ imports librosa or scipy (they are test references only).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 __all__ = [
     "KAPRE_WINDOW_NAMES",
     "PLAIN_WINDOW_NAMES",
+    "EmptyFilterbankWarning",
     "FilterbankRangeError",
     "get_window",
     "hz_to_mel",
@@ -28,6 +30,14 @@ __all__ = [
     "dct_matrix",
     "inverse_stft_window",
 ]
+
+
+class EmptyFilterbankWarning(UserWarning):
+    """Some filters of a filterbank are all zero: no FFT bin falls inside them, so their outputs are always 0.
+
+    librosa warns in the same case ("Empty filters detected in mel frequency basis"). The filterbank is still
+    built (as librosa's), so a configuration copied from elsewhere keeps its shape.
+    """
 
 
 class FilterbankRangeError(ValueError, RuntimeError):
@@ -300,6 +310,13 @@ def mel_filterbank(
     lower = -ramps[:-2] / edge_gaps[:-1, None]
     upper = ramps[2:] / edge_gaps[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
+    empty = int(np.sum(weights.max(axis=1) <= 0.0))
+    if empty:
+        warnings.warn(
+            f"{empty} of n_mels={n_mels} mel bands are empty (all-zero filters: no FFT bin lies inside them) with "
+            f"n_fft={n_fft} at sample_rate={sample_rate:g} Hz between f_min={f_min:g} and f_max={f_max:g} Hz; "
+            "those bands are always 0. Use fewer mel bands, a larger n_fft, or a wider frequency range.",
+            EmptyFilterbankWarning, stacklevel=2)
     if norm == "slaney":
         weights *= (2.0 / (mel_edges[2 : n_mels + 2] - mel_edges[:n_mels]))[:, None]
     elif norm is not None:
