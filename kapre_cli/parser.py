@@ -7,13 +7,29 @@ import argparse
 import math
 
 __all__ = ["FEATURES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
-           "non_negative_float", "positive_float", "top_db_value", "ref_value"]
+           "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
+           "MAX_BANDS", "MAX_FILTERBANK", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in"]
 
 FEATURES = ("stft", "mel", "logfreq", "mfcc")
 C1_HZ = 32.70319566
 # kapre.constants' window names: the plain (scipy/librosa, periodic) ones first, then tf.signal's.
 WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "triang", "cosine", "boxcar",
            "hann_window", "hamming_window", "kaiser_window", "kaiser_bessel_derived_window", "vorbis_window")
+
+
+# Bounds of the numeric options (docs/cli.md, "Bounds"): far beyond any audio use, so that a typo (--sr 1e15) or a
+# fuzzed value is one line of error before any work rather than an allocation that fails or exhausts the memory.
+MAX_SAMPLE_RATE = 10_000_000  # Hz: 13 times 768 kHz, the highest rate of audio converters and ultrasound recorders
+MAX_SAMPLES = 2**24  # --n-fft, --win-length, --hop: 16,777,216 samples (5.8 minutes at 48 kHz)
+MAX_BANDS = 4096  # --n-mels, --n-mfcc, --n-bins
+MAX_FILTERBANK = 2**26  # weights of a filterbank, (n_fft // 2 + 1) * bands: 2**20 with 128 mel bands (~3 GB to build)
+MAX_BATCH_SIZE = 1024  # --batch-size: files in one zero-padded batch
+MAX_VALUE = 3.4028234663852886e38  # --amin, --ref: float32's largest, the features' type (1e300 would be inf)
+# FeatureOptions field: (smallest, largest) of the integer options.
+INT_BOUNDS = {"sample_rate": (1, MAX_SAMPLE_RATE), "n_fft": (2, MAX_SAMPLES), "hop_length": (1, MAX_SAMPLES),
+              "win_length": (1, MAX_SAMPLES), "n_mels": (1, MAX_BANDS), "n_mfcc": (1, MAX_BANDS),
+              "n_bins": (1, MAX_BANDS), "batch_size": (1, MAX_BATCH_SIZE)}
+_WHY = {MAX_SAMPLE_RATE: " (10 MHz)", MAX_SAMPLES: " (2**24 samples)"}
 
 
 def positive_int(text: str) -> int:
@@ -24,6 +40,19 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def int_in(largest: int):
+    """An argparse ``type``: a positive integer, at most ``largest``."""
+
+    def bounded_int(text: str) -> int:
+        value = positive_int(text)
+        if value > largest:
+            raise argparse.ArgumentTypeError(f"expected at most {largest}{_WHY.get(largest, '')}, got {text!r}")
+        return value
+
+    bounded_int.__name__ = f"integer from 1 to {largest}"
+    return bounded_int
 
 
 def _float(text: str) -> float:
@@ -50,6 +79,23 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def frequency(text: str) -> float:
+    """``--fmin``/``--fmax``: Hz, from 0 to half the largest sample rate (checked against ``--sr`` later)."""
+    value = non_negative_float(text)
+    if value > MAX_SAMPLE_RATE / 2:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SAMPLE_RATE // 2} Hz (half of the largest --sr), "
+                                         f"got {text!r}")
+    return value
+
+
+def level(text: str) -> float:
+    """``--amin``, ``--ref``: a number > 0 that float32 holds."""
+    value = positive_float(text)
+    if value > MAX_VALUE:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_VALUE:.4g} (float32's largest), got {text!r}")
+    return value
+
+
 def top_db_value(text: str) -> float | None:
     """``--top-db``: a positive number of dB, or ``none`` (no floor)."""
     if text.strip().lower() == "none":
@@ -61,7 +107,7 @@ def ref_value(text: str) -> float | str:
     """``--ref``: a positive number (the value that becomes 0 dB), or ``max`` (each file's maximum)."""
     if text.strip().lower() == "max":
         return "max"
-    return positive_float(text)
+    return level(text)
 
 
 def power_value(text: str) -> float:
@@ -75,12 +121,12 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by ``kapre extract`` and ``kapre show`` (``docs/cli.md`` lists them with their meaning)."""
     group = parser.add_argument_group("feature options (defaults: librosa's, frames as kapre's STFT)")
     group.add_argument("--feature", choices=FEATURES, default=None, help="representation to compute (default: mel)")
-    group.add_argument("--sr", dest="sample_rate", type=positive_int, default=None, metavar="HZ",
+    group.add_argument("--sr", dest="sample_rate", type=int_in(MAX_SAMPLE_RATE), default=None, metavar="HZ",
                        help="sample rate; files at another rate are resampled (default: 22050)")
-    group.add_argument("--n-fft", type=positive_int, default=None, metavar="N", help="FFT size (default: 2048)")
-    group.add_argument("--hop", dest="hop_length", type=positive_int, default=None, metavar="N",
+    group.add_argument("--n-fft", type=int_in(MAX_SAMPLES), default=None, metavar="N", help="FFT size (default: 2048)")
+    group.add_argument("--hop", dest="hop_length", type=int_in(MAX_SAMPLES), default=None, metavar="N",
                        help="hop between frames in samples (default: win-length // 4)")
-    group.add_argument("--win-length", type=positive_int, default=None, metavar="N",
+    group.add_argument("--win-length", type=int_in(MAX_SAMPLES), default=None, metavar="N",
                        help="window length, at most n-fft (default: n-fft)")
     group.add_argument("--window", choices=WINDOWS, default=None, metavar="NAME",
                        help=f"analysis window, periodic (default: hann); one of {', '.join(WINDOWS)}")
@@ -91,16 +137,16 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
                        help="padding of the signal's ends with --center (default: constant, i.e. zeros)")
     group.add_argument("--power", type=power_value, default=None, metavar="1|2",
                        help="spectrogram exponent before any filterbank: 2 power |X|^2 (default), 1 magnitude |X|")
-    group.add_argument("--n-mels", type=positive_int, default=None, metavar="N",
+    group.add_argument("--n-mels", type=int_in(MAX_BANDS), default=None, metavar="N",
                        help="mel bands for mel and mfcc (default: 128)")
-    group.add_argument("--fmin", type=non_negative_float, default=None, metavar="HZ",
+    group.add_argument("--fmin", type=frequency, default=None, metavar="HZ",
                        help="lowest frequency of the mel filterbank (default: 0) or of the first log-frequency bin "
                             "(default: C1, 32.7 Hz)")
-    group.add_argument("--fmax", type=positive_float, default=None, metavar="HZ",
+    group.add_argument("--fmax", type=frequency, default=None, metavar="HZ",
                        help="highest frequency of the mel filterbank (default: sr / 2)")
-    group.add_argument("--n-mfcc", type=positive_int, default=None, metavar="N",
+    group.add_argument("--n-mfcc", type=int_in(MAX_BANDS), default=None, metavar="N",
                        help="MFCC coefficients (default: 20)")
-    group.add_argument("--n-bins", type=positive_int, default=None, metavar="N",
+    group.add_argument("--n-bins", type=int_in(MAX_BANDS), default=None, metavar="N",
                        help="log-frequency bins from --fmin, 12 per octave (default: 84)")
     group.add_argument("--db", action="store_true", default=None,
                        help="decibels as kapre.MelSpectrogram(return_decibel=True) and librosa.power_to_db: "
@@ -108,7 +154,7 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
                             "always from these decibels)")
     group.add_argument("--top-db", type=top_db_value, default=None, metavar="DB",
                        help="dB kept below each file's maximum, or 'none' (default: 80)")
-    group.add_argument("--amin", type=positive_float, default=None, metavar="X",
+    group.add_argument("--amin", type=level, default=None, metavar="X",
                        help="smallest value before the logarithm (default: 1e-10, i.e. -100 dB)")
     group.add_argument("--ref", type=ref_value, default=None, metavar="X|max",
                        help="value that becomes 0 dB, or 'max': each file's maximum (default: 1.0)")
@@ -147,7 +193,7 @@ def _add_extract(sub) -> argparse.ArgumentParser:
                          help="output paths mirror the inputs' paths below DIR (default: the root recorded in "
                               "OUTDIR/kapre-frontend.json by an earlier run, else the inputs' common folder)")
     add_feature_options(extract)
-    extract.add_argument("--batch-size", type=positive_int, default=1, metavar="N",
+    extract.add_argument("--batch-size", type=int_in(MAX_BATCH_SIZE), default=1, metavar="N",
                          help="files computed together (default: 1, each file alone, so its output does not depend "
                               "on the other files of the run; larger batches are faster on accelerators, and equal "
                               "to the file alone up to float rounding)")

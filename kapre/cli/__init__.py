@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from kapre.cli import demo, extract, info, show
 from kapre.cli.extract import FRONTEND_NAME, MANIFEST_NAME
@@ -36,8 +37,12 @@ def compute_features(frontend, waveforms: list) -> list:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command; returns the exit status (130 after Ctrl-C)."""
+    from kapre.constants import EmptyFilterbankWarning
+
     try:
-        return _COMMANDS[args.command].run(args.command_parser, args)
+        with warnings.catch_warnings():  # reported once, in the command's terms, where the front-end is built
+            warnings.filterwarnings("ignore", category=EmptyFilterbankWarning)
+            return _COMMANDS[args.command].run(args.command_parser, args)
     except KeyboardInterrupt:
         print(f"kapre {args.command}: interrupted", file=sys.stderr)
         return 130

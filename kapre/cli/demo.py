@@ -13,7 +13,7 @@ import numpy as np
 
 from kapre.cli._output import OutputPathError, prepare_output_file
 from kapre.cli.info import backend_name, backend_reason
-from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version
+from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version, reported_warnings
 from kapre.cli.show import hidden_colorbar, save_figure
 
 __all__ = ["run", "DEMO_MAX_SECONDS"]
@@ -118,7 +118,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     results = []
     for feature, label in reps:
         opts = FeatureOptions(**{**asdict(o), "feature": feature})
-        model = build_frontend(opts)
+        with reported_warnings() as report:
+            model = build_frontend(opts)
+        report.print_to("kapre demo")
         out, first, warm = _timed(model, x)
         S = out[0, :, :, 0]
         reference = librosa_reference(feature, y, opts)

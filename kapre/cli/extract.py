@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from kapre.cli._output import OutputPathError, Reporter, atomic_save, atomic_write_text, prepare_output_dir
-from kapre.cli.options import LEGACY_NOTE, build_frontend, frontend_record, options_from_args, options_from_record
+from kapre.cli.options import LEGACY_NOTE, build_reported, frontend_record, options_from_args, options_from_record
 from kapre.cli.show import check_length
 
 __all__ = ["run", "Manifest", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
@@ -222,10 +222,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.config_note:
         print(f"kapre extract: note: {args.config_note}", file=sys.stderr)
     if model is None:
-        try:
-            model = build_frontend(options)
-        except (ValueError, TypeError) as err:
-            parser.error(str(err))
+        model = build_reported(parser, options)
     out_dir = args.output_dir
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         parser.error(f"-o {out_dir}: a file is in the way: {out_dir} is a file, not a folder")

@@ -15,13 +15,28 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
+import sys
+import warnings
 from dataclasses import asdict, dataclass, fields
 
-from kapre_cli.parser import C1_HZ, FEATURES, WINDOWS, add_feature_options, positive_int
+from kapre_cli.parser import (
+    C1_HZ,
+    FEATURES,
+    INT_BOUNDS,
+    MAX_BANDS,
+    MAX_FILTERBANK,
+    MAX_SAMPLE_RATE,
+    MAX_SAMPLES,
+    MAX_VALUE,
+    WINDOWS,
+    add_feature_options,
+    positive_int,
+)
 
 __all__ = ["FEATURES", "C1_HZ", "FeatureOptions", "add_feature_options", "options_from_args", "build_frontend",
            "mfcc_layer", "describe", "positive_int", "kapre_version", "RECORD_FORMAT", "LEGACY_OPTIONS",
-           "options_from_record", "frontend_record"]
+           "options_from_record", "frontend_record", "check_options", "build_reported", "reported_warnings"]
 
 # The version of kapre-frontend.json's layout. Records without "format" were written by kapre 1.0 pre-releases,
 # whose --db was 10*log10 of the *magnitude* with amin 1e-5 and whose MFCCs used LogmelToMFCC's default DCT.
@@ -124,32 +139,36 @@ def frontend_record(options: FeatureOptions, keras_config: dict | None, input_ro
 
 def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[FeatureOptions, object]:
     """Options and, when --config holds a Keras config, the deserialized front-end (else ``None``; the config is
-    then also in ``args.keras_config``). ``args.config_note`` says when a legacy record was read."""
-    from kapre.extraction import sample_rate_of
+    then also in ``args.keras_config``). ``args.config_note`` says when a legacy record was read.
 
+    Every problem of the options or of the --config file ends here, through ``parser.error`` (one line, exit status
+    2), before any file is read or any output folder is touched."""
     explicit = {name: getattr(args, name) for name in _OPTION_DESTS if getattr(args, name, None) is not None}
     options = FeatureOptions()
     model = None
-    args.keras_config, args.config_note = None, None
+    args.keras_config, args.config_note, args.frontend_output = None, None, None
+    source = None  # the --config file, for messages about values that come from it
     if args.config:
-        try:
-            with open(args.config) as f:
-                config = json.load(f)
-        except OSError as err:
-            parser.error(f"--config: cannot read {args.config}: {err.strerror or err}")
-        except ValueError as err:
-            parser.error(f"--config: {args.config} is not valid JSON: {err}")
-        if not isinstance(config, dict):
-            parser.error(f"--config: {args.config} must hold a JSON object")
+        source = f"--config {args.config}"
+        config = _read_config(parser, args.config)
         keras_config = config.get("model") if "model" in config else config if "class_name" in config else None
         if keras_config is not None:
             given = sorted(name for name in explicit if name not in ("sample_rate", "mono"))
             if given:
                 parser.error(f"--config holds a Keras layer config; do not combine it with {_flag(given[0])}")
-            model = _deserialize_frontend(parser, keras_config, args.config)
+            if not isinstance(keras_config, dict) or not isinstance(keras_config.get("class_name"), str):
+                parser.error(f"{source}: \"model\" must be a Keras config (an object with \"class_name\" and "
+                             f"\"config\"), got {_kind(keras_config)}")
+            _check_config_sizes(parser, keras_config, source)
+            for key, flag in (("sample_rate", "--sr"), ("mono", "--mono")):
+                if key in config and not _valid(key, config[key]):
+                    parser.error(f"{source}: \"{key}\" ({flag}) must be "
+                                 + ("true or false" if key == "mono" else _int_range("sample_rate"))
+                                 + f", got {config[key]!r}")
             args.keras_config = keras_config
-            options.sample_rate = int(config.get("sample_rate") or sample_rate_of(model) or options.sample_rate)
-            options.mono = bool(config.get("mono", True))
+            options.mono = config.get("mono", True)
+            options.sample_rate = explicit.get("sample_rate") or config.get("sample_rate")
+            model, args.frontend_output = _deserialize_frontend(parser, keras_config, args.config, options, explicit)
         elif isinstance(config.get("options"), dict):  # a kapre-frontend.json written from options
             unknown = sorted(set(config["options"]) - set(CONFIG_KEYS))
             if unknown:
@@ -159,6 +178,10 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
                 args.config_note = f"{args.config}: {LEGACY_NOTE}"
         else:
             unknown = sorted(set(config) - set(CONFIG_KEYS))
+            if unknown and len(unknown) == len(config):
+                parser.error(f"{source}: holds none of the known keys ({unknown[0]!r}, ...): it must hold feature "
+                             "options ({\"feature\": \"mel\", \"n_fft\": 1024, ...}), a Keras config (an object with "
+                             "\"class_name\" and \"config\") or a kapre-frontend.json written by kapre extract")
             if unknown:
                 parser.error(f"--config: unknown key(s) {unknown} in {args.config}; known: {sorted(CONFIG_KEYS)}")
             for key, value in config.items():
@@ -166,88 +189,302 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
     for name, value in explicit.items():
         setattr(options, name, value)
     if model is None:
-        check_options(parser, options, explicit)
+        check_options(parser, options, explicit, source)
     return options, model
+
+
+def _read_config(parser: argparse.ArgumentParser, path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except OSError as err:
+        parser.error(f"--config: cannot read {path}: {err.strerror or err}")
+    except UnicodeDecodeError:
+        parser.error(f"--config: {path} is not valid JSON: not UTF-8 text")
+    except ValueError as err:
+        parser.error(f"--config: {path} is not valid JSON: {err}")
+    except RecursionError:
+        parser.error(f"--config: {path} is not valid JSON: nested too deeply")
+    if not isinstance(config, dict):
+        parser.error(f"--config: {path} must hold a JSON object (feature options, a Keras config or a "
+                     f"kapre-frontend.json), got {_kind(config)}")
+    return config
+
+
+def _kind(value) -> str:
+    """``a list``, ``the number 5``, ... for messages about a JSON value."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return {list: "a list", dict: "an object without \"class_name\""}.get(type(value), f"a {type(value).__name__}")
+
+
+def _valid(name: str, value) -> bool:
+    if name in ("mono", "db", "center"):
+        return isinstance(value, bool)
+    low, high = INT_BOUNDS[name]
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _int_range(name: str) -> str:
+    low, high = INT_BOUNDS[name]
+    return f"an integer from {low} to {high}" + (" (10 MHz)" if name == "sample_rate" else "")
+
+
+# Sizes in a Keras config checked before it is rebuilt (a layer that allocates n_fft * bands weights is built
+# by deserialization): the names kapre's layers use.
+_CONFIG_SIZES = {"sample_rate": MAX_SAMPLE_RATE, "n_fft": MAX_SAMPLES, "win_length": MAX_SAMPLES,
+                 "hop_length": MAX_SAMPLES, "fft_length": MAX_SAMPLES, "frame_length": MAX_SAMPLES,
+                 "frame_step": MAX_SAMPLES, "n_freq": MAX_SAMPLES // 2 + 1, "n_mels": MAX_BANDS,
+                 "n_bins": MAX_BANDS, "n_mfccs": MAX_BANDS}
+
+
+def _check_config_sizes(parser: argparse.ArgumentParser, node, source: str, depth: int = 0) -> None:
+    if depth > 64:
+        parser.error(f"{source}: the Keras config is nested more than 64 levels deep")
+    if isinstance(node, list):
+        for item in node:
+            _check_config_sizes(parser, item, source, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, largest in _CONFIG_SIZES.items():
+        value = node.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not 0 < value <= largest:
+            parser.error(f"{source}: {key}={value!r} in the Keras config is out of bounds (at most {largest})")
+    n_fft = node.get("n_fft")
+    n_freq = node.get("n_freq") or (n_fft // 2 + 1 if isinstance(n_fft, int) else None)
+    bands = node.get("n_mels") or node.get("n_bins")
+    if isinstance(n_freq, int) and isinstance(bands, int) and n_freq * bands > MAX_FILTERBANK:
+        parser.error(f"{source}: a filterbank of {n_freq} frequencies by {bands} bands in the Keras config holds "
+                     f"{n_freq * bands} weights, more than {MAX_FILTERBANK} (2**26)")
+    for value in node.values():
+        _check_config_sizes(parser, value, source, depth + 1)
 
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: dict | None = None) -> None:
-    """Every option checked together (a --config file's values too), with the flag's name in the message."""
+def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: dict | None = None,
+                  source: str | None = None) -> None:
+    """Every option checked together (a --config file's values too), with the flag's name in the message, and the
+    --config file's name (``source``) when the value comes from it. The bounds are :mod:`kapre_cli.parser`'s."""
     explicit = explicit or {}
+
+    def error(name: str | None, text: str):
+        where = f"{source}: " if source and name is not None and name not in explicit else ""
+        parser.error(where + text)
+
     if o.feature not in FEATURES:
-        parser.error(f"feature must be one of {list(FEATURES)}, got {o.feature!r}")
-    for name in ("sample_rate", "n_fft", "n_mels", "n_mfcc", "n_bins"):
+        error("feature", f"feature must be one of {list(FEATURES)}, got {o.feature!r}")
+    for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "n_mfcc", "n_bins"):
         value = getattr(o, name)
+        if value is None and name in ("hop_length", "win_length"):
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            parser.error(f"{_flag(name)} must be a positive integer, got {value!r}")
-    for name in ("hop_length", "win_length"):
-        value = getattr(o, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            parser.error(f"{_flag(name)} must be a positive integer, got {value!r}")
+            error(name, f"{_flag(name)} must be a positive integer, got {value!r}")
+        if not _valid(name, value):
+            error(name, f"{_flag(name)} must be {_int_range(name)}, got {value!r}")
     for name in ("db", "mono", "center"):
         if not isinstance(getattr(o, name), bool):
-            parser.error(f"{name} must be true or false, got {getattr(o, name)!r}")
+            error(name, f"{name} must be true or false, got {getattr(o, name)!r}")
     if o.window is not None and o.window not in WINDOWS:
-        parser.error(f"--window must be one of {', '.join(WINDOWS)}, got {o.window!r}")
+        error("window", f"--window must be one of {', '.join(WINDOWS)}, got {o.window!r}")
     if o.pad_mode not in ("constant", "reflect"):
-        parser.error(f"--pad-mode must be constant or reflect, got {o.pad_mode!r}")
+        error("pad_mode", f"--pad-mode must be constant or reflect, got {o.pad_mode!r}")
     if "pad_mode" in explicit and not o.center:
         parser.error("--pad-mode applies to centred frames: add --center")
     if o.power not in (1, 2) or isinstance(o.power, bool):
-        parser.error(f"--power must be 1 (magnitude) or 2 (power), got {o.power!r}")
+        error("power", f"--power must be 1 (magnitude) or 2 (power), got {o.power!r}")
     o.power = float(o.power)
-    if not _is_number(o.amin) or o.amin <= 0:
-        parser.error(f"--amin must be a number > 0, got {o.amin!r}")
-    if o.ref != "max" and (not _is_number(o.ref) or o.ref <= 0):
-        parser.error(f"--ref must be a number > 0 or 'max', got {o.ref!r}")
+    if not _is_number(o.amin) or not 0 < o.amin <= MAX_VALUE:
+        error("amin", f"--amin must be a number > 0 and at most {MAX_VALUE:.4g}, got {o.amin!r}")
+    if o.ref != "max" and (not _is_number(o.ref) or not 0 < o.ref <= MAX_VALUE):
+        error("ref", f"--ref must be a number > 0 and at most {MAX_VALUE:.4g}, or 'max', got {o.ref!r}")
     if o.top_db is not None and (not _is_number(o.top_db) or o.top_db <= 0):
-        parser.error(f"--top-db must be a number > 0 or none, got {o.top_db!r}")
+        error("top_db", f"--top-db must be a number > 0 or none, got {o.top_db!r}")
     if o.dct_norm not in ("ortho", None):
-        parser.error(f"dct_norm must be 'ortho' or null, got {o.dct_norm!r}")
+        error("dct_norm", f"dct_norm must be 'ortho' or null, got {o.dct_norm!r}")
     for name in ("fmin", "fmax"):
         value = getattr(o, name)
         if value is not None and (not _is_number(value) or value < 0):
-            parser.error(f"{_flag(name)} must be a number >= 0, got {value!r}")
+            error(name, f"{_flag(name)} must be a number >= 0, got {value!r}")
     if o.win_length is not None and o.win_length > o.n_fft:
-        parser.error(f"--win-length ({o.win_length}) must be at most --n-fft ({o.n_fft})")
+        error("win_length", f"--win-length ({o.win_length}) must be at most --n-fft ({o.n_fft})")
     if o.n_fft < 2:
-        parser.error("--n-fft must be at least 2")
+        error("n_fft", "--n-fft must be at least 2")
     nyquist = o.sample_rate / 2
+    n_freq = o.n_fft // 2 + 1
     if o.feature in ("mel", "mfcc"):
         if o.fmax is not None and o.fmax > nyquist:
-            parser.error(f"--fmax {o.fmax:g} Hz is above the Nyquist frequency of --sr {o.sample_rate} "
-                         f"({nyquist:g} Hz)")
+            error("fmax", f"--fmax {o.fmax:g} Hz is above the Nyquist frequency of --sr {o.sample_rate} "
+                          f"({nyquist:g} Hz)")
         low, high = o.fmin or 0.0, o.fmax if o.fmax is not None else nyquist
         if low >= high:
-            parser.error(f"--fmin ({low:g} Hz) must be below --fmax ({high:g} Hz, sr / 2 by default)")
+            error("fmin", f"--fmin ({low:g} Hz) must be below --fmax ({high:g} Hz, sr / 2 by default)")
+        if n_freq * o.n_mels > MAX_FILTERBANK:
+            error("n_mels", f"--n-fft {o.n_fft} with --n-mels {o.n_mels} makes a mel filterbank of "
+                            f"{n_freq * o.n_mels} weights, more than {MAX_FILTERBANK} (2**26, about 3 GB to build); "
+                            "lower --n-fft or --n-mels")
     else:
         for name in ("fmax",) if o.feature == "logfreq" else ("fmin", "fmax"):
             if name in explicit:
                 uses = "mel and mfcc" if name == "fmax" else "mel, mfcc and logfreq"
                 parser.error(f"{_flag(name)} applies to --feature {uses}, not {o.feature}")
     if o.feature == "mfcc" and o.n_mfcc > o.n_mels:
-        parser.error(f"--n-mfcc ({o.n_mfcc}) must be at most --n-mels ({o.n_mels})")
+        error("n_mfcc", f"--n-mfcc ({o.n_mfcc}) must be at most --n-mels ({o.n_mels})")
     if o.feature == "logfreq":
         fmin = C1_HZ if o.fmin is None else o.fmin
         if fmin <= 0:
-            parser.error("--fmin must be > 0 for --feature logfreq (a logarithmic axis)")
+            error("fmin", "--fmin must be > 0 for --feature logfreq (a logarithmic axis)")
+        if fmin >= o.sample_rate // 2:
+            error("fmin", f"--fmin {fmin:g} Hz must be below the Nyquist frequency of --sr {o.sample_rate} "
+                          f"({o.sample_rate // 2} Hz)")
         top = fmin * 2 ** (o.n_bins / 12)
         if top > o.sample_rate // 2:
-            fits = int(math.floor(12 * math.log2((o.sample_rate // 2) / fmin))) if fmin < nyquist else 0
-            parser.error(f"--n-bins {o.n_bins} from {fmin:.1f} Hz reaches {top:.0f} Hz, above the Nyquist frequency "
-                         f"of --sr {o.sample_rate} ({o.sample_rate // 2} Hz); use --n-bins {fits} or less")
+            fits = int(math.floor(12 * math.log2((o.sample_rate // 2) / fmin)))
+            if fits < 1:
+                error("fmin", f"--fmin {fmin:g} Hz leaves no log-frequency bin below the Nyquist frequency of --sr "
+                              f"{o.sample_rate} ({o.sample_rate // 2} Hz)")
+            error("n_bins", f"--n-bins {o.n_bins} from {fmin:.1f} Hz reaches {top:.0f} Hz, above the Nyquist "
+                            f"frequency of --sr {o.sample_rate} ({o.sample_rate // 2} Hz); use --n-bins {fits} or less")
+        if n_freq * o.n_bins > MAX_FILTERBANK:
+            error("n_bins", f"--n-fft {o.n_fft} with --n-bins {o.n_bins} makes a filterbank of {n_freq * o.n_bins} "
+                            f"weights, more than {MAX_FILTERBANK} (2**26); lower --n-fft or --n-bins")
 
 
-def _deserialize_frontend(parser, config, path):
+class reported_warnings:
+    """A context that collects the ``kapre.constants.EmptyFilterbankWarning`` raised while a front-end is built (other
+    warnings go on as usual); :meth:`print_to` prints each once, as ``kapre extract: warning: ...``, in the command's
+    terms when the front-end was built from ``options`` (``--n-mels``, ``--n-fft``, ``--sr``, ``--fmin``/``--fmax``).
+    """
+
+    _COUNTS = re.compile(r"^(\d+) of n_mels=(\d+) mel bands are empty")
+
+    def __init__(self, options: FeatureOptions | None = None, explicit: dict | None = None, prefix: str = ""):
+        self.options, self.prefix = options, prefix
+        self.messages: list[str] = []
+
+    def __enter__(self):
+        from kapre.constants import EmptyFilterbankWarning
+
+        self._category = EmptyFilterbankWarning
+        self._context = warnings.catch_warnings(record=True)
+        self._caught = self._context.__enter__()
+        warnings.filterwarnings("always", category=EmptyFilterbankWarning)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._context.__exit__(*exc_info)
+        for caught in self._caught:
+            if not issubclass(caught.category, self._category):
+                warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
+                continue
+            text = self._in_flags(str(caught.message))
+            if text not in self.messages:
+                self.messages.append(text)
+        return False
+
+    def _in_flags(self, message: str) -> str:
+        o, found = self.options, self._COUNTS.match(message)
+        if o is None or found is None:
+            return self.prefix + message
+        fmin = float(o.fmin or 0.0)
+        fmax = float(o.sample_rate / 2 if o.fmax is None else o.fmax)
+        return (f"{found.group(1)} of the {found.group(2)} mel bands (--n-mels {o.n_mels}) are empty with --n-fft "
+                f"{o.n_fft} at --sr {o.sample_rate} between --fmin {fmin:g} and --fmax {fmax:g} Hz: no FFT bin lies "
+                "inside them, so they are always 0. Use a smaller --n-mels, a larger --n-fft, or a wider "
+                "--fmin/--fmax range")
+
+    def print_to(self, prog: str) -> None:
+        for message in self.messages:
+            print(f"{prog}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **kwargs):
+    """:func:`build_frontend` with its problems reported in the command's terms: an error (one line, exit status 2)
+    or a warning (``kapre extract: warning: ...`` on stderr, once; the run goes on)."""
+    with reported_warnings(options) as report:
+        try:
+            model = build_frontend(options, **kwargs)
+        except (ValueError, TypeError) as err:
+            parser.error(_one_line(err))
+    report.print_to(parser.prog)
+    return model
+
+
+def _one_line(err: BaseException, limit: int = 240) -> str:
+    """An exception's message on one line: Keras' terminal colours, its "Exception encountered when calling" frame
+    and its lists of the arguments received or of what to try removed, at most ``limit`` characters."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    text = re.sub(r"^Exception encountered when calling [^\s]+\.\s*", "", " ".join(text.split()))
+    for tail in (" Arguments received by", " Make sure custom classes"):
+        text = text.split(tail)[0]
+    text = text or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _deserialize_frontend(parser, config, path, options: FeatureOptions, explicit: dict):
+    """The front-end a Keras config rebuilds, checked to be a front-end: a Keras layer or model that takes
+    ``(batch, samples, channels)`` audio and returns real numbers. ``options.sample_rate`` is set from the config
+    (the filterbank's) when it was not given."""
     import keras
 
+    from kapre.extraction import sample_rate_of
+
+    source = f"--config {path}"
+    with reported_warnings(prefix=f"{source}: ") as report:
+        try:
+            model = keras.saving.deserialize_keras_object(config)
+        except Exception as err:
+            parser.error(f"--config: {path} holds a Keras config that cannot be rebuilt: {type(err).__name__}: "
+                         f"{_one_line(err)}")
+        if not isinstance(model, keras.layers.Layer):
+            parser.error(f"{source}: the config rebuilds {_kind(model)}, not a Keras layer or model")
+        if not options.sample_rate:
+            options.sample_rate = sample_rate_of(model) or FeatureOptions.sample_rate
+        if not _valid("sample_rate", options.sample_rate):
+            parser.error(f"{source}: the front-end's sample rate {options.sample_rate!r} is out of bounds: "
+                         f"{_int_range('sample_rate')}; give --sr")
+        output = _symbolic_output(parser, model, source)
+    report.print_to(parser.prog)
+    return model, output
+
+
+def _symbolic_output(parser, model, source: str):
+    """The front-end called on a symbolic ``(1, samples, 1)`` waveform (shapes only, nothing computed): its output
+    spec, or one line of error."""
+    import keras
+
+    from kapre.extraction import frontend_layers
+
+    samples = 4096
     try:
-        return keras.saving.deserialize_keras_object(config)
+        for layer in frontend_layers(model):
+            for name in ("n_fft", "win_length", "frame_length", "fft_length"):
+                value = getattr(layer, name, None)
+                if isinstance(value, int) and value > 0:
+                    samples = max(samples, 2 * value)
+            break  # the first layer frames the waveform
+    except Exception:
+        pass
+    try:
+        output = model(keras.KerasTensor((1, samples, 1), dtype="float32"))
     except Exception as err:
-        parser.error(f"--config: {path} holds a Keras config that cannot be rebuilt: {type(err).__name__}: {err}")
+        parser.error(f"{source}: the front-end does not take a (batch, samples, channels) waveform: "
+                     f"{type(err).__name__}: {_one_line(err)}")
+    if isinstance(output, (list, tuple, dict)):
+        parser.error(f"{source}: the front-end returns several outputs; it must return one array per waveform")
+    if "complex" in str(getattr(output, "dtype", "")):
+        parser.error(f"{source}: the front-end returns complex numbers (an STFT without kapre.Magnitude?); "
+                     "features must be real")
+    if len(output.shape) < 2:
+        parser.error(f"{source}: the front-end returns shape {tuple(output.shape)}, not an array per waveform")
+    return output
 
 
 # ------------------------------------------------------------------------------------------------------------------

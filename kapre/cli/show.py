@@ -10,7 +10,7 @@ import numpy as np
 
 from kapre.cli._output import OutputPathError, prepare_output_file, replace_atomically
 from kapre.cli.info import backend_name
-from kapre.cli.options import build_frontend, describe, options_from_args
+from kapre.cli.options import build_reported, describe, options_from_args
 
 __all__ = ["run", "check_length", "too_short_error", "hidden_colorbar"]
 
@@ -68,11 +68,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"kapre show: error: {err}", file=sys.stderr)
         return 1
     if model is None:
-        try:
-            # Without --db the picture still shows decibels (of the power, or 20*log10 of a magnitude).
-            model = build_frontend(options, db="auto" if options.db or options.feature == "mfcc" else "picture")
-        except (ValueError, TypeError) as err:
-            parser.error(str(err))
+        # Without --db the picture still shows decibels (of the power, or 20*log10 of a magnitude).
+        model = build_reported(parser, options, db="auto" if options.db or options.feature == "mfcc" else "picture")
+    elif len(args.frontend_output.shape) != 4:
+        parser.error(f"--config {args.config}: the front-end returns shape {tuple(args.frontend_output.shape)} per "
+                     "batch; kapre show draws (batch, frames, bins, channels)")
     try:  # before computing anything: the folder is created, a file in the way or no permission is reported
         prepare_output_file(args.output)
     except OutputPathError as err:
