@@ -143,8 +143,10 @@ def input_root(parser: argparse.ArgumentParser, args: argparse.Namespace, record
     return os.path.commonpath(roots)
 
 
-def collect_inputs(inputs: list[str], root: str, out_dir: str, manifest: Manifest) -> tuple[list[_Job], list[dict]]:
-    """One job per audio file (output paths mirror the files below ``root``) and error rows."""
+def collect_inputs(inputs: list[str], root: str, out_dir: str,
+                   manifest: Manifest) -> tuple[list[_Job], list[tuple[str, dict]]]:
+    """One job per audio file (output paths mirror the files below ``root``) and the inputs that failed, each as
+    given on the command line with its error row."""
     from kapre.audio import find_audio_files
 
     errors, files = [], []
@@ -152,12 +154,13 @@ def collect_inputs(inputs: list[str], root: str, out_dir: str, manifest: Manifes
         if os.path.isdir(item):
             found = find_audio_files(item)
             if not found:
-                errors.append(manifest_row(_key(item, root), status="error", error="folder holds no audio files"))
+                errors.append((item, manifest_row(_key(item, root), status="error",
+                                                  error="folder holds no audio files")))
             files.extend(found)
         elif os.path.exists(item):
             files.append(item)
         else:
-            errors.append(manifest_row(_key(item, root), status="error", error="no such file or folder"))
+            errors.append((item, manifest_row(_key(item, root), status="error", error="no such file or folder")))
     seen, unique = set(), []
     for path in files:
         key = _key(path, root)
@@ -268,8 +271,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     stop = _TerminateAsInterrupt()
     interrupted = False
     try:
-        for row in error_rows:
-            reporter.message(f"kapre extract: {row['path']}: {row['error']}")
+        for given, row in error_rows:
+            reporter.message(f"kapre extract: {given}: {row['error']}")
             manifest.add(row)
             counts["failed"] += 1
         todo = _inspect(jobs, options, manifest, reporter, counts, args.overwrite)
