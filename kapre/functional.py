@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from keras import backend as keras_backend
 from keras import ops
 
@@ -142,7 +143,7 @@ def stft(
             ``n_fft // 2`` on both sides with ``pad_mode``, frames are ``n_fft`` long and the window is centred
             in them; there are ``1 + samples // hop_length`` frames.
         pad_mode: ``'constant'`` (zeros) or ``'reflect'``, used when ``center``.
-        pad_begin: prepend ``n_fft - hop_length`` zeros (kapre), only when not ``center``.
+        pad_begin: prepend ``max(0, n_fft - hop_length)`` zeros (kapre), only when not ``center``.
         pad_end: pad zeros at the end so that there are ``ceil(samples / hop_length)`` frames, only when not
             ``center``.
     """
@@ -167,7 +168,7 @@ def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, p
         half = n_fft // 2
         return framing(pad_along_axis(signals, half, half, mode=pad_mode), n_fft, hop_length)
     if pad_begin:
-        signals = pad_along_axis(signals, n_fft - hop_length, 0)
+        signals = pad_along_axis(signals, max(0, n_fft - hop_length), 0)  # a hop longer than n_fft: none
     if pad_end:
         return frame(signals, win_length, hop_length, pad_end=True)
     return framing(signals, win_length, hop_length)
@@ -277,6 +278,7 @@ def atan2_continued_fraction(y, x, n_terms: int):
     result is accurate for every input, including ``x == 0`` (``+-pi/2``) and ``x == y == 0`` (0).
     ``n_terms`` above 40 are not evaluated, as they do not change the result.
     """
+    y, x, _ = _scaled_to_unit(y, x)  # finite gradients at tiny magnitudes
     abs_x, abs_y = ops.abs(x), ops.abs(y)
     larger = _backend.maximum(abs_x, abs_y)
     smaller = _backend.minimum(abs_x, abs_y)
@@ -292,12 +294,25 @@ def atan2_continued_fraction(y, x, n_terms: int):
     return ops.where(y < 0, -angle, angle)
 
 
+def _scaled_to_unit(y, x):
+    """``(y, x)`` divided by ``max(|x|, |y|)`` (1 where both are 0), the divisor held constant for the gradient.
+
+    An angle is scale invariant, so its value is unchanged and the gradient stays exact (the derivative along
+    the scale is 0), but ``x**2 + y**2`` (in the derivative ``-y / (x**2 + y**2)``) can no longer underflow to 0
+    and give inf or NaN at tiny bins (1e-30 in float32). Also returns where both are exactly 0.
+    """
+    scale = ops.stop_gradient(_backend.maximum(ops.abs(x), ops.abs(y)))
+    zero = ops.equal(scale, 0.0)
+    scale = ops.where(zero, ops.ones_like(scale), scale)
+    return y / scale, x / scale, zero
+
+
 def safe_angle(real, imag):
-    """``arctan2(imag, real)`` whose gradient is 0 (not NaN) where both parts are exactly zero (the value there is
-    ``arctan2(0, 0) = 0``, as before); the inputs' float dtype is kept (:func:`kapre._backend.arctan2`)."""
-    zero = ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0))
-    safe_real = ops.where(zero, ops.ones_like(real), real)
-    return ops.where(zero, ops.stop_gradient(_backend.arctan2(imag, real)), _backend.arctan2(imag, safe_real))
+    """``arctan2(imag, real)`` with finite gradients at any magnitude (:func:`_scaled_to_unit`); the gradient is 0
+    where both parts are exactly zero (the value there is ``arctan2(0, 0) = 0``); the inputs' float dtype is kept
+    (:func:`kapre._backend.arctan2`)."""
+    unit_imag, unit_real, zero = _scaled_to_unit(imag, real)
+    return _backend.arctan2(unit_imag, ops.where(zero, ops.ones_like(unit_real), unit_real))
 
 
 def phase(spectrum, approx_atan_accuracy: int | None = None):
@@ -327,11 +342,23 @@ def magnitude_to_decibel(
     return reference_decibel(decibel(x, amin, amplitude), ref_value, amin, dynamic_range, amplitude, in_place=True)
 
 
+def effective_amin(amin: float, dtype) -> float:
+    """``amin`` raised to the smallest normal number of ``dtype`` (1.2e-38 for float32) if below it.
+
+    A smaller ``amin`` would round to 0 (or a subnormal) in ``dtype``, so ``log10`` of a silent bin would be
+    ``-inf`` and the reference and floor ``-inf - -inf = NaN``; at the smallest normal the decibels of silence are
+    finite (about -379 dB in float32, -3077 dB in float64).
+    """
+    return max(float(amin), float(np.finfo(keras_backend.standardize_dtype(dtype)).tiny))
+
+
 def decibel(x, amin: float = 1e-5, amplitude: bool = False):
     """``factor * log10(max(x, amin))`` (``factor`` 10, or 20 with ``amplitude``): the first step of
-    :func:`magnitude_to_decibel`, elementwise, so it can run on a part of the data."""
+    :func:`magnitude_to_decibel`, elementwise, so it can run on a part of the data. ``amin`` below the dtype's
+    smallest normal number counts as that number (:func:`effective_amin`): finite for every finite ``x``."""
     factor = 20.0 if amplitude else 10.0
-    return factor * ops.log10(_backend.maximum(x, ops.convert_to_tensor(amin, dtype=x.dtype)))
+    floor = ops.convert_to_tensor(effective_amin(amin, x.dtype), dtype=x.dtype)
+    return factor * ops.log10(_backend.maximum(x, floor))
 
 
 def reference_decibel(

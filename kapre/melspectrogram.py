@@ -207,7 +207,7 @@ class MelSpectrogram(KapreLayer):
             padded_blocks=self._padded_block_weights,
             power=self.power,
             chunk_samples=self._chunk_samples,
-            amin=self.db_amin if self.return_decibel else None,
+            amin=self._effective_amin(),
         )
         return self._finish(mel, mel.shape[1])
 
@@ -247,8 +247,13 @@ class MelSpectrogram(KapreLayer):
                 mel = ops.transpose(mel, (0, 2, 3, 1))
         return self.to_output_dtype(mel, self.transform_dtype)
 
+    def _effective_amin(self) -> float | None:
+        """``db_amin`` as the decibels use it (at least the transform dtype's smallest normal); ``None`` without
+        decibels."""
+        return functional.effective_amin(self.db_amin, self.transform_dtype) if self.return_decibel else None
+
     def _mel_of_chunk(self, waveforms):
-        amin = self.db_amin if self.return_decibel else None
+        amin = self._effective_amin()
         if self._eager_path is not None:  # PyTorch under torch.compile: the fused chunk
             return self._eager_path.chunk(
                 waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,

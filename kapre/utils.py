@@ -180,8 +180,10 @@ class Normalization2D(_ElementwiseShapeLayer):
             axes = tuple(a for a in range(4) if a != self.int_axis)
         mean = ops.mean(x, axis=axes, keepdims=True)
         centred = x - mean
-        std = ops.sqrt(ops.mean(centred * centred, axis=axes, keepdims=True))
-        return centred / (std + self.eps)
+        # safe_sqrt: gradient 0, not inf, at a zero variance (a constant example); a zero divisor (eps=0 on a
+        # constant example) divides by 1, so the output there is 0 (centred), not 0/0
+        scale = functional.safe_sqrt(ops.mean(centred * centred, axis=axes, keepdims=True)) + self.eps
+        return centred / ops.where(scale > 0, scale, ops.ones_like(scale))
 
     def get_config(self):
         config = super().get_config()
