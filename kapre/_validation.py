@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -14,14 +15,38 @@ CH_DEFAULT = "default"
 DATA_FORMATS = (CH_DEFAULT, CH_FIRST, CH_LAST)
 
 
-def check_int(name: str, value, minimum: int | None = None, allow_none: bool = False) -> int | None:
-    """An integer (not a bool) >= ``minimum``; ``None`` only if ``allow_none``."""
+# Bounds on sizes, far beyond any audio use, so that a typo (2**40) is an error at construction, not an 8 TiB
+# allocation, a hang or an int32 overflow inside a backend.
+MAX_SAMPLES = 2**24  # frame, FFT, hop and mask lengths: 16,777,216 samples (5.8 minutes at 48 kHz)
+MAX_COUNT = 2**16  # bands, bins, coefficients, quantization channels
+MAX_MASKS = 1024  # masks per example (each is one pass over the spectrogram)
+MAX_DELTA_WIDTH = 1025  # delta window in frames (10 s at a 10 ms hop); each frame of it is one pass
+MAX_DFT_LENGTH = 2**14  # a DFT kernel holds n_fft * (n_fft // 2 + 1) * 2 values: 2.1 GB in float64 at 16384
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+_SIZE_REASONS = {
+    MAX_SAMPLES: "2**24 samples, 5.8 minutes at 48 kHz",
+    MAX_COUNT: "2**16",
+    MAX_MASKS: "masks per example",
+    MAX_DELTA_WIDTH: "frames, 10 s at a 10 ms hop",
+    MAX_DFT_LENGTH: "2**14: the DFT kernel holds n_fft * (n_fft // 2 + 1) * 2 values, 2.1 GB in float64",
+}
+
+
+def check_int(
+    name: str, value, minimum: int | None = None, allow_none: bool = False, maximum: int | None = None
+) -> int | None:
+    """An integer (not a bool) in ``[minimum, maximum]``; ``None`` only if ``allow_none``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, received {name}={value!r} of type {type(value).__name__}.")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, received {name}={value!r}.")
+    if maximum is not None and value > maximum:
+        reason = _SIZE_REASONS.get(maximum)
+        raise ValueError(f"{name} must be <= {maximum}" + (f" ({reason})" if reason else "")
+                         + f", received {name}={value!r}.")
     return int(value)
 
 
@@ -31,19 +56,36 @@ def check_float(
     minimum: float | None = None,
     exclusive_minimum: float | None = None,
     allow_none: bool = False,
+    maximum: float | None = None,
 ) -> float | None:
-    """A finite real number, optionally ``>= minimum`` or ``> exclusive_minimum``."""
+    """A finite real number, optionally ``>= minimum`` or ``> exclusive_minimum``, and ``<= maximum``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, received {name}={value!r} of type {type(value).__name__}.")
-    if not np.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond float64's range
+        finite = False
+    if not finite:
         raise ValueError(f"{name} must be finite, received {name}={value!r}.")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, received {name}={value!r}.")
     if exclusive_minimum is not None and value <= exclusive_minimum:
         raise ValueError(f"{name} must be > {exclusive_minimum}, received {name}={value!r}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, received {name}={value!r}.")
     return float(value)
+
+
+def check_float32_value(name: str, value) -> float:
+    """A finite number that float32 can hold (a value written into a float32 tensor: pad, mask, fill)."""
+    value = check_float(name, value)
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} must be within float32's range (|{name}| <= {FLOAT32_MAX:.4g}), received {name}={value!r}."
+        )
+    return value
 
 
 def check_bool(name: str, value) -> bool:
@@ -61,7 +103,7 @@ def check_choice(name: str, value, choices: Iterable):
 
 def check_delta_args(win_length, mode) -> int:
     """The arguments of the delta layers: an odd ``win_length >= 3`` and a padding mode (case-insensitive)."""
-    win_length = check_int("win_length", win_length, minimum=3)
+    win_length = check_int("win_length", win_length, minimum=3, maximum=MAX_DELTA_WIDTH)
     if win_length % 2 != 1:
         raise ValueError(f"win_length must be an odd number, received win_length={win_length!r}.")
     if not isinstance(mode, str) or mode.lower() not in ("symmetric", "reflect", "constant"):

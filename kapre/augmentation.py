@@ -108,11 +108,11 @@ class SpecAugment(_RandomLayer):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        self.freq_mask_param = V.check_int("freq_mask_param", freq_mask_param, minimum=1)
-        self.time_mask_param = V.check_int("time_mask_param", time_mask_param, minimum=1)
-        self.n_freq_masks = V.check_int("n_freq_masks", n_freq_masks, minimum=0)
-        self.n_time_masks = V.check_int("n_time_masks", n_time_masks, minimum=0)
-        V.check_float("mask_value", mask_value)
+        self.freq_mask_param = V.check_int("freq_mask_param", freq_mask_param, minimum=1, maximum=V.MAX_SAMPLES)
+        self.time_mask_param = V.check_int("time_mask_param", time_mask_param, minimum=1, maximum=V.MAX_SAMPLES)
+        self.n_freq_masks = V.check_int("n_freq_masks", n_freq_masks, minimum=0, maximum=V.MAX_MASKS)
+        self.n_time_masks = V.check_int("n_time_masks", n_time_masks, minimum=0, maximum=V.MAX_MASKS)
+        V.check_float32_value("mask_value", mask_value)
         self.mask_value = mask_value
         self.data_format = V.check_data_format("data_format", data_format)
         self._format = V.resolve_data_format(self.data_format)
@@ -296,7 +296,7 @@ class AdditiveNoise(_RandomLayer):
 
     def __init__(self, power=0.1, random_gain=False, noise_type="white", seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        V.check_float("power", power, minimum=0.0)
+        V.check_float("power", power, minimum=0.0, maximum=1e18)  # its square stays finite in float32
         self.power = power
         self.random_gain = V.check_bool("random_gain", random_gain)
         self.noise_type = V.check_choice("noise_type", noise_type, ("white",))

@@ -84,7 +84,7 @@ def get_window_fn(window_name: str | None = None) -> Callable:
         )
 
     def window_fn(window_length: int, periodic: bool = True, dtype: str = "float32"):
-        V.check_int("window_length", window_length, minimum=1)
+        V.check_int("window_length", window_length, minimum=1, maximum=V.MAX_SAMPLES)
         if periodic or name not in ("hann_window", "hamming_window", "hann", "hamming"):
             values = constants.get_window(name, window_length)
         elif window_length == 1:
@@ -183,13 +183,13 @@ def filterbank_log(
 
 def mu_law_encoding(signal, quantization_channels: int):
     """Mu-law encode ``[-1, 1]`` audio to int32 codes ``0 .. quantization_channels - 1``."""
-    V.check_int("quantization_channels", quantization_channels, minimum=2)
+    V.check_int("quantization_channels", quantization_channels, minimum=2, maximum=V.MAX_SAMPLES)
     return functional.mu_law_encoding(ops.convert_to_tensor(signal), quantization_channels)
 
 
 def mu_law_decoding(signal_mu, quantization_channels: int):
     """Decode mu-law codes ``0 .. quantization_channels - 1`` to floats in ``[-1, 1]`` (Keras' floatx)."""
-    V.check_int("quantization_channels", quantization_channels, minimum=2)
+    V.check_int("quantization_channels", quantization_channels, minimum=2, maximum=V.MAX_SAMPLES)
     return functional.mu_law_decoding(
         ops.convert_to_tensor(signal_mu), quantization_channels, dtype=keras.config.floatx()
     )

@@ -78,7 +78,7 @@ class Filterbank(KapreLayer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.n_fbs = V.check_int("n_fbs", n_fbs, minimum=1)
+        self.n_fbs = V.check_int("n_fbs", n_fbs, minimum=1, maximum=V.MAX_COUNT)
         self.trainable_fb = V.check_bool("trainable_fb", trainable_fb)
         if sr is None:
             raise ValueError("Filterbank needs the sampling rate: sr must be a number > 0, received sr=None.")
@@ -87,7 +87,7 @@ class Filterbank(KapreLayer):
         self.init = V.check_choice("init", init, ("mel", "log"))
         self.fmin = fmin
         self.fmax = fmax
-        self.bins_per_octave = V.check_int("bins_per_octave", bins_per_octave, minimum=1)
+        self.bins_per_octave = V.check_int("bins_per_octave", bins_per_octave, minimum=1, maximum=V.MAX_COUNT)
         self.image_data_format = V.check_data_format("image_data_format", image_data_format)
         self._format = V.resolve_data_format(self.image_data_format)
         self._freq_axis = 1 if self._format == V.CH_LAST else 2

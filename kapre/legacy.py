@@ -147,10 +147,10 @@ class Spectrogram(KapreLayer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.n_dft = V.check_int("n_dft", n_dft, minimum=2)
+        self.n_dft = V.check_int("n_dft", n_dft, minimum=2, maximum=V.MAX_DFT_LENGTH)
         if self.n_dft % 2:
             raise ValueError(f"n_dft must be an even number, received n_dft={n_dft!r}.")
-        self.n_hop = V.check_int("n_hop", n_hop, minimum=1, allow_none=True)
+        self.n_hop = V.check_int("n_hop", n_hop, minimum=1, allow_none=True, maximum=V.MAX_SAMPLES)
         self.padding = V.check_choice("padding", padding, ("same", "valid"))
         self.power_spectrogram = V.check_float("power_spectrogram", power_spectrogram, exclusive_minimum=0.0)
         self.return_decibel_spectrogram = V.check_bool("return_decibel_spectrogram", return_decibel_spectrogram)

@@ -84,7 +84,7 @@ class Framing:
     defaults to ``n_fft``, ``hop_length`` to ``win_length // 4``), the window's values, and the padding.
 
     ``center=False`` (kapre, ``tf.signal``): frames of ``win_length`` samples every ``hop_length``, ``pad_begin``
-    prepends ``n_fft - hop_length`` zeros, ``pad_end`` gives ``ceil(samples / hop_length)`` frames.
+    prepends ``max(0, n_fft - hop_length)`` zeros, ``pad_end`` gives ``ceil(samples / hop_length)`` frames.
     ``center=True`` (librosa): the signal is padded by ``n_fft // 2`` at both ends with ``pad_mode``.
     """
 
@@ -114,8 +114,8 @@ class Framing:
     ) -> Framing:
         """Checks every argument (messages name it as ``names`` says) and builds the window."""
         name = _namer(names)
-        n_fft = V.check_int(name("n_fft"), n_fft, minimum=1)
-        win_length = V.check_int(name("win_length"), win_length, minimum=1, allow_none=True)
+        n_fft = V.check_int(name("n_fft"), n_fft, minimum=1, maximum=V.MAX_SAMPLES)
+        win_length = V.check_int(name("win_length"), win_length, minimum=1, allow_none=True, maximum=V.MAX_SAMPLES)
         resolved_win = n_fft if win_length is None else win_length
         if resolved_win > n_fft:
             raise ValueError(
@@ -123,7 +123,7 @@ class Framing:
                 f"{win_length!r}. The FFT of a frame longer than {name('n_fft')} would drop samples; raise "
                 f"{name('n_fft')} instead."
             )
-        hop_length = V.check_int(name("hop_length"), hop_length, minimum=1, allow_none=True)
+        hop_length = V.check_int(name("hop_length"), hop_length, minimum=1, allow_none=True, maximum=V.MAX_SAMPLES)
         resolved_hop = max(1, resolved_win // 4) if hop_length is None else hop_length
         window = check_window(name("window"), window)
         center = V.check_bool(name("center"), center)
@@ -159,9 +159,12 @@ class Framing:
             return None
         if self.center:
             return 1 + length // self.hop_length
-        if self.pad_begin:
-            length += self.n_fft - self.hop_length
-        return num_frames(length, self.win_length, self.hop_length, self.pad_end)
+        return num_frames(length + self.begin_padding, self.win_length, self.hop_length, self.pad_end)
+
+    @property
+    def begin_padding(self) -> int:
+        """Zeros ``pad_begin`` prepends: ``n_fft - hop_length``, none when the hop is longer than ``n_fft``."""
+        return max(0, self.n_fft - self.hop_length) if self.pad_begin else 0
 
     def check_length(self, layer_name: str, length: int | None, hint: str | None = None) -> None:
         """Raises :func:`too_short_error` if a signal of ``length`` samples gives no frame."""
@@ -174,7 +177,7 @@ class Framing:
                 )
             return
         if self.num_frames(length) == 0:
-            prepended = self.n_fft - self.hop_length if self.pad_begin else 0
+            prepended = self.begin_padding
             raise too_short_error(
                 layer_name,
                 length,
@@ -183,12 +186,30 @@ class Framing:
             )
 
 
+# A filterbank is built in float64 (then cast): at most 2**27 values, 1 GiB.
+MAX_FILTERBANK_VALUES = 2**27
+
+
+def _check_filterbank_size(name: str, n_filters: int, n_freq: int) -> None:
+    if n_filters * n_freq > MAX_FILTERBANK_VALUES:
+        raise ValueError(
+            f"A filterbank of {name}={n_filters} filters over {n_freq} frequency bins would hold "
+            f"{n_filters * n_freq} values (more than 2**27, 1 GiB in float64); use fewer filters or a smaller n_fft."
+        )
+
+
 def _check_number_or_none(name: str, value):
-    """``None``, ``'slaney'`` or a number: a filterbank ``norm``."""
+    """``None``, ``'slaney'`` or a positive number (a p-norm, ``np.inf`` for the maximum): a filterbank ``norm``
+    (librosa's choices for a filterbank; a p-norm <= 0 is not a norm and would divide by zero)."""
     if value is None or value == "slaney":
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be None, 'slaney' or a number (p-norm), received {name}={value!r}.")
+        raise ValueError(f"{name} must be None, 'slaney' or a positive number (p-norm), received {name}={value!r}.")
+    if not value > 0:  # also NaN
+        raise ValueError(
+            f"{name} must be None, 'slaney' or a positive number (p-norm, np.inf for the maximum), received "
+            f"{name}={value!r}."
+        )
     return value
 
 
@@ -210,8 +231,8 @@ class MelFilterbank:
                 names: dict[str, str] | None = None) -> MelFilterbank:
         name = _namer(names)
         sample_rate = V.check_float(name("sample_rate"), sample_rate, exclusive_minimum=0.0)
-        n_freq = V.check_int(name("n_freq"), n_freq, minimum=2)
-        n_mels = V.check_int(name("n_mels"), n_mels, minimum=1)
+        n_freq = V.check_int(name("n_freq"), n_freq, minimum=2, maximum=V.MAX_SAMPLES // 2 + 1)
+        n_mels = V.check_int(name("n_mels"), n_mels, minimum=1, maximum=V.MAX_COUNT)
         f_min = V.check_float(name("f_min"), f_min, minimum=0.0)
         f_max = V.check_float(name("f_max"), f_max, exclusive_minimum=0.0, allow_none=True)
         top = sample_rate / 2.0 if f_max is None else f_max
@@ -226,6 +247,7 @@ class MelFilterbank:
             )
         htk = V.check_bool(name("htk"), htk)
         norm = _check_number_or_none(name("norm"), norm)
+        _check_filterbank_size(name("n_mels"), n_mels, n_freq)
         return cls(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm)
 
     @property
@@ -255,11 +277,12 @@ class LogFilterbank:
                 names: dict[str, str] | None = None) -> LogFilterbank:
         name = _namer(names)
         sample_rate = V.check_float(name("sample_rate"), sample_rate, exclusive_minimum=0.0)
-        n_freq = V.check_int(name("n_freq"), n_freq, minimum=2)
-        n_bins = V.check_int(name("n_bins"), n_bins, minimum=1)
-        bins_per_octave = V.check_int(name("bins_per_octave"), bins_per_octave, minimum=1)
+        n_freq = V.check_int(name("n_freq"), n_freq, minimum=2, maximum=V.MAX_SAMPLES // 2 + 1)
+        n_bins = V.check_int(name("n_bins"), n_bins, minimum=1, maximum=V.MAX_COUNT)
+        bins_per_octave = V.check_int(name("bins_per_octave"), bins_per_octave, minimum=1, maximum=V.MAX_COUNT)
         f_min = V.check_float(name("f_min"), f_min, exclusive_minimum=0.0, allow_none=True)
         spread = V.check_float(name("spread"), spread, exclusive_minimum=0.0)
+        _check_filterbank_size(name("n_bins"), n_bins, n_freq)
         return cls(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread)
 
     @property

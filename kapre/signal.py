@@ -32,6 +32,7 @@ _SPECTROGRAM_LAYOUT = "(batch, time, mel, channels) or (batch, channels, time, m
 def _check_pad_value(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"pad_value must be a number, received pad_value={value!r} of type {type(value).__name__}.")
+    V.check_float32_value("pad_value", value)  # NaN, inf or beyond float32 would fill frames with garbage
     return value
 
 
@@ -48,8 +49,8 @@ class _FramingLayer(KapreLayer):
 
     def __init__(self, frame_length, hop_length, pad_end, pad_value, data_format, **kwargs):
         super().__init__(**kwargs)
-        self.frame_length = V.check_int("frame_length", frame_length, minimum=1)
-        self.hop_length = V.check_int("hop_length", hop_length, minimum=1)
+        self.frame_length = V.check_int("frame_length", frame_length, minimum=1, maximum=V.MAX_SAMPLES)
+        self.hop_length = V.check_int("hop_length", hop_length, minimum=1, maximum=V.MAX_SAMPLES)
         self.pad_end = V.check_bool("pad_end", pad_end)
         self.pad_value = _check_pad_value(pad_value)
         self.data_format = V.check_data_format("data_format", data_format)
@@ -231,7 +232,7 @@ class Energy(_FramingLayer):
 
 
 def _check_quantization_channels(value):
-    value = V.check_int("quantization_channels", value, minimum=2)
+    value = V.check_int("quantization_channels", value, minimum=2, maximum=V.MAX_SAMPLES)
     if value > 65536:
         raise ValueError(f"quantization_channels must be <= 65536, received quantization_channels={value!r}.")
     return value
@@ -356,7 +357,7 @@ class LogmelToMFCC(KapreLayer):
 
     def __init__(self, n_mfccs=20, data_format="default", dct_norm=None, **kwargs):
         super().__init__(**kwargs)
-        self.n_mfccs = V.check_int("n_mfccs", n_mfccs, minimum=1)
+        self.n_mfccs = V.check_int("n_mfccs", n_mfccs, minimum=1, maximum=V.MAX_COUNT)
         self.data_format = V.check_data_format("data_format", data_format)
         if dct_norm is not None and dct_norm != "ortho":
             raise ValueError(f"dct_norm must be None or 'ortho', received dct_norm={dct_norm!r}.")

@@ -216,14 +216,14 @@ class STFTSpectrogram(KapreLayer):
     ):
         super().__init__(**kwargs)
         self.mode = V.check_choice("mode", mode, MODES)
-        self.frame_length = V.check_int("frame_length", frame_length, minimum=1)
-        self.frame_step = V.check_int("frame_step", frame_step, minimum=1, allow_none=True)
+        self.frame_length = V.check_int("frame_length", frame_length, minimum=1, maximum=V.MAX_DFT_LENGTH)
+        self.frame_step = V.check_int("frame_step", frame_step, minimum=1, allow_none=True, maximum=V.MAX_SAMPLES)
         if self.frame_step is not None and self.frame_step > self.frame_length:
             raise ValueError(
                 f"frame_step must be <= frame_length={self.frame_length} (frames would skip samples), received "
                 f"frame_step={frame_step!r}."
             )
-        self.fft_length = V.check_int("fft_length", fft_length, minimum=1, allow_none=True)
+        self.fft_length = V.check_int("fft_length", fft_length, minimum=1, allow_none=True, maximum=V.MAX_DFT_LENGTH)
         if self.fft_length is not None and self.fft_length < self.frame_length:
             raise ValueError(
                 f"fft_length must be >= frame_length={self.frame_length}, received fft_length={fft_length!r}."

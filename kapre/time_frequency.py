@@ -57,7 +57,7 @@ class STFT(KapreLayer):
             (``'hann_window'``, ``'hamming_window'``, ``'kaiser_window'``, ``'kaiser_bessel_derived_window'``,
             ``'vorbis_window'``), a plain name (``'hann'``, ``'hamming'``, ``'blackman'``, ...; periodic, as
             librosa uses them) or a 1-D array of ``win_length`` values. Windows are periodic for odd lengths too.
-        pad_begin: prepend ``n_fft - hop_length`` zeros, so the first samples are covered by as many frames as
+        pad_begin: prepend ``max(0, n_fft - hop_length)`` zeros, so the first samples are covered by as many frames as
             the rest (needed for perfect reconstruction). Not with ``center``.
         pad_end: append zeros so that there are ``ceil(samples / hop_length)`` frames. Not with ``center``.
         input_data_format: ``'channels_last'`` for ``(batch, time, channels)`` waveforms,
@@ -133,6 +133,11 @@ class STFT(KapreLayer):
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
         self.engine = V.check_choice("engine", engine, ("fft", "dft"))
+        if self.engine == "dft" and self.n_fft > V.MAX_DFT_LENGTH:
+            raise ValueError(
+                f"engine='dft' holds an n_fft x (n_fft // 2 + 1) kernel: n_fft must be <= {V.MAX_DFT_LENGTH} with it "
+                f"(2.1 GB in float64 at {V.MAX_DFT_LENGTH}), received n_fft={self.n_fft!r}. Use engine='fft'."
+            )
         self.trainable_kernel = V.check_bool("trainable_kernel", trainable_kernel)
         if self.trainable_kernel and self.engine != "dft":
             raise ValueError(
@@ -497,6 +502,16 @@ class _SpectrogramLayer(KapreLayer):
         if dtype is not None:
             V.check_real_input(type(self).__name__, dtype)
 
+    def _float_dtype_of(self, dtype) -> str:
+        """A float input keeps its dtype (Keras autocasts it under a policy); an integer or bool input is computed
+        in the layer's compute dtype, symbolically and eagerly alike (Keras autocasts floats only)."""
+        dtype = keras.backend.standardize_dtype(dtype)
+        return dtype if dtype.startswith(("float", "bfloat")) else self.compute_dtype
+
+    def _float_input(self, inputs):
+        dtype = self._float_dtype_of(inputs.dtype)
+        return inputs if keras.backend.standardize_dtype(inputs.dtype) == dtype else ops.cast(inputs, dtype)
+
 
 @register
 class ApplyFilterbank(_SpectrogramLayer):
@@ -611,7 +626,7 @@ class Delta(_SpectrogramLayer):
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        return functional.delta(inputs, self.win_length, self.mode.lower(), self._time_axis)
+        return functional.delta(self._float_input(inputs), self.win_length, self.mode.lower(), self._time_axis)
 
 
 @register
@@ -646,10 +661,11 @@ class ConcatenateFrequencyMap(_SpectrogramLayer):
         return tuple(shape)
 
     def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=inputs.dtype)
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._float_dtype_of(inputs.dtype))
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
+        inputs = self._float_input(inputs)
         shape = ops.shape(inputs)
         n_freq = shape[self._freq_axis]
         freq_map = functional.frequency_map(n_freq, keras.backend.standardize_dtype(inputs.dtype))

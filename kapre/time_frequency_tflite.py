@@ -78,7 +78,7 @@ class STFTTflite(STFT):
         win_length: window length in samples, at most ``n_fft``. Defaults to ``n_fft``.
         hop_length: samples between successive frames. Defaults to ``win_length // 4``.
         window_name: the analysis window, as in :class:`kapre.STFT` (``None`` is the periodic Hann window).
-        pad_begin: prepend ``n_fft - hop_length`` zeros. Not with ``center``.
+        pad_begin: prepend ``max(0, n_fft - hop_length)`` zeros. Not with ``center``.
         pad_end: append zeros so that there are ``ceil(samples / hop_length)`` frames. Not with ``center``.
         input_data_format: ``'channels_last'`` for ``(batch, time, channels)`` waveforms,
             ``'channels_first'`` for ``(batch, channels, time)``, ``'default'`` for Keras' setting.
