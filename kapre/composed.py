@@ -34,10 +34,28 @@ __all__ = [
 ]
 
 
+@keras.saving.register_keras_serializable(package="Kapre")
+class FrontEnd(keras.Sequential):
+    """The ``keras.Sequential`` the composed functions return: a complex input to its real ``Input`` is a
+    ``TypeError`` (a plain ``Sequential`` casts it to float, silently dropping the imaginary part)."""
+
+    def call(self, inputs, training=None, mask=None):
+        declared = self.inputs[0].dtype if getattr(self, "_functional", None) is not None else None
+        received = keras.backend.standardize_dtype(inputs.dtype) if hasattr(inputs, "dtype") else None
+        if declared is not None and received is not None:
+            declared = keras.backend.standardize_dtype(declared)
+            if received.startswith("complex") and not declared.startswith("complex"):
+                raise TypeError(
+                    f"{self.name} expects real audio (its input is {declared}), received dtype {received}. Pass "
+                    "the real signal; a complex spectrogram goes to the layers after the STFT."
+                )
+        return super().call(inputs, training=training, mask=mask)
+
+
 def _sequential(layers, input_shape, name):
     if input_shape is not None:
         layers = [keras.Input(shape=tuple(input_shape)), *layers]
-    return keras.Sequential(layers, name=name)
+    return FrontEnd(layers, name=name)
 
 
 def _analysis_stft(
@@ -342,13 +360,13 @@ def _perfectly_reconstructing_pair(
 ):
     V.check_data_format("waveform_data_format", waveform_data_format)
     V.check_data_format("stft_data_format", stft_data_format)
-    V.check_int("n_fft", n_fft, minimum=1)
+    V.check_int("n_fft", n_fft, minimum=1, maximum=V.MAX_SAMPLES)
     if win_length is not None and win_length != n_fft:
         raise ValueError(
             f"get_perfectly_reconstructing_stft_istft needs win_length == n_fft={n_fft} (pad_begin pads "
             f"n_fft - hop_length samples), received win_length={win_length!r}."
         )
-    hop = n_fft // 4 if hop_length is None else V.check_int("hop_length", hop_length, minimum=1)
+    hop = n_fft // 4 if hop_length is None else V.check_int("hop_length", hop_length, minimum=1, maximum=V.MAX_SAMPLES)
     if hop > n_fft:
         raise ValueError(
             f"hop_length must be <= n_fft={n_fft} so that frames overlap, received hop_length={hop_length!r}."
