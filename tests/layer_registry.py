@@ -102,8 +102,6 @@ SPEC_LENGTHS = (1, 7)
 MEL = {"sample_rate": 8000, "n_freq": N_FREQ, "n_mels": 8}
 NOT_DIFFERENTIABLE_INT = {"gradient": "integer output (quantization): no gradient"}
 POOLED_BATCH = "the statistics pool the whole batch (kapre 0.2's rule, documented): batched != per-example"
-NORMALIZATION_NAN_GRADIENT = ("Normalization2D: sqrt's gradient at a zero variance (constant input) is inf, "
-                              "giving NaN on JAX and PyTorch", ("jax", "torch"))
 
 COMPOSED = {"frame_locality_attribute": "a keras.Sequential of kapre layers, not a kapre layer: the attribute "
                                         "is its layers' (the behaviour is checked on the stack)"}
@@ -263,8 +261,7 @@ CASES: list[LayerCase] = [
     LayerCase("0.2 Normalization2D-data-sample", lambda: utils.Normalization2D(str_axis="data_sample",
                                                                                image_data_format="channels_last"),
               (9, 12, 1), (utils.Normalization2D,), time_axis=1, output_time_axis=1, edge_lengths=(1,),
-              frame_locality=None, nonzero_gradient=False,
-              known_bugs={"gradient_at_zero": NORMALIZATION_NAN_GRADIENT}),
+              frame_locality=None, nonzero_gradient=False),
     LayerCase("0.2 Normalization2D-freq", lambda: utils.Normalization2D(str_axis="freq",
                                                                         image_data_format="channels_first"),
               (1, 9, 12), (utils.Normalization2D,), time_axis=2, output_time_axis=2, edge_lengths=(1,),

@@ -331,12 +331,24 @@ def _gradient(fn, x):
 _GRADIENTS = {}
 
 
+# The examples of the gradient batch after the noise (index 0): where log, sqrt, atan2 and divisions meet 0.
+SILENT_EXAMPLES = ("zeros", "ones", "noise * 1e-30", "half silent")
+
+
 def _noise_and_silence_gradient(case):
-    """The gradient for a batch of [noise, zeros] (one computation for both gradient checks: JAX traces anew)."""
+    """The gradient for a batch of [noise, *SILENT_EXAMPLES] (one computation for both gradient checks: JAX traces
+    anew for each)."""
     if case.name not in _GRADIENTS:
         target = case.factory()
-        x = _input(case, seed=7)
+        x = _input(case, batch=1 + len(SILENT_EXAMPLES), seed=7)
         x[1] = 0
+        x[2] = 1
+        x[3] = x[0] * 1e-30
+        x[4] = x[0]
+        half = [slice(None)] * (x.ndim - 1)
+        axis = 0 if case.time_axis is None else case.time_axis
+        half[axis] = slice(0, x.shape[1 + axis] // 2)
+        x[(4, *half)] = 0
         grad = _gradient(lambda v: target(v), x)
         assert grad.shape == ((2, *x.shape) if np.iscomplexobj(x) else x.shape)
         _GRADIENTS[case.name] = grad if not np.iscomplexobj(x) else np.moveaxis(grad, 0, 1)  # batch first
@@ -355,10 +367,13 @@ def test_gradient_is_finite(case):
 
 @pytest.mark.parametrize("case", _params("gradient_at_zero"))
 def test_gradient_is_finite_at_zero_input(case):
-    """Silence (log, sqrt, atan2 at 0) must not give NaN gradients."""
+    """Silence, a constant, a 1e-30-scaled signal and a half-silent one (log, sqrt, atan2 and divisions at 0) must
+    not give NaN or inf gradients."""
     _opt_out(case, "gradient")
     _opt_out(case, "gradient_at_zero")
-    assert np.isfinite(_noise_and_silence_gradient(case)[1]).all()
+    grad = _noise_and_silence_gradient(case)
+    bad = [name for name, g in zip(SILENT_EXAMPLES, grad[1:], strict=True) if not np.isfinite(g).all()]
+    assert not bad, f"{case.name}: non-finite gradient on {bad}"
 
 
 # -- frame locality -------------------------------------------------------------------------------------------------
