@@ -144,7 +144,7 @@ def test_log_filterbank_above_nyquist_raises_value_error():
         ({"sample_rate": 16000, "n_freq": 257, "n_mels": 0}, "n_mels must be >= 1"),
         ({"sample_rate": 16000, "n_freq": 257, "f_min": 500.0, "f_max": 400.0}, "f_max must be greater than f_min"),
         ({"sample_rate": 16000, "n_freq": 257, "f_max": 9000.0}, "Nyquist"),
-        ({"sample_rate": 16000, "n_freq": 257, "norm": "l2"}, "norm must be None, 'slaney' or a number"),
+        ({"sample_rate": 16000, "n_freq": 257, "norm": "l2"}, "norm must be None, 'slaney' or a positive number"),
     ],
 )
 def test_mel_filterbank_argument_errors(kwargs, match):
