@@ -189,7 +189,10 @@ def get_window(
             f"Unknown window name {name!r}. Use one of kapre's names {list(KAPRE_WINDOW_NAMES)}, a plain name "
             f"{list(PLAIN_WINDOW_NAMES)}, or a 1-D array of window values."
         )
-    values = np.asarray(window, dtype=np.float64)
+    try:
+        values = np.asarray(window, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"A window array must hold real numbers, received {window!r}.") from error
     if values.ndim != 1:
         raise ValueError(f"A window array must be 1-D, received an array of shape {values.shape}.")
     if values.shape[0] != length:
@@ -198,6 +201,8 @@ def get_window(
         )
     if not np.all(np.isfinite(values)):
         raise ValueError("A window array must hold finite values only; it holds NaN or infinity.")
+    if np.abs(values).max() > np.finfo(np.float32).max:
+        raise ValueError("A window array must hold values within float32's range (|w| <= 3.4e38).")
     return values.copy()
 
 

@@ -135,7 +135,10 @@ class Framing:
                 f"{name('center')}=True pads the signal itself; it cannot be combined with {name('pad_begin')}="
                 f"{pad_begin!r} or {name('pad_end')}={pad_end!r}."
             )
-        values = constants.get_window(window, resolved_win)
+        try:
+            values = constants.get_window(window, resolved_win)
+        except (TypeError, ValueError) as error:  # the builder does not know the caller's argument name
+            raise type(error)(f"{name('window')}: {error}") from None
         return cls(n_fft, resolved_win, resolved_hop, window, center, pad_mode, pad_begin, pad_end, values)
 
     @property

@@ -74,8 +74,11 @@ def _check_window(window, frame_length: int):
                 f"A window array must be 1-D with frame_length={frame_length} values, received an array of shape "
                 f"{values.shape}."
             )
-        if not np.all(np.isfinite(values)):
-            raise ValueError("A window array must hold finite values only; it holds NaN or infinity.")
+        if not np.all(np.isfinite(values)) or np.abs(values).max() > np.finfo(np.float32).max:
+            raise ValueError(
+                "window must hold finite values within float32's range (|w| <= 3.4e38); it holds NaN, infinity or "
+                "larger values."
+            )
         return values.tolist()
     raise TypeError(
         f"window must be None, a window name (str) or a 1-D array of frame_length values, received window={window!r} "
