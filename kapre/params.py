@@ -189,15 +189,15 @@ class Framing:
             )
 
 
-# A filterbank is built in float64 (then cast): at most 2**27 values, 1 GiB.
-MAX_FILTERBANK_VALUES = 2**27
+# A filterbank is built in float64 (then cast): at most 2**26 values, 512 MiB (its builder holds a few such).
+MAX_FILTERBANK_VALUES = 2**26
 
 
 def _check_filterbank_size(name: str, n_filters: int, n_freq: int) -> None:
     if n_filters * n_freq > MAX_FILTERBANK_VALUES:
         raise ValueError(
             f"A filterbank of {name}={n_filters} filters over {n_freq} frequency bins would hold "
-            f"{n_filters * n_freq} values (more than 2**27, 1 GiB in float64); use fewer filters or a smaller n_fft."
+            f"{n_filters * n_freq} values (more than 2**26, 512 MiB in float64); use fewer filters or a smaller n_fft."
         )
 
 
@@ -337,7 +337,7 @@ class Decibel:
             V.check_choice(name("ref_value"), ref_value, ("max",))
         else:
             ref_value = V.check_float(name("ref_value"), ref_value, exclusive_minimum=0.0)
-        amin = V.check_float(name("amin"), amin, exclusive_minimum=0.0)
+        amin = V.check_float(name("amin"), amin, exclusive_minimum=0.0, maximum=V.FLOAT32_MAX)
         dynamic_range = V.check_float(name("dynamic_range"), dynamic_range, exclusive_minimum=0.0, allow_none=True)
         amplitude = V.check_bool(name("amplitude"), amplitude)
         return cls(ref_value, amin, dynamic_range, amplitude)

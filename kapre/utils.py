@@ -85,7 +85,7 @@ class AmplitudeToDB(_ElementwiseShapeLayer):
     def __init__(self, amin=1e-10, top_db=80.0, **kwargs):
         kwargs.pop("ref_power", None)
         super().__init__(**kwargs)
-        self.amin = V.check_float("amin", amin, exclusive_minimum=0.0)
+        self.amin = V.check_float("amin", amin, exclusive_minimum=0.0, maximum=V.FLOAT32_MAX)
         self.top_db = V.check_float("top_db", top_db, exclusive_minimum=0.0)
 
     def _compute(self, x):

@@ -81,6 +81,18 @@ def test_phase_tflite_on_a_1e40_scaled_input_is_finite():
         assert _all_finite(layer(stft))
 
 
+@pytest.mark.parametrize(
+    "build",
+    [lambda: kapre.MagnitudeToDecibel(amin=1e300), lambda: kapre.MelSpectrogram(db_amin=1e300),
+     lambda: utils.AmplitudeToDB(amin=1e300)],
+    ids=["MagnitudeToDecibel", "MelSpectrogram", "AmplitudeToDB"],
+)
+def test_an_amin_beyond_float32_is_an_error_naming_it(build):
+    """amin=1e300 is inf in float32: every decibel was inf (NaN after LogmelToMFCC)."""
+    with pytest.raises(ValueError, match=r"amin must be <= 3.40282e\+38"):
+        build()
+
+
 def test_decibels_of_the_smallest_amin_are_documented():
     assert kapre.functional.effective_amin(1e-50, "float32") == float(np.finfo(np.float32).tiny)
     assert kapre.functional.effective_amin(1e-50, "float64") == 1e-50
