@@ -22,6 +22,7 @@ MAX_COUNT = 2**16  # bands, bins, coefficients, quantization channels
 MAX_MASKS = 1024  # masks per example (each is one pass over the spectrogram)
 MAX_DELTA_WIDTH = 1025  # delta window in frames (10 s at a 10 ms hop); each frame of it is one pass
 MAX_DFT_LENGTH = 2**14  # a DFT kernel holds n_fft * (n_fft // 2 + 1) * 2 values: 2.1 GB in float64 at 16384
+MAX_POWER = 4.0  # the exponent of |X| ** power: above it an ordinary spectrum (|X| ~ 1e7) overflows float32
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 _SIZE_REASONS = {
@@ -86,6 +87,20 @@ def check_float32_value(name: str, value) -> float:
             f"{name} must be within float32's range (|{name}| <= {FLOAT32_MAX:.4g}), received {name}={value!r}."
         )
     return value
+
+
+def check_shape(name: str, value) -> tuple:
+    """The shape of one example: a tuple or list of positive integers or ``None`` (an unknown size)."""
+    if not isinstance(value, (tuple, list)) or not all(
+        size is None or (isinstance(size, numbers.Integral) and not isinstance(size, bool)) for size in value
+    ):
+        raise TypeError(
+            f"{name} must be a tuple of integers (None for an unknown size), the shape of one example without the "
+            f"batch axis, received {name}={value!r}."
+        )
+    if any(size is not None and not 1 <= size <= MAX_SAMPLES * 64 for size in value):
+        raise ValueError(f"{name} must hold sizes from 1 to {MAX_SAMPLES * 64} (or None), received {name}={value!r}.")
+    return tuple(None if size is None else int(size) for size in value)
 
 
 def check_bool(name: str, value) -> bool:

@@ -54,7 +54,7 @@ class FrontEnd(keras.Sequential):
 
 def _sequential(layers, input_shape, name):
     if input_shape is not None:
-        layers = [keras.Input(shape=tuple(input_shape)), *layers]
+        layers = [keras.Input(shape=V.check_shape("input_shape", input_shape)), *layers]
     return FrontEnd(layers, name=name)
 
 
@@ -74,6 +74,12 @@ def _analysis_stft(
         input_data_format=input_data_format,
         output_data_format=output_data_format,
     )
+
+
+def _filterbank_n_freq(n_fft) -> int:
+    """The STFT's bins a filterbank spans; a filterbank needs two (``n_fft >= 2``)."""
+    V.check_int("n_fft", n_fft, minimum=2)
+    return n_fft // 2 + 1
 
 
 def _decibel_layer(db_amin, db_ref_value, db_dynamic_range):
@@ -175,11 +181,12 @@ def get_melspectrogram_layer(
         >>> melgram.output_shape
         (None, 5, 96, 2)
     """
-    V.check_data_format("input_data_format", input_data_format)
-    V.check_data_format("output_data_format", output_data_format)
+    stft = _analysis_stft(
+        n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
+    )
     mel_kwargs = {
         "sample_rate": sample_rate,
-        "n_freq": n_fft // 2 + 1,
+        "n_freq": _filterbank_n_freq(n_fft),
         "n_mels": n_mels,
         "f_min": mel_f_min,
         "f_max": mel_f_max,
@@ -188,9 +195,7 @@ def get_melspectrogram_layer(
     }
     MelFilterbank.resolve(**mel_kwargs, names=MEL_NAMES)
     layers = [
-        _analysis_stft(
-            n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
-        ),
+        stft,
         Magnitude(),
         ApplyFilterbank(type="mel", filterbank_kwargs=mel_kwargs, data_format=output_data_format),
     ]
@@ -242,11 +247,12 @@ def get_log_frequency_spectrogram_layer(
         >>> layer.output_shape
         (None, 5, 84, 2)
     """
-    V.check_data_format("input_data_format", input_data_format)
-    V.check_data_format("output_data_format", output_data_format)
+    stft = _analysis_stft(
+        n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
+    )
     log_kwargs = {
         "sample_rate": sample_rate,
-        "n_freq": n_fft // 2 + 1,
+        "n_freq": _filterbank_n_freq(n_fft),
         "n_bins": log_n_bins,
         "bins_per_octave": log_bins_per_octave,
         "f_min": log_f_min,
@@ -254,9 +260,7 @@ def get_log_frequency_spectrogram_layer(
     }
     LogFilterbank.resolve(**log_kwargs, names=LOG_NAMES)
     layers = [
-        _analysis_stft(
-            n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
-        ),
+        stft,
         Magnitude(),
         ApplyFilterbank(type="log", filterbank_kwargs=log_kwargs, data_format=output_data_format),
     ]
@@ -441,7 +445,7 @@ def get_stft_mag_phase(
     stft = _analysis_stft(
         n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
     )
-    waveforms = keras.Input(shape=tuple(input_shape))
+    waveforms = keras.Input(shape=V.check_shape("input_shape", input_shape))
     spectrum = stft(waveforms)
     magnitudes = Magnitude()(spectrum)
     phases = Phase()(spectrum)
@@ -478,6 +482,8 @@ def get_frequency_aware_conv2d(data_format="default", freq_aware_name="frequency
         ['ConcatenateFrequencyMap', 'Conv2D']
     """
     V.check_data_format("data_format", data_format)
+    if not isinstance(freq_aware_name, str) or not freq_aware_name:
+        raise TypeError(f"freq_aware_name must be a non-empty string, received freq_aware_name={freq_aware_name!r}.")
     groups = kwargs.get("groups", args[_CONV2D_GROUPS_POSITION] if len(args) > _CONV2D_GROUPS_POSITION else 1)
     if groups is not None and groups > 1:
         raise ValueError(
@@ -491,7 +497,12 @@ def get_frequency_aware_conv2d(data_format="default", freq_aware_name="frequency
                 "pass it positionally too."
             )
         kwargs["data_format"] = data_format
-    return keras.Sequential(
-        [ConcatenateFrequencyMap(data_format=data_format), keras.layers.Conv2D(*args, **kwargs)],
-        name=freq_aware_name,
-    )
+    try:
+        conv = keras.layers.Conv2D(*args, **kwargs)
+    except (ValueError, TypeError):
+        raise
+    except Exception as error:  # Keras' Conv2D fails on some wrong types with AttributeError and the like
+        raise ValueError(
+            f"keras.layers.Conv2D rejected the arguments {args!r} {kwargs!r}: {type(error).__name__}: {error}"
+        ) from error
+    return keras.Sequential([ConcatenateFrequencyMap(data_format=data_format), conv], name=freq_aware_name)

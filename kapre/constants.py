@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 
+C1_HZ = 32.70319566  # the note C1, the lowest bin of kapre's log filterbank by default
+
+
 class EmptyFilterbankWarning(UserWarning):
     """Some filters of a filterbank are all zero: no FFT bin falls inside them, so their outputs are always 0.
 
@@ -346,7 +349,7 @@ def log_filterbank(
         FilterbankRangeError: if the highest centre frequency is above ``sample_rate // 2``.
     """
     if f_min is None:
-        f_min = 32.70319566  # C1
+        f_min = C1_HZ
     f_max = f_min * 2 ** (n_bins / bins_per_octave)
     if f_max > sample_rate // 2:
         raise FilterbankRangeError(

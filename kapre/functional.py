@@ -444,9 +444,10 @@ def mu_law_encoding(signal, quantization_channels: int):
 
 
 def mu_law_decoding(signal_mu, quantization_channels: int, dtype: str = "float32"):
-    """Inverse of :func:`mu_law_encoding`: codes in ``[0, quantization_channels - 1]`` to floats in ``[-1, 1]``."""
+    """Inverse of :func:`mu_law_encoding`: codes in ``[0, quantization_channels - 1]`` to floats in ``[-1, 1]``;
+    a code outside that range counts as the nearest end (-1 or 1), not an overflow to inf."""
     mu = quantization_channels - 1.0
-    signal = ops.cast(signal_mu, dtype) / mu * 2.0 - 1.0
+    signal = ops.clip(ops.cast(signal_mu, dtype), 0.0, mu) / mu * 2.0 - 1.0
     return ops.sign(signal) * (ops.exp(ops.abs(signal) * math.log1p(mu)) - 1.0) / mu
 
 

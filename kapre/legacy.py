@@ -152,7 +152,9 @@ class Spectrogram(KapreLayer):
             raise ValueError(f"n_dft must be an even number, received n_dft={n_dft!r}.")
         self.n_hop = V.check_int("n_hop", n_hop, minimum=1, allow_none=True, maximum=V.MAX_SAMPLES)
         self.padding = V.check_choice("padding", padding, ("same", "valid"))
-        self.power_spectrogram = V.check_float("power_spectrogram", power_spectrogram, exclusive_minimum=0.0)
+        self.power_spectrogram = V.check_float(
+            "power_spectrogram", power_spectrogram, exclusive_minimum=0.0, maximum=V.MAX_POWER
+        )
         self.return_decibel_spectrogram = V.check_bool("return_decibel_spectrogram", return_decibel_spectrogram)
         self.trainable_kernel = V.check_bool("trainable_kernel", trainable_kernel)
         self.image_data_format = V.check_data_format("image_data_format", image_data_format)
@@ -365,7 +367,7 @@ class Melspectrogram(Spectrogram):
             names={"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax"},
         )
         self.norm = check_mel_norm(norm)
-        self.power_melgram = V.check_float("power_melgram", power_melgram, exclusive_minimum=0.0)
+        self.power_melgram = V.check_float("power_melgram", power_melgram, exclusive_minimum=0.0, maximum=V.MAX_POWER)
         self.return_decibel_melgram = V.check_bool("return_decibel_melgram", return_decibel_melgram)
         self.trainable_fb = V.check_bool("trainable_fb", trainable_fb)
         self.htk = bool(htk)

@@ -286,6 +286,17 @@ class LogFilterbank:
         f_min = V.check_float(name("f_min"), f_min, exclusive_minimum=0.0, allow_none=True)
         spread = V.check_float(name("spread"), spread, exclusive_minimum=0.0)
         _check_filterbank_size(name("n_bins"), n_bins, n_freq)
+        lowest = constants.C1_HZ if f_min is None else f_min
+        nyquist = sample_rate // 2
+        octaves = n_bins / bins_per_octave  # (kapre.constants.log_filterbank's test; 2 ** 1000 cannot overflow)
+        if octaves > 1000 or lowest * 2**octaves > nyquist:
+            raise constants.FilterbankRangeError(
+                f"The log filterbank from {name('f_min')}={f_min} ({lowest:.2f} Hz) spans {name('n_bins')}="
+                f"{n_bins} bins at {name('bins_per_octave')}={bins_per_octave}, up to "
+                f"{lowest * 2 ** min(octaves, 1000):.5g} Hz, above the Nyquist frequency "
+                f"{nyquist} Hz of {name('sample_rate')}={sample_rate}. Use fewer bins, a lower {name('f_min')} or "
+                "a higher sample rate."
+            )
         return cls(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread)
 
     @property

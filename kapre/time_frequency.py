@@ -503,10 +503,11 @@ class _SpectrogramLayer(KapreLayer):
             V.check_real_input(type(self).__name__, dtype)
 
     def _float_dtype_of(self, dtype) -> str:
-        """A float input keeps its dtype (Keras autocasts it under a policy); an integer or bool input is computed
-        in the layer's compute dtype, symbolically and eagerly alike (Keras autocasts floats only)."""
+        """The dtype the layer computes an input of ``dtype`` in: Keras autocasts a float input to the compute
+        dtype (``autocast``); an integer or bool input is cast here, to the same dtype, symbolically and eagerly."""
         dtype = keras.backend.standardize_dtype(dtype)
-        return dtype if dtype.startswith(("float", "bfloat")) else self.compute_dtype
+        is_float = dtype.startswith(("float", "bfloat"))
+        return dtype if is_float and not self.autocast else self.compute_dtype
 
     def _float_input(self, inputs):
         dtype = self._float_dtype_of(inputs.dtype)

@@ -206,7 +206,7 @@ class MagnitudeTflite(_PartsToRealMixin, Magnitude):
     def call(self, inputs):
         _check_parts_input("MagnitudeTflite", inputs.shape, inputs.dtype)
         parts = ops.cast(inputs, _work_dtype(inputs.dtype))
-        return self._finish(functional.magnitude_from_parts(parts[..., 0], parts[..., 1]), inputs.dtype)
+        return self._finish(functional.magnitude_from_parts(parts[..., 0], parts[..., 1]), parts.dtype)
 
 
 @register
@@ -239,4 +239,4 @@ class PhaseTflite(_PartsToRealMixin, Phase):
             angle = functional.atan2_continued_fraction(imag, real, self.approx_atan_accuracy)
         else:
             angle = functional.safe_angle(real, imag)  # zero gradient at exactly-zero bins
-        return self._finish(angle, inputs.dtype)
+        return self._finish(angle, parts.dtype)

@@ -219,3 +219,65 @@ def test_integer_input_has_the_same_dtype_symbolically_and_eagerly(build, dtype)
 
 def test_backend_is_known():
     assert BACKEND in ("tensorflow", "jax", "torch")
+
+
+# -- found by tests/test_fuzz.py --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "match"),
+    [
+        (lambda: kapre.filterbank.Filterbank(n_fbs=2**63, trainable_fb=False, sr=8000), ValueError, "n_fbs"),
+        (lambda: kapre.composed.get_stft_mag_phase(input_shape="bogus", n_fft=64), TypeError, "input_shape"),
+        (lambda: kapre.composed.get_stft_magnitude_layer(input_shape=[1.0]), TypeError, "input_shape"),
+        (lambda: kapre.composed.get_melspectrogram_layer(input_shape=(200, 2), n_fft=1, hop_length=16,
+                                                         sample_rate=8000, n_mels=8), ValueError, "n_fft must be >= 2"),
+        (lambda: kapre.composed.get_log_frequency_spectrogram_layer(input_shape=(3000, 1), n_fft=1024,
+                                                                    hop_length=512, log_f_min=100.0),
+         ValueError, "log_f_min=100.0"),
+        (lambda: kapre.composed.get_log_frequency_spectrogram_layer(log_n_bins=2**16, log_bins_per_octave=1),
+         ValueError, "log_n_bins"),
+        (lambda: kapre.composed.get_perfectly_reconstructing_stft_istft(n_fft=2**40, hop_length=16), ValueError,
+         "n_fft"),
+        (lambda: kapre.composed.get_frequency_aware_conv2d("channels_last", "fa", 4, (3, 3), padding=2**40),
+         ValueError, "Conv2D rejected"),
+        (lambda: kapre.composed.get_frequency_aware_conv2d("channels_last", 1e300, 4, (3, 3)), TypeError,
+         "freq_aware_name"),
+        (lambda: kapre.compat.das.Spectrogram(n_dft=64, n_hop=16, power_spectrogram=1e300), ValueError,
+         "power_spectrogram"),
+        (lambda: kapre.compat.das.Melspectrogram(n_dft=64, n_hop=16, sr=8000, n_mels=8, power_melgram=1e300),
+         ValueError, "power_melgram"),
+    ],
+    ids=["Filterbank-n_fbs", "mag-phase-input_shape", "magnitude-input_shape", "mel-n_fft-1", "log-f_min",
+         "log-n_bins-overflow", "stft-istft-n_fft", "conv2d-padding", "conv2d-name", "das-power", "das-mel-power"],
+)
+def test_fuzz_found_arguments_are_errors_naming_them(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_mu_law_decoding_of_out_of_range_codes_is_the_nearest_end():
+    """Code 32767 with 64 channels decoded to inf; a code outside [0, 63] is the nearest end of [-1, 1]."""
+    codes = np.array([[[-5], [0], [63], [32767]]], "int16")
+    np.testing.assert_allclose(to_numpy(kapre.MuLawDecoding(64)(codes)).ravel(), [-1.0, -1.0, 1.0, 1.0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("layer", "x"),
+    [(kapre.ConcatenateFrequencyMap(data_format="channels_last"), np.zeros((1, 12, 9, 2), "float16")),
+     (kapre.MagnitudeTflite(), np.full((1, 12, 33, 1, 2), 1e-3, "float16")),
+     (kapre.PhaseTflite(), np.full((1, 12, 33, 1, 2), 1e-3, "float16"))],
+    ids=["ConcatenateFrequencyMap", "MagnitudeTflite", "PhaseTflite"],
+)
+def test_float16_input_has_the_symbolic_dtype_eagerly(layer, x):
+    symbolic = layer.compute_output_spec(keras.KerasTensor(x.shape, dtype="float16"))
+    eager = layer(x)
+    assert keras.backend.standardize_dtype(eager.dtype) == symbolic.dtype == "float32"
+
+
+@pytest.mark.parametrize("str_axis", ["freq", "data_sample", "batch"])
+def test_normalization2d_gradient_on_silence_is_finite(str_axis):
+    layer = utils.Normalization2D(str_axis=str_axis, image_data_format="channels_last")
+    for x in (np.zeros((2, 9, 12, 1), "float32"), np.full((2, 9, 12, 1), 0.5, "float32")):
+        assert np.isfinite(gradient(layer, x)).all()
+        assert np.isfinite(to_numpy(utils.Normalization2D(str_axis=str_axis, eps=0.0)(x))).all()
