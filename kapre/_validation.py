@@ -79,6 +79,21 @@ def check_float(
     return float(value)
 
 
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1.0, 1e9  # 1 Hz to 1 GHz: far beyond audio on both sides
+
+
+def check_sample_rate(name: str, value) -> float:
+    """A sampling rate in Hz, from 1 Hz to 1 GHz (below, a filterbank's band edges collapse to 0 and divide by
+    zero; above, scales derived from it overflow float32)."""
+    value = check_float(name, value, exclusive_minimum=0.0)
+    if not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
+        raise ValueError(
+            f"{name} must be a sampling rate from {MIN_SAMPLE_RATE:g} Hz to {MAX_SAMPLE_RATE:g} Hz, received "
+            f"{name}={value!r}."
+        )
+    return value
+
+
 def check_float32_value(name: str, value) -> float:
     """A finite number that float32 can hold (a value written into a float32 tensor: pad, mask, fill)."""
     value = check_float(name, value)

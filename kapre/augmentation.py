@@ -251,7 +251,7 @@ class ChannelSwap(_RandomLayer):
     def call(self, inputs, training=None):
         axis = self._check_input(inputs.shape)
         n_channels = inputs.shape[axis]
-        if not _is_training(training) or n_channels == 1:
+        if not _is_training(training) or n_channels <= 1 or 0 in inputs.shape:  # nothing to permute
             return inputs
         shape = ops.shape(inputs)
         keys = keras.random.uniform((shape[0], n_channels), seed=self.seed_generator)

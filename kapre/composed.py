@@ -10,6 +10,9 @@ Each returns a ``keras.Sequential`` (or a functional ``keras.Model``) of kapre l
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 import keras
 
 from kapre import _validation as V
@@ -52,10 +55,27 @@ class FrontEnd(keras.Sequential):
         return super().call(inputs, training=training, mask=mask)
 
 
-def _sequential(layers, input_shape, name):
-    if input_shape is not None:
-        layers = [keras.Input(shape=V.check_shape("input_shape", input_shape)), *layers]
-    return FrontEnd(layers, name=name)
+def _sequential(layers, input_shape, name, input_data_format):
+    if input_shape is None:
+        return FrontEnd(layers, name=name)
+    with _naming_the_input_shape(input_shape, input_data_format):
+        return FrontEnd([keras.Input(shape=V.check_shape("input_shape", input_shape)), *layers], name=name)
+
+
+@contextlib.contextmanager
+def _naming_the_input_shape(input_shape, input_data_format):
+    """A ValueError while the model is built on ``input_shape`` (a layer's check of its input: too short, wrong
+    rank) says which arguments to look at: the input shape and its data format."""
+    try:
+        yield
+    except ValueError as error:
+        message = str(error)
+        highlighted = re.search(r"\x1b\[1m(.*?)\x1b\[0m", message, re.S)  # Keras' "Exception encountered ..."
+        reason = (highlighted.group(1) if highlighted else message).strip()
+        raise ValueError(
+            f"The front-end cannot take input_shape={tuple(input_shape)!r} with input_data_format="
+            f"{input_data_format!r} (one example, without the batch axis): {reason}"
+        ) from error
 
 
 def _analysis_stft(
@@ -133,7 +153,7 @@ def get_stft_magnitude_layer(
     ]
     if return_decibel:
         layers.append(_decibel_layer(db_amin, db_ref_value, db_dynamic_range))
-    return _sequential(layers, input_shape, name)
+    return _sequential(layers, input_shape, name, input_data_format)
 
 
 def get_melspectrogram_layer(
@@ -201,7 +221,7 @@ def get_melspectrogram_layer(
     ]
     if return_decibel:
         layers.append(_decibel_layer(db_amin, db_ref_value, db_dynamic_range))
-    return _sequential(layers, input_shape, name)
+    return _sequential(layers, input_shape, name, input_data_format)
 
 
 def get_log_frequency_spectrogram_layer(
@@ -266,7 +286,7 @@ def get_log_frequency_spectrogram_layer(
     ]
     if return_decibel:
         layers.append(_decibel_layer(db_amin, db_ref_value, db_dynamic_range))
-    return _sequential(layers, input_shape, name)
+    return _sequential(layers, input_shape, name, input_data_format)
 
 
 _PR_KEYWORDS_037 = (
@@ -446,7 +466,8 @@ def get_stft_mag_phase(
         n_fft, win_length, hop_length, window_name, pad_begin, pad_end, input_data_format, output_data_format
     )
     waveforms = keras.Input(shape=V.check_shape("input_shape", input_shape))
-    spectrum = stft(waveforms)
+    with _naming_the_input_shape(input_shape, input_data_format):
+        spectrum = stft(waveforms)
     magnitudes = Magnitude()(spectrum)
     phases = Phase()(spectrum)
     if return_decibel:

@@ -222,7 +222,8 @@ def inverse_stft_window(forward_window: np.ndarray, hop_length: int) -> np.ndarr
     denominator = np.tile(squared.reshape(overlaps, hop_length).sum(axis=0), overlaps)[:frame_length]
     if np.any(denominator <= 0):
         raise ValueError(
-            f"The window is zero at every frame that covers some sample for hop_length={hop_length}: overlap-add "
+            f"The window of {frame_length} samples (win_length; n_fft by default) is zero at every frame that "
+            f"covers some sample for hop_length={hop_length}: overlap-add "
             "cannot invert this STFT. Use a smaller hop_length or another window."
         )
     return forward_window / denominator

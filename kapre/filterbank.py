@@ -83,7 +83,7 @@ class Filterbank(KapreLayer):
         if sr is None:
             raise ValueError("Filterbank needs the sampling rate: sr must be a number > 0, received sr=None.")
         self.sr = sr
-        V.check_float("sr", sr, exclusive_minimum=0.0)
+        V.check_sample_rate("sr", sr)
         self.init = V.check_choice("init", init, ("mel", "log"))
         self.fmin = fmin
         self.fmax = fmax

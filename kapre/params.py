@@ -233,7 +233,7 @@ class MelFilterbank:
     def resolve(cls, sample_rate, n_freq, n_mels=128, f_min=0.0, f_max=None, htk=False, norm="slaney", *,
                 names: dict[str, str] | None = None) -> MelFilterbank:
         name = _namer(names)
-        sample_rate = V.check_float(name("sample_rate"), sample_rate, exclusive_minimum=0.0)
+        sample_rate = V.check_sample_rate(name("sample_rate"), sample_rate)
         n_freq = V.check_int(name("n_freq"), n_freq, minimum=2, maximum=V.MAX_SAMPLES // 2 + 1)
         n_mels = V.check_int(name("n_mels"), n_mels, minimum=1, maximum=V.MAX_COUNT)
         f_min = V.check_float(name("f_min"), f_min, minimum=0.0)
@@ -251,6 +251,11 @@ class MelFilterbank:
         htk = V.check_bool(name("htk"), htk)
         norm = _check_number_or_none(name("norm"), norm)
         _check_filterbank_size(name("n_mels"), n_mels, n_freq)
+        if not np.all(np.diff(constants.mel_frequencies(n_mels + 2, f_min, top, htk)) > 0):
+            raise ValueError(
+                f"The {name('n_mels')}={n_mels} bands between {name('f_min')}={f_min} and {name('f_max')}="
+                f"{top} Hz are too narrow to tell apart in float64 (their edges coincide); widen the range."
+            )
         return cls(sample_rate, n_freq, n_mels, f_min, f_max, htk, norm)
 
     @property
@@ -279,7 +284,7 @@ class LogFilterbank:
     def resolve(cls, sample_rate, n_freq, n_bins=84, bins_per_octave=12, f_min=None, spread=0.125, *,
                 names: dict[str, str] | None = None) -> LogFilterbank:
         name = _namer(names)
-        sample_rate = V.check_float(name("sample_rate"), sample_rate, exclusive_minimum=0.0)
+        sample_rate = V.check_sample_rate(name("sample_rate"), sample_rate)
         n_freq = V.check_int(name("n_freq"), n_freq, minimum=2, maximum=V.MAX_SAMPLES // 2 + 1)
         n_bins = V.check_int(name("n_bins"), n_bins, minimum=1, maximum=V.MAX_COUNT)
         bins_per_octave = V.check_int(name("bins_per_octave"), bins_per_octave, minimum=1, maximum=V.MAX_COUNT)

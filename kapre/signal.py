@@ -196,8 +196,8 @@ class Energy(_FramingLayer):
         **kwargs,
     ):
         super().__init__(frame_length, hop_length, pad_end, pad_value, data_format, **kwargs)
-        V.check_float("sample_rate", sample_rate, exclusive_minimum=0.0)
-        V.check_float("ref_duration", ref_duration, exclusive_minimum=0.0)
+        V.check_sample_rate("sample_rate", sample_rate)
+        V.check_float("ref_duration", ref_duration, exclusive_minimum=0.0, maximum=1e6)  # 11.6 days
         self.sample_rate = sample_rate
         self.ref_duration = ref_duration
         self._scale = float(ref_duration) / (self.frame_length / float(sample_rate))

@@ -294,6 +294,13 @@ class STFTSpectrogram(KapreLayer):
                     "float32 first."
                 )
         length = shape[1] if self.data_format == V.CH_LAST else shape[2]
+        channels = shape[2] if self.data_format == V.CH_LAST else shape[1]
+        if channels == 0:
+            layout = "samples, channels" if self.data_format == V.CH_LAST else "channels, samples"
+            raise ValueError(
+                f"STFTSpectrogram received an input with no channels (input shape {shape}, data_format="
+                f"{self.data_format!r}: (batch, {layout}))."
+            )
         if length is None:
             return
         if length < 1:

@@ -281,3 +281,40 @@ def test_normalization2d_gradient_on_silence_is_finite(str_axis):
     for x in (np.zeros((2, 9, 12, 1), "float32"), np.full((2, 9, 12, 1), 0.5, "float32")):
         assert np.isfinite(gradient(layer, x)).all()
         assert np.isfinite(to_numpy(utils.Normalization2D(str_axis=str_axis, eps=0.0)(x))).all()
+
+
+# -- found by the long profile (KAPRE_FUZZ_PROFILE=long) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: kapre.MelSpectrogram(sample_rate=1e-300), "sample_rate must be a sampling rate from 1 Hz"),
+        (lambda: kapre.ApplyFilterbank("mel", {"sample_rate": 1e-300, "n_freq": 33}), "sample_rate"),
+        (lambda: kapre.filterbank.Filterbank(n_fbs=8, trainable_fb=False, sr=1e-300), "sr must be a sampling rate"),
+        (lambda: kapre.Energy(ref_duration=1e300), "ref_duration must be <= 1e\\+06"),
+        (lambda: kapre.Energy(sample_rate=1e300), "sample_rate"),
+        (lambda: kapre.MelSpectrogram(mel_f_min=1000.0, mel_f_max=1000.0 + 1e-12, n_mels=40), "too narrow"),
+        (lambda: kapre.composed.get_melspectrogram_layer(input_shape=(200, 2), n_fft=64,
+                                                         input_data_format="channels_first"),
+         "input_shape=\\(200, 2\\) with input_data_format='channels_first'.*2 samples"),
+        (lambda: kapre.composed.get_stft_magnitude_layer(input_shape=[]), "input_shape=\\(\\)"),
+        (lambda: kapre.composed.get_stft_mag_phase(input_shape=[], n_fft=64), "input_shape=\\(\\)"),
+        (lambda: kapre.composed.get_perfectly_reconstructing_stft_istft(n_fft=16, hop_length=16),
+         "window of 16 samples \\(win_length; n_fft by default\\)"),
+    ],
+    ids=["mel-sample_rate", "filterbank-sample_rate", "0.2-sr", "energy-ref_duration", "energy-sample_rate",
+         "mel-collapsed-edges", "front-end-data-format", "front-end-rank", "mag-phase-rank", "istft-window"],
+)
+def test_long_profile_findings_are_errors_naming_the_argument(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_no_channels_and_empty_channel_swaps():
+    """A zero-size channel axis: PyTorch's reshape(-1, ...) of 0 elements raised a RuntimeError."""
+    with pytest.raises(ValueError, match="no channels"):
+        kapre.STFTSpectrogram(mode="stft", frame_length=50, frame_step=20, padding="same",
+                              data_format="channels_first")(np.zeros((1, 0, 2), "float32"))
+    empty = np.zeros((0, 2, 0), "float32")
+    assert to_numpy(augmentation.ChannelSwap()(empty, training=True)).shape == (0, 2, 0)
