@@ -211,6 +211,33 @@ def _interrupt(args, out, sig, n_files: int) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_between_an_output_and_its_manifest_row_waits_for_the_row(tmp_path, monkeypatch, sig):
+    """The race CI once hit: Ctrl-C right after an output file was written but before its manifest row was added
+    left a complete .npy that the manifest did not list. The signal now waits until the row is written."""
+    import kapre_cli
+
+    src, out = tmp_path / "few", tmp_path / "out"
+    _many_files(src, 4)
+    saved = []
+    real_save = cli.extract.atomic_save
+
+    def save_then_signal(path, array):
+        real_save(path, array)
+        saved.append(path)
+        if len(saved) == 2:
+            os.kill(os.getpid(), sig)  # delivered at once, between this output and its manifest row
+
+    monkeypatch.setattr(cli.extract, "atomic_save", save_then_signal)
+    code = kapre_cli.main(["extract", str(src), "-o", str(out), "--feature", "mel", "--sr", "16000", "--n-fft", "256",
+                           "--n-mels", "40"])
+    assert code == 130
+    rows = cli.extract.Manifest.read(str(out / cli.MANIFEST_NAME))
+    listed = sorted(row["output"] for row in rows.values() if row["status"] == "ok")
+    assert listed == sorted(str(p.relative_to(out)) for p in out.rglob("*.npy")) and len(listed) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are restored
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_extract_interrupted_then_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch, sig):
     """Ctrl-C (SIGINT), a scheduler's SIGTERM or a kill mid-run: every finished file is in the manifest, nothing is

@@ -19,6 +19,7 @@ What a user can count on (``docs/cli.md``):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -320,6 +321,26 @@ class _TerminateAsInterrupt:
             self.previous = None
 
 
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Ctrl-C or SIGTERM inside the block is raised (as KeyboardInterrupt) when it ends: an output file and its
+    manifest row are written together or not at all (outside the main thread signals cannot be deferred)."""
+    received = []
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda number, frame: received.append(number))
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            raise KeyboardInterrupt
+
+
 def _warning_text(warnings) -> str | None:
     return "; ".join(warnings) if warnings else None
 
@@ -396,14 +417,15 @@ def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, rep
     for (job, _), features in zip(ready, results, strict=True):
         if features is None:
             continue
-        try:
-            atomic_save(job.output, features.astype(np.float32, copy=False))
-        except OSError as err:
-            _fail(job, err, manifest, reporter, counts, prefix="cannot write output: ")
-            continue
-        job.row.update(status="ok", shape=list(features.shape))
-        manifest.add(job.row)
-        counts["written"] += 1
+        with _interrupts_deferred():  # an output on disk is always in the manifest, even on Ctrl-C
+            try:
+                atomic_save(job.output, features.astype(np.float32, copy=False))
+            except OSError as err:
+                _fail(job, err, manifest, reporter, counts, prefix="cannot write output: ")
+                continue
+            job.row.update(status="ok", shape=list(features.shape))
+            manifest.add(job.row)
+            counts["written"] += 1
         reporter.update()
 
 
