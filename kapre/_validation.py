@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 
 import keras
@@ -116,6 +117,21 @@ def check_shape(name: str, value) -> tuple:
     if any(size is not None and not 1 <= size <= MAX_SAMPLES * 64 for size in value):
         raise ValueError(f"{name} must hold sizes from 1 to {MAX_SAMPLES * 64} (or None), received {name}={value!r}.")
     return tuple(None if size is None else int(size) for size in value)
+
+
+def error_reason(error: BaseException) -> str:
+    """The reason of an error a Keras layer raised, without Keras' frame around it: its terminal colours, the
+    "Exception encountered when calling X.call()" line and the lists of the arguments received or of what to try;
+    of a deserialization error, the layer's own error that Keras wraps ("... Exception encountered: <reason>")."""
+    text = str(error).rsplit("\n\nException encountered: ", 1)[-1]
+    highlighted = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.S)  # Keras sets the reason itself in bold
+    if highlighted:
+        text = highlighted.group(1)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    text = re.sub(r"^\s*Exception encountered when calling \S+\.\s*", "", text)
+    for tail in ("Arguments received by", "Make sure custom classes"):
+        text = text.split(tail)[0]
+    return text.strip()
 
 
 def check_bool(name: str, value) -> bool:

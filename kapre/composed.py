@@ -11,7 +11,6 @@ Each returns a ``keras.Sequential`` (or a functional ``keras.Model``) of kapre l
 from __future__ import annotations
 
 import contextlib
-import re
 
 import keras
 
@@ -43,7 +42,8 @@ class FrontEnd(keras.Sequential):
     ``TypeError`` (a plain ``Sequential`` casts it to float, silently dropping the imaginary part)."""
 
     def call(self, inputs, training=None, mask=None):
-        declared = self.inputs[0].dtype if getattr(self, "_functional", None) is not None else None
+        declared_inputs = getattr(self, "inputs", None)  # AttributeError until an Input or a first call built it
+        declared = declared_inputs[0].dtype if declared_inputs else None
         received = keras.backend.standardize_dtype(inputs.dtype) if hasattr(inputs, "dtype") else None
         if declared is not None and received is not None:
             declared = keras.backend.standardize_dtype(declared)
@@ -69,12 +69,9 @@ def _naming_the_input_shape(input_shape, input_data_format):
     try:
         yield
     except ValueError as error:
-        message = str(error)
-        highlighted = re.search(r"\x1b\[1m(.*?)\x1b\[0m", message, re.S)  # Keras' "Exception encountered ..."
-        reason = (highlighted.group(1) if highlighted else message).strip()
         raise ValueError(
             f"The front-end cannot take input_shape={tuple(input_shape)!r} with input_data_format="
-            f"{input_data_format!r} (one example, without the batch axis): {reason}"
+            f"{input_data_format!r} (one example, without the batch axis): {V.error_reason(error)}"
         ) from error
 
 

@@ -8,7 +8,7 @@ import math
 
 __all__ = ["FEATURES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
            "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
-           "MAX_BANDS", "MAX_FILTERBANK", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in"]
+           "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in"]
 
 FEATURES = ("stft", "mel", "logfreq", "mfcc")
 C1_HZ = 32.70319566
@@ -22,7 +22,6 @@ WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "triang"
 MAX_SAMPLE_RATE = 10_000_000  # Hz: 13 times 768 kHz, the highest rate of audio converters and ultrasound recorders
 MAX_SAMPLES = 2**24  # --n-fft, --win-length, --hop: 16,777,216 samples (5.8 minutes at 48 kHz)
 MAX_BANDS = 4096  # --n-mels, --n-mfcc, --n-bins
-MAX_FILTERBANK = 2**26  # weights of a filterbank, (n_fft // 2 + 1) * bands: 2**20 with 128 mel bands (~3 GB to build)
 MAX_BATCH_SIZE = 1024  # --batch-size: files in one zero-padded batch
 MAX_VALUE = 3.4028234663852886e38  # --amin, --ref: float32's largest, the features' type (1e300 would be inf)
 # FeatureOptions field: (smallest, largest) of the integer options.

@@ -116,7 +116,8 @@ def files(tmp_path_factory):
         "conv2d.json": keras.saving.serialize_keras_object(keras.layers.Conv2D(3, 3)),
         "complex_stft.json": keras.saving.serialize_keras_object(
             kapre.STFT(n_fft=256, input_data_format="channels_last", output_data_format="channels_last")),
-        "huge_n_fft.json": {"class_name": "STFT", "module": "kapre.time_frequency", "config": {"n_fft": 2**30}},
+        "huge_n_fft.json": {"class_name": "STFT", "module": "kapre.time_frequency", "registered_name": "Kapre>STFT",
+                            "config": {"n_fft": 2**30}},
         "bad_value.json": {**good_options, "n_fft": -3},
         "huge_sr.json": {**good_options, "sr": 10**15},
     }
@@ -391,7 +392,8 @@ def test_sizes_beyond_any_audio_are_one_line_before_any_work(files, tmp_path, ar
     ("unknown_class.json", "cannot be rebuilt: TypeError: Could not locate class 'NoSuchLayer'"),
     ("conv2d.json", "the front-end does not take a (batch, samples, channels) waveform"),
     ("complex_stft.json", "the front-end returns complex numbers"),
-    ("huge_n_fft.json", "n_fft=1073741824 in the Keras config is out of bounds (at most 16777216)"),
+    ("huge_n_fft.json", "cannot be rebuilt: ValueError: n_fft must be <= 16777216 (2**24 samples, 5.8 minutes at "
+                        "48 kHz), received n_fft=1073741824"),
     ("bad_value.json", "--n-fft must be a positive integer, got -3"),
     ("broken.json", "is not valid JSON"),
     ("binary.json", "is not valid JSON: not UTF-8 text"),

@@ -20,14 +20,11 @@ import sys
 import warnings
 from dataclasses import asdict, dataclass, fields
 
+from kapre.params import MAX_FILTERBANK_VALUES as MAX_FILTERBANK  # the layers' own bound
 from kapre_cli.parser import (
     C1_HZ,
     FEATURES,
     INT_BOUNDS,
-    MAX_BANDS,
-    MAX_FILTERBANK,
-    MAX_SAMPLE_RATE,
-    MAX_SAMPLES,
     MAX_VALUE,
     WINDOWS,
     add_feature_options,
@@ -159,7 +156,6 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
             if not isinstance(keras_config, dict) or not isinstance(keras_config.get("class_name"), str):
                 parser.error(f"{source}: \"model\" must be a Keras config (an object with \"class_name\" and "
                              f"\"config\"), got {_kind(keras_config)}")
-            _check_config_sizes(parser, keras_config, source)
             for key, flag in (("sample_rate", "--sr"), ("mono", "--mono")):
                 if key in config and not _valid(key, config[key]):
                     parser.error(f"{source}: \"{key}\" ({flag}) must be "
@@ -168,7 +164,7 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
             args.keras_config = keras_config
             options.mono = config.get("mono", True)
             options.sample_rate = explicit.get("sample_rate") or config.get("sample_rate")
-            model, args.frontend_output = _deserialize_frontend(parser, keras_config, args.config, options, explicit)
+            model, args.frontend_output = _deserialize_frontend(parser, keras_config, args.config, options)
         elif isinstance(config.get("options"), dict):  # a kapre-frontend.json written from options
             unknown = sorted(set(config["options"]) - set(CONFIG_KEYS))
             if unknown:
@@ -232,37 +228,6 @@ def _valid(name: str, value) -> bool:
 def _int_range(name: str) -> str:
     low, high = INT_BOUNDS[name]
     return f"an integer from {low} to {high}" + (" (10 MHz)" if name == "sample_rate" else "")
-
-
-# Sizes in a Keras config checked before it is rebuilt (a layer that allocates n_fft * bands weights is built
-# by deserialization): the names kapre's layers use.
-_CONFIG_SIZES = {"sample_rate": MAX_SAMPLE_RATE, "n_fft": MAX_SAMPLES, "win_length": MAX_SAMPLES,
-                 "hop_length": MAX_SAMPLES, "fft_length": MAX_SAMPLES, "frame_length": MAX_SAMPLES,
-                 "frame_step": MAX_SAMPLES, "n_freq": MAX_SAMPLES // 2 + 1, "n_mels": MAX_BANDS,
-                 "n_bins": MAX_BANDS, "n_mfccs": MAX_BANDS}
-
-
-def _check_config_sizes(parser: argparse.ArgumentParser, node, source: str, depth: int = 0) -> None:
-    if depth > 64:
-        parser.error(f"{source}: the Keras config is nested more than 64 levels deep")
-    if isinstance(node, list):
-        for item in node:
-            _check_config_sizes(parser, item, source, depth + 1)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, largest in _CONFIG_SIZES.items():
-        value = node.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not 0 < value <= largest:
-            parser.error(f"{source}: {key}={value!r} in the Keras config is out of bounds (at most {largest})")
-    n_fft = node.get("n_fft")
-    n_freq = node.get("n_freq") or (n_fft // 2 + 1 if isinstance(n_fft, int) else None)
-    bands = node.get("n_mels") or node.get("n_bins")
-    if isinstance(n_freq, int) and isinstance(bands, int) and n_freq * bands > MAX_FILTERBANK:
-        parser.error(f"{source}: a filterbank of {n_freq} frequencies by {bands} bands in the Keras config holds "
-                     f"{n_freq * bands} weights, more than {MAX_FILTERBANK} (2**26)")
-    for value in node.values():
-        _check_config_sizes(parser, value, source, depth + 1)
 
 
 def _is_number(value) -> bool:
@@ -365,7 +330,7 @@ class reported_warnings:
 
     _COUNTS = re.compile(r"^(\d+) of n_mels=(\d+) mel bands are empty")
 
-    def __init__(self, options: FeatureOptions | None = None, explicit: dict | None = None, prefix: str = ""):
+    def __init__(self, options: FeatureOptions | None = None, prefix: str = ""):
         self.options, self.prefix = options, prefix
         self.messages: list[str] = []
 
@@ -418,17 +383,23 @@ def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **k
 
 
 def _one_line(err: BaseException, limit: int = 240) -> str:
-    """An exception's message on one line: Keras' terminal colours, its "Exception encountered when calling" frame
-    and its lists of the arguments received or of what to try removed, at most ``limit`` characters."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
-    text = re.sub(r"^Exception encountered when calling [^\s]+\.\s*", "", " ".join(text.split()))
-    for tail in (" Arguments received by", " Make sure custom classes"):
-        text = text.split(tail)[0]
-    text = text or type(err).__name__
+    """An exception's reason (:func:`kapre._validation.error_reason`: without Keras' frame) on one line, at most
+    ``limit`` characters."""
+    from kapre._validation import error_reason
+
+    text = " ".join(error_reason(err).split()) or type(err).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _deserialize_frontend(parser, config, path, options: FeatureOptions, explicit: dict):
+def _wrapped_error(err: BaseException) -> BaseException:
+    """The layer's own error inside Keras' deserialization errors (each wraps the one it caught, "... Exception
+    encountered: <the caught one>"), else ``err``."""
+    while "Exception encountered: " in str(err) and err.__context__ is not None:
+        err = err.__context__
+    return err
+
+
+def _deserialize_frontend(parser, config, path, options: FeatureOptions):
     """The front-end a Keras config rebuilds, checked to be a front-end: a Keras layer or model that takes
     ``(batch, samples, channels)`` audio and returns real numbers. ``options.sample_rate`` is set from the config
     (the filterbank's) when it was not given."""
@@ -441,8 +412,8 @@ def _deserialize_frontend(parser, config, path, options: FeatureOptions, explici
         try:
             model = keras.saving.deserialize_keras_object(config)
         except Exception as err:
-            parser.error(f"--config: {path} holds a Keras config that cannot be rebuilt: {type(err).__name__}: "
-                         f"{_one_line(err)}")
+            parser.error(f"--config: {path} holds a Keras config that cannot be rebuilt: "
+                         f"{type(_wrapped_error(err)).__name__}: {_one_line(err)}")
         if not isinstance(model, keras.layers.Layer):
             parser.error(f"{source}: the config rebuilds {_kind(model)}, not a Keras layer or model")
         if not options.sample_rate:
