@@ -60,6 +60,8 @@ def main() -> int:
         parser.error(f"unknown backend(s) {unknown}; choose from {list(BACKENDS)}")
 
     failures = 0
+    # torchaudio and openai-whisper, the references pip cannot install beside the pinned torch
+    subprocess.run([sys.executable, str(ROOT / "tests" / "references.py")], cwd=ROOT, check=True)
     if not args.no_lint:
         lint = subprocess.call([sys.executable, "-m", "ruff", "check", "kapre", "tests", "benchmarks", "run_tests.py"],
                                cwd=ROOT)

@@ -1,6 +1,14 @@
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tests import references  # noqa: E402
+
+# torchaudio and openai-whisper, the references that cannot be pip requirements (tests/references.py); appended,
+# so that nothing there shadows an installed package
+if references.TARGET.is_dir() and str(references.TARGET) not in sys.path:
+    sys.path.append(str(references.TARGET))
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
