@@ -141,8 +141,10 @@ def check_bool(name: str, value) -> bool:
 
 
 def check_choice(name: str, value, choices: Iterable):
+    """One of ``choices`` (strings, integers, ``None``); a bool or another type is never one."""
     choices = tuple(choices)
-    if not isinstance(value, str) or value not in choices:
+    plain = value is None or (isinstance(value, (str, int)) and not isinstance(value, bool))
+    if not plain or value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, received {name}={value!r}.")
     return value
 

@@ -29,6 +29,10 @@ __all__ = [
     "stft_dft_kernel",
     "dct_matrix",
     "inverse_stft_window",
+    "KALDI_WINDOW_TYPES",
+    "kaldi_window",
+    "mel_space_filterbank",
+    "cepstral_lifter",
 ]
 
 
@@ -413,15 +417,19 @@ def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarr
 
     ``norm=None`` follows ``tf.signal.mfccs_from_log_mel_spectrogram`` (all coefficients scaled by
     ``sqrt(2 / n_input)``, so c0 is ``sqrt(2)`` times the orthonormal value); ``norm='ortho'`` is the
-    orthonormal DCT-II of scipy and librosa.
+    orthonormal DCT-II of scipy and librosa; ``norm='backward'`` is scipy's unnormalised ``2 sum x cos(...)``
+    (``scipy.fft.dct(norm=None)``, ``librosa.feature.mfcc(norm=None)``, ``torchaudio``'s ``create_dct(norm=None)``).
     """
     n = np.arange(n_input)[:, None]
     k = np.arange(n_output)[None, :]
-    matrix = np.sqrt(2.0 / n_input) * np.cos(np.pi * k * (2 * n + 1) / (2.0 * n_input))
+    cosines = np.cos(np.pi * k * (2 * n + 1) / (2.0 * n_input))
+    if norm == "backward":
+        return 2.0 * cosines
+    matrix = np.sqrt(2.0 / n_input) * cosines
     if norm == "ortho":
         matrix[:, 0] /= np.sqrt(2.0)
     elif norm is not None:
-        raise ValueError(f"dct norm must be None or 'ortho', received norm={norm!r}.")
+        raise ValueError(f"dct norm must be None, 'ortho' or 'backward', received norm={norm!r}.")
     return matrix
 
 
@@ -470,3 +478,68 @@ def pad_columns(weights: np.ndarray, multiple: int) -> np.ndarray:
     """``weights`` with zero columns appended up to a multiple of ``multiple`` columns."""
     extra = -weights.shape[-1] % multiple
     return np.pad(weights, [(0, 0)] * (weights.ndim - 1) + [(0, extra)]) if extra else weights
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kaldi's and tf.signal's conventions (kapre.frontends)
+# ---------------------------------------------------------------------------------------------------------------
+
+KALDI_WINDOW_TYPES = ("povey", "hanning", "hamming", "rectangular", "blackman")
+
+
+def kaldi_window(window_type: str, length: int, blackman_coeff: float = 0.42) -> np.ndarray:
+    """Kaldi's analysis windows (``feature-window.cc``, ``torchaudio.compliance.kaldi``), all symmetric.
+
+    ``'povey'`` (Kaldi's default) is the symmetric Hann window to the power 0.85; ``'hanning'`` and
+    ``'hamming'`` are the symmetric Hann and Hamming (0.54/0.46) windows; ``'blackman'`` is
+    ``c - 0.5 cos(a n) + (0.5 - c) cos(2 a n)`` with ``a = 2 pi / (length - 1)`` and ``c = blackman_coeff``;
+    ``'rectangular'`` is all ones.
+    """
+    if window_type not in KALDI_WINDOW_TYPES:
+        raise ValueError(f"window_type must be one of {list(KALDI_WINDOW_TYPES)}, received {window_type!r}.")
+    if window_type == "rectangular" or length == 1:
+        return np.ones(length)
+    angle = 2.0 * np.pi * np.arange(length) / (length - 1)
+    if window_type in ("povey", "hanning"):
+        hann = 0.5 - 0.5 * np.cos(angle)
+        return np.abs(hann) ** 0.85 if window_type == "povey" else hann
+    if window_type == "hamming":
+        return 0.54 - 0.46 * np.cos(angle)
+    return blackman_coeff - 0.5 * np.cos(angle) + (0.5 - blackman_coeff) * np.cos(2.0 * angle)
+
+
+def _kaldi_mel(frequencies) -> np.ndarray:
+    return 1127.0 * np.log1p(np.asarray(frequencies, dtype=np.float64) / 700.0)
+
+
+def mel_space_filterbank(sample_rate: float, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
+    """Triangles equally spaced and straight on the HTK mel scale ``1127 ln(1 + f / 700)``: ``(n_fft // 2 + 1,
+    n_mels)``.
+
+    Kaldi's mel banks (``mel-computations.cc``, ``torchaudio.compliance.kaldi.get_mel_banks`` without VTLN),
+    ``tf.signal.linear_to_mel_weight_matrix`` (YAMNet) and VGGish's ``spectrogram_to_mel_matrix`` are all this
+    matrix: band ``m`` rises linearly *in mel* from edge ``m`` to ``m + 1`` and falls to ``m + 2``, the
+    ``n_mels + 2`` edges equally spaced in mel from ``f_min`` to ``f_max``, peaks of 1, no normalisation
+    (:func:`mel_filterbank` draws its triangles straight in Hz instead). FFT bin ``i`` lies at
+    ``i * sample_rate / n_fft``. The DC bin has weight 0 in all three (tf.signal and VGGish zero it explicitly; in
+    Kaldi it lies below every band), and so does the last bin (Kaldi leaves it out; in the others it lies at or
+    above the last edge).
+    """
+    bin_hz = np.arange(int(n_fft) // 2 + 1) * (float(sample_rate) / int(n_fft))
+    bin_mels = _kaldi_mel(bin_hz)[:, None]
+    edges = np.linspace(_kaldi_mel(f_min), _kaldi_mel(f_max), int(n_mels) + 2)
+    left, center, right = edges[:-2][None, :], edges[1:-1][None, :], edges[2:][None, :]
+    rising = (bin_mels - left) / (center - left)
+    falling = (right - bin_mels) / (right - center)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights[0, :] = 0.0
+    weights[-1, :] = 0.0
+    return weights
+
+
+def cepstral_lifter(n_ceps: int, lifter: float, offset: int = 0) -> np.ndarray:
+    """Sine liftering weights ``1 + (L / 2) sin(pi (i + offset) / L)`` for cepstra ``i = 0 .. n_ceps - 1``:
+    Kaldi's and HTK's with ``offset=0``, librosa's ``mfcc(lifter=L)`` with ``offset=1``. All ones for ``L = 0``."""
+    if lifter == 0:
+        return np.ones(int(n_ceps))
+    return 1.0 + 0.5 * lifter * np.sin(np.pi * (np.arange(int(n_ceps)) + offset) / lifter)

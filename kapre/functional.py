@@ -46,6 +46,12 @@ __all__ = [
     "frames_per_chunk",
     "frame_chunks",
     "map_frame_chunks",
+    "frame_with_mirrored_edges",
+    "remove_dc_offset",
+    "preemphasis",
+    "log_energy",
+    "log_with_floor",
+    "floor_below_max",
 ]
 
 PAD_MODES = ("constant", "reflect", "symmetric")
@@ -524,3 +530,76 @@ def _loop_frame_chunks(fn, signals, frame_length: int, hop_length: int, total: i
     if done == total:
         return looped
     return ops.concatenate([looped, fn(signals[..., done * hop_length :])], axis=-2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-frame processing of Kaldi and the model front-ends (kapre.frontends)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def frame_with_mirrored_edges(signals, frame_length: int, hop_length: int, n_frames: int, left: int):
+    """``n_frames`` frames of Kaldi: frame ``t`` reads samples ``t * hop_length - left`` onwards, samples outside
+    the signal mirrored at its edges with the edge sample repeated (Kaldi's ``ExtractWindow`` with
+    ``snip_edges=False``: ``s < 0`` reads ``-s - 1``, ``s >= n`` reads ``2 n - 1 - s``). ``left`` may be negative
+    (samples skipped); ``left=0`` with ``n_frames`` whole frames is ``snip_edges=True``. The caller checks that each
+    side needs at most the signal's length (one reflection, as Kaldi)."""
+    length = signals.shape[-1]
+    right = (n_frames - 1) * hop_length + frame_length - left - length
+    if left < 0:
+        signals, left = signals[..., -left:], 0
+    if right < 0:
+        signals, right = signals[..., : signals.shape[-1] + right], 0
+    padded = pad_along_axis(signals, left, right, mode="symmetric")
+    return _native_frame(padded, frame_length, hop_length)
+
+
+def remove_dc_offset(frames):
+    """Each frame minus its mean (``(..., frame_length)``)."""
+    return frames - ops.mean(frames, axis=-1, keepdims=True)
+
+
+def preemphasis(frames, coefficient: float):
+    """``x[n] - coefficient * x[n - 1]`` within each frame, the first sample against itself (Kaldi's rule:
+    ``x[0] - coefficient * x[0]``)."""
+    if coefficient == 0.0:
+        return frames
+    previous = ops.concatenate([frames[..., :1], frames[..., :-1]], axis=-1)
+    return frames - coefficient * previous
+
+
+def log_energy(frames, energy_floor: float = 0.0, epsilon: float = float(np.finfo(np.float32).eps)):
+    """Kaldi's log energy of each frame, ``log(max(sum(x ** 2), epsilon))``, at least ``log(energy_floor)`` when
+    ``energy_floor > 0``: ``(..., frame_length)`` to ``(...)``."""
+    energy = ops.log(_backend.maximum(ops.sum(ops.square(frames), axis=-1), ops.cast(epsilon, frames.dtype)))
+    if energy_floor > 0.0:
+        energy = _backend.maximum(energy, ops.cast(math.log(energy_floor), frames.dtype))
+    return energy
+
+
+def log_with_floor(x, kind: str, floor: float = 0.0, offset: float = 0.0):
+    """The logarithms of the model front-ends, elementwise: ``kind`` ``'ln'`` is ``log(max(x + offset, floor))``
+    (Kaldi: ``floor`` the float32 epsilon; YAMNet/VGGish: ``offset`` 0.001/0.01), ``'log10'`` is
+    ``log10(max(x + offset, floor))`` (Whisper: ``floor`` 1e-10) and ``'db'`` is ``10 log10(max(x + offset,
+    floor))`` (:func:`decibel`). A positive ``floor`` below the dtype's smallest normal counts as that number
+    (:func:`effective_amin`)."""
+    if offset:
+        x = x + ops.cast(offset, x.dtype)
+    if floor > 0.0 or not offset:  # without an offset a floor keeps log(0) finite
+        x = _backend.maximum(x, ops.cast(effective_amin(floor, x.dtype), x.dtype))
+    if kind == "ln":
+        return ops.log(x)
+    if kind == "log10":
+        return ops.log10(x)
+    if kind == "db":
+        return 10.0 * ops.log10(x)
+    raise ValueError(f"log kind must be 'ln', 'log10' or 'db', received {kind!r}.")
+
+
+def floor_below_max(x, dynamic_range: float, axes=None):
+    """``max(x, max(x) - dynamic_range)``, the maximum taken over ``axes`` of each example (``None``: every axis
+    but the first), or over the whole tensor with ``axes='all'`` (Whisper's own rule for a batch)."""
+    if axes == "all":
+        top = ops.max(x) if 0 not in x.shape else ops.zeros((), x.dtype)
+    else:
+        top = _example_max(x, tuple(range(1, len(x.shape))) if axes is None else axes)
+    return _backend.maximum(x, top - dynamic_range)

@@ -23,6 +23,7 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from kapre import _backend, constants, functional
@@ -105,6 +106,7 @@ class MelSpectrogram(KapreLayer):
         output_data_format="default",
         center=False,
         pad_mode="constant",
+        _filterbank=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -131,7 +133,11 @@ class MelSpectrogram(KapreLayer):
         self.output_data_format = V.check_data_format("output_data_format", output_data_format)
         self._input_format = V.resolve_data_format(self.input_data_format)
         self._output_format = V.resolve_data_format(self.output_data_format)
-        self._filterbank_values = self._mel.build()
+        # another filterbank of the same shape, for kapre.frontends (not serialized: that layer rebuilds it)
+        self._filterbank_values = self._mel.build() if _filterbank is None else np.asarray(_filterbank)
+        if self._filterbank_values.shape != (self._framing.n_freq, n_mels):
+            raise ValueError(f"A filterbank of shape {(self._framing.n_freq, n_mels)} is needed, received "
+                             f"{self._filterbank_values.shape}.")
         self._blocks = constants.filterbank_blocks(
             self._filterbank_values, width_multiple=_backend.MATMUL_WIDTH_MULTIPLE
         )

@@ -34,6 +34,8 @@ __all__ = [
     "MelFilterbank",
     "LogFilterbank",
     "Decibel",
+    "KaldiFraming",
+    "KaldiMelBanks",
     "FILTERBANKS",
     "build_filterbank",
     "check_window",
@@ -363,3 +365,116 @@ class Decibel:
 MEL_NAMES = prefixed("mel_", ("f_min", "f_max", "htk", "norm"))
 LOG_NAMES = prefixed("log_", ("n_bins", "bins_per_octave", "f_min", "spread"))
 DB_NAMES = prefixed("db_", ("ref_value", "amin", "dynamic_range"))
+
+
+@dataclass(frozen=True)
+class KaldiFraming:
+    """Kaldi's framing (``FrameExtractionOptions``, ``torchaudio.compliance.kaldi``): windows of ``frame_length`` ms
+    every ``frame_shift`` ms (``int(sample_frequency * ms / 1000)`` samples, as Kaldi truncates), FFT of
+    ``padded_size`` (the next power of two with ``round_to_power_of_two``), and the edges: ``snip_edges=True``
+    keeps only frames that fit, ``1 + (n - size) // shift`` of them; ``False`` gives ``(n + shift // 2) // shift``
+    frames, frame ``t`` centred near ``t * shift + shift / 2``, the edges mirrored."""
+
+    sample_frequency: float
+    size: int
+    shift: int
+    padded_size: int
+    snip_edges: bool
+    window_type: str
+    blackman_coeff: float
+    window_values: np.ndarray = field(default=None, repr=False)
+
+    @classmethod
+    def resolve(cls, sample_frequency, frame_length, frame_shift, round_to_power_of_two, snip_edges, window_type,
+                blackman_coeff) -> KaldiFraming:
+        sample_frequency = V.check_sample_rate("sample_frequency", sample_frequency)
+        frame_length = V.check_float("frame_length", frame_length, exclusive_minimum=0.0)
+        frame_shift = V.check_float("frame_shift", frame_shift, exclusive_minimum=0.0)
+        size, shift = int(sample_frequency * frame_length * 0.001), int(sample_frequency * frame_shift * 0.001)
+        if not 2 <= size <= V.MAX_SAMPLES:
+            raise ValueError(
+                f"frame_length={frame_length} ms at sample_frequency={sample_frequency:g} Hz is {size} samples; "
+                f"a frame needs 2 to {V.MAX_SAMPLES} samples."
+            )
+        if not 1 <= shift <= V.MAX_SAMPLES:
+            raise ValueError(
+                f"frame_shift={frame_shift} ms at sample_frequency={sample_frequency:g} Hz is {shift} samples; "
+                f"the shift needs 1 to {V.MAX_SAMPLES} samples."
+            )
+        round_to_power_of_two = V.check_bool("round_to_power_of_two", round_to_power_of_two)
+        padded = 1 << (size - 1).bit_length() if round_to_power_of_two else size
+        snip_edges = V.check_bool("snip_edges", snip_edges)
+        window_type = V.check_choice("window_type", window_type, constants.KALDI_WINDOW_TYPES)
+        blackman_coeff = V.check_float("blackman_coeff", blackman_coeff)
+        values = constants.kaldi_window(window_type, size, blackman_coeff)
+        return cls(sample_frequency, size, shift, padded, snip_edges, window_type, blackman_coeff, values)
+
+    @property
+    def n_freq(self) -> int:
+        return self.padded_size // 2 + 1
+
+    def num_frames(self, length: int | None) -> int | None:
+        if length is None:
+            return None
+        if self.snip_edges:
+            return 0 if length < self.size else 1 + (length - self.size) // self.shift
+        return (length + self.shift // 2) // self.shift
+
+    @property
+    def left_mirror(self) -> int:
+        """Samples mirrored before the signal with ``snip_edges=False`` (negative: samples skipped)."""
+        return self.size // 2 - self.shift // 2
+
+    def min_length(self) -> int:
+        """The shortest signal that gives a frame (and, with mirrored edges, needs each mirror at most once)."""
+        if self.snip_edges:
+            return self.size
+        shortest = max(1, self.shift - self.shift // 2, self.left_mirror)  # one frame, the left mirror
+        while True:  # ends by ``size``: from there on the right mirror is shorter than the signal
+            right = (self.num_frames(shortest) - 1) * self.shift + self.size - self.left_mirror - shortest
+            if max(self.left_mirror, right) <= shortest:
+                return shortest
+            shortest += 1
+
+    def check_length(self, layer_name: str, length: int | None) -> None:
+        if length is not None and (length < self.size or self.snip_edges) and length < self.min_length():
+            hint = ("snip_edges=True needs at least one whole frame (frame_length ms)." if self.snip_edges else
+                    "snip_edges=False mirrors the signal at its edges once, so it must be at least as long as "
+                    "the mirrored part.")
+            raise too_short_error(layer_name, length, self.min_length(), hint + " Pad the signal.")
+
+
+@dataclass(frozen=True)
+class KaldiMelBanks:
+    """Kaldi's mel banks (``MelBanksOptions``): ``num_mel_bins`` triangles in HTK mel from ``low_freq`` to
+    ``high_freq`` (``<= 0``: that much below the Nyquist frequency; 0 is the Nyquist frequency)."""
+
+    sample_frequency: float
+    padded_size: int
+    num_mel_bins: int
+    low_freq: float
+    high_freq: float  # as given
+    top: float  # resolved
+
+    @classmethod
+    def resolve(cls, sample_frequency, padded_size, num_mel_bins, low_freq, high_freq) -> KaldiMelBanks:
+        num_mel_bins = V.check_int("num_mel_bins", num_mel_bins, minimum=3, maximum=V.MAX_COUNT)
+        low_freq = V.check_float("low_freq", low_freq, minimum=0.0)
+        high_freq = V.check_float("high_freq", high_freq)
+        nyquist = sample_frequency / 2.0
+        top = high_freq + nyquist if high_freq <= 0.0 else high_freq
+        if not low_freq < nyquist:
+            raise ValueError(f"low_freq must be below the Nyquist frequency {nyquist:g} Hz, received "
+                             f"low_freq={low_freq!r}.")
+        if not 0.0 < top <= nyquist or not low_freq < top:
+            raise ValueError(
+                f"high_freq={high_freq!r} gives an upper edge of {top:g} Hz; it must lie above low_freq={low_freq} "
+                f"and at most at the Nyquist frequency {nyquist:g} Hz (a value <= 0 counts from the Nyquist "
+                "frequency down)."
+            )
+        _check_filterbank_size("num_mel_bins", num_mel_bins, padded_size // 2 + 1)
+        return cls(sample_frequency, padded_size, num_mel_bins, low_freq, high_freq, top)
+
+    def build(self) -> np.ndarray:
+        return constants.mel_space_filterbank(self.sample_frequency, self.padded_size, self.num_mel_bins,
+                                              self.low_freq, self.top)
