@@ -240,7 +240,9 @@ class KaldiFeatures(_WaveformFrontEnd):
             )
         self.htk_compat = V.check_bool("htk_compat", htk_compat)
         self.subtract_mean = V.check_bool("subtract_mean", subtract_mean)
-        self.num_ceps = V.check_int("num_ceps", num_ceps, minimum=1, maximum=self._mel.num_mel_bins)
+        # the cepstra are at most the bands (MFCCs only: the fbank ignores num_ceps)
+        self.num_ceps = V.check_int("num_ceps", num_ceps, minimum=1,
+                                    maximum=self._mel.num_mel_bins if self.kind == "mfcc" else V.MAX_COUNT)
         self.cepstral_lifter = V.check_float("cepstral_lifter", cepstral_lifter, minimum=0.0)
         self.seed = V.check_int("seed", seed, allow_none=True)
         self.waveform_scale = V.check_float("waveform_scale", waveform_scale, exclusive_minimum=0.0,

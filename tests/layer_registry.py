@@ -20,7 +20,7 @@ from types import MappingProxyType
 import keras
 
 import kapre
-from kapre import augmentation, filterbank, legacy, utils
+from kapre import augmentation, filterbank, frontends, legacy, utils
 from kapre.compat import das
 
 # The names of the harness' checks, as opt_outs and known_bugs keys.
@@ -281,6 +281,58 @@ CASES: list[LayerCase] = [
         n_fbs=8, trainable_fb=True, sr=8000, init="log", fmin=None, image_data_format="channels_first"), (1, 257, 12),
               (filterbank.Filterbank,), time_axis=2, output_time_axis=2, edge_lengths=(1,), frame_locality="frame",
               holds_weights=True),
+    # -- kapre.frontends (covers: the layer class, then the builder functions the case exercises) -----------------
+    LayerCase("kaldi_fbank-energy", lambda: frontends.kaldi_fbank(sample_frequency=8000, num_mel_bins=10,
+                                                                  use_energy=True), (800,),
+              (frontends.KaldiFeatures, "kaldi_fbank"), edge_lengths=(200, 200 + 80 + 13), frame_locality="waveform"),
+    LayerCase("kaldi_fbank-mirrored-edges-linear", lambda: frontends.kaldi_fbank(
+        sample_frequency=8000, num_mel_bins=10, snip_edges=False, use_log_fbank=False, use_power=False,
+        window_type="hamming"), (800,), (frontends.KaldiFeatures, "kaldi_fbank"),
+              edge_lengths=(70, 200, 293), frame_locality=None, rtol=1e-5),  # 70: the shortest it takes
+    LayerCase("kaldi_fbank-subtract-mean", lambda: frontends.kaldi_fbank(
+        sample_frequency=8000, num_mel_bins=10, subtract_mean=True), (800,), (frontends.KaldiFeatures, "kaldi_fbank"),
+              edge_lengths=(200,), frame_locality=None, rtol=1e-5,
+              nonzero_gradient=False),  # each band minus its mean over the frames: their sum is 0 whatever the input
+    LayerCase("kaldi_mfcc-htk-energy-features-first", lambda: frontends.kaldi_mfcc(
+        sample_frequency=8000, num_mel_bins=10, num_ceps=6, use_energy=True, htk_compat=True,
+        layout="features_first"), (800,), (frontends.KaldiFeatures, "kaldi_mfcc"), output_time_axis=1,
+              edge_lengths=(200, 293), frame_locality="waveform", rtol=1e-5),
+    LayerCase("ast_fbank", lambda: frontends.ast_fbank(target_length=12, num_mel_bins=16), (1600,),
+              (frontends.KaldiFeatures, "ast_fbank"), edge_lengths=(400, 2300), frame_locality=None),
+    LayerCase("beats_fbank-multichannel", frontends.beats_fbank, (1600, 2), (frontends.KaldiFeatures, "beats_fbank"),
+              edge_lengths=(400, 733), frame_locality="waveform", rtol=1e-5),
+    LayerCase("whisper_log_mel", frontends.whisper_log_mel, (1600,), (frontends.MelFeatures, "whisper_log_mel"),
+              output_time_axis=1, edge_lengths=(201, 1637), frame_locality=None, rtol=1e-5),
+    LayerCase("whisper_log_mel-batch-floor", lambda: frontends.whisper_log_mel(floor="batch", layout="frames_first"),
+              (1600,), (frontends.MelFeatures, "whisper_log_mel"), edge_lengths=(201,), frame_locality=None,
+              opt_outs={"batched": "floor='batch' is Whisper's floor below the whole batch's maximum: a clip's "
+                                   "features depend on the other clips by design"}),
+    LayerCase("panns_log_mel", frontends.panns_log_mel, (3200,), (frontends.MelFeatures, "panns_log_mel"),
+              edge_lengths=(513, 3333), frame_locality=None, rtol=1e-5),
+    LayerCase("clap_log_mel", frontends.clap_log_mel, (4800,), (frontends.MelFeatures, "clap_log_mel"),
+              edge_lengths=(513,), frame_locality=None, rtol=1e-5),
+    LayerCase("yamnet_log_mel", frontends.yamnet_log_mel, (1600,), (frontends.MelFeatures, "yamnet_log_mel"),
+              edge_lengths=(400, 1613), frame_locality="waveform", rtol=1e-5),
+    LayerCase("yamnet_log_mel-patches", lambda: frontends.yamnet_log_mel(patches=True), (23280,),
+              (frontends.MelFeatures, "yamnet_log_mel"), edge_lengths=(15600, 15700), frame_locality=None,
+              rtol=1e-5),
+    LayerCase("vggish_log_mel-patches-features-first", lambda: frontends.vggish_log_mel(
+        patches=True, layout="features_first"), (15600,), (frontends.MelFeatures, "vggish_log_mel"),
+              edge_lengths=(31000,), frame_locality=None, rtol=1e-5),
+    LayerCase("torchaudio_melspectrogram", lambda: frontends.torchaudio_melspectrogram(
+        sample_rate=8000, n_fft=128, n_mels=16), (800,), (frontends.MelFeatures, "torchaudio_melspectrogram"),
+              output_time_axis=1, edge_lengths=(65, 813), frame_locality=None),
+    LayerCase("torchaudio_mfcc-constant-padding", lambda: frontends.torchaudio_mfcc(
+        sample_rate=8000, n_mfcc=8, melkwargs={"n_fft": 128, "n_mels": 16, "pad_mode": "constant"}), (800,),
+              (frontends.MelFeatures, "torchaudio_mfcc"), output_time_axis=1, edge_lengths=(1, 813),
+              frame_locality="waveform", rtol=1e-5),
+    LayerCase("librosa_melspectrogram-db", lambda: frontends.librosa_melspectrogram(
+        sr=8000, n_fft=128, hop_length=32, n_mels=16, db=True), (800,),
+              (frontends.MelFeatures, "librosa_melspectrogram"), output_time_axis=1, edge_lengths=(1, 813),
+              frame_locality="waveform", rtol=1e-5),
+    LayerCase("librosa_mfcc-multichannel-frames-first", lambda: frontends.librosa_mfcc(
+        sr=8000, n_fft=128, hop_length=32, n_mels=16, n_mfcc=8, lifter=22, layout="frames_first"), (800, 2),
+              (frontends.MelFeatures, "librosa_mfcc"), edge_lengths=(1, 813), frame_locality="waveform", rtol=1e-5),
     # -- kapre.compat.das ----------------------------------------------------------------------------------------
     LayerCase("DAS Spectrogram", lambda: das.Spectrogram(n_dft=N_FFT, n_hop=HOP), WAVE, (das.Spectrogram,),
               # padding='same': the leading pad depends on the length
@@ -325,3 +377,5 @@ def _hann(n):
 BY_NAME = {case.name: case for case in CASES}
 assert len(BY_NAME) == len(CASES), "duplicate case names"
 COMPOSED_FUNCTIONS = tuple(kapre.composed.__all__)
+FRONTEND_FUNCTIONS = tuple(name for name in frontends.__all__ if callable(getattr(frontends, name))
+                           and not isinstance(getattr(frontends, name), type))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import BACKEND, chain, model_of, noise, save_and_load, to_numpy
-from tests.layer_registry import CASES, COMPOSED_FUNCTIONS
+from tests.layer_registry import CASES, COMPOSED_FUNCTIONS, FRONTEND_FUNCTIONS
 
 PUBLIC_LAYER_MODULES = (
     "kapre",
@@ -30,6 +30,7 @@ PUBLIC_LAYER_MODULES = (
     "kapre.utils",
     "kapre.filterbank",
     "kapre.compat.das",
+    "kapre.frontends",
 )
 
 
@@ -105,6 +106,9 @@ def test_every_public_layer_and_composed_function_has_a_registry_entry():
     assert not missing, f"public layers without an entry in tests/layer_registry.py: {missing}"
     missing = sorted(set(COMPOSED_FUNCTIONS) - covered)
     assert not missing, f"kapre.composed functions without an entry in tests/layer_registry.py: {missing}"
+    assert len(FRONTEND_FUNCTIONS) >= 13, FRONTEND_FUNCTIONS
+    missing = sorted(set(FRONTEND_FUNCTIONS) - covered)
+    assert not missing, f"kapre.frontends functions without an entry in tests/layer_registry.py: {missing}"
 
 
 # -- get_config / from_config -------------------------------------------------------------------------------------
