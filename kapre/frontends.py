@@ -517,9 +517,21 @@ class MelFeatures(_WaveformFrontEnd):
         return (self.pad_or_trim or length) + 2 * self.pad
 
     def _check_length(self, length):
-        length = self._length_after_padding(length)
-        if length is not None:
-            self._framing.check_length(type(self).__name__, length)
+        padded = self._length_after_padding(length)
+        if padded is None:
+            return
+        self._framing.check_length(type(self).__name__, padded, "Pad the signal.")
+        if self.patch_frames is not None and self._frames(length) < self.patch_frames:
+            frames_needed = self.patch_frames + int(self.drop_last_frame)
+            if self.center:
+                needed = (frames_needed - 1) * self.hop_length
+            else:
+                needed = (frames_needed - 1) * self._framing.hop_length + self._framing.win_length
+            needed = max(1, needed - 2 * self.pad)
+            raise ValueError(
+                f"{type(self).__name__} received a signal of {length} samples, shorter than one patch of "
+                f"{self.patch_frames} frames ({needed} samples). Pad the signal to at least one patch."
+            )
 
     def _frames(self, length):
         frames = self._framing.num_frames(self._length_after_padding(length))
