@@ -113,7 +113,10 @@ class _WaveformFrontEnd(KapreLayer):
         if multichannel:  # each channel its own row
             batch, length, channels = ops.shape(waveforms)
             waveforms = ops.reshape(ops.transpose(waveforms, (0, 2, 1)), (-1, length))
-        features = self._features(waveforms)
+        if getattr(self, "dither", 0.0) > 0.0:  # the dither's seed state is updated eagerly
+            features = self._features(waveforms)
+        else:
+            features = _backend.call_compiled_when_eager(self, self._features, waveforms)
         if self.layout == FEATURES_FIRST:
             features = ops.swapaxes(features, -1, -2)
         if multichannel:
@@ -284,16 +287,29 @@ class KaldiFeatures(_WaveformFrontEnd):
         frames = self.target_length or self._framing.num_frames(length)
         return (frames, self.n_features)
 
-    def _frames(self, waveforms):
-        framing = self._framing
-        n_frames = framing.num_frames(waveforms.shape[-1])
-        left = 0 if framing.snip_edges else framing.left_mirror
-        return functional.frame_with_mirrored_edges(waveforms, framing.size, framing.shift, n_frames, left)
-
     def _features(self, waveforms):
         if self.waveform_scale != 1.0:
             waveforms = waveforms * ops.cast(self.waveform_scale, waveforms.dtype)
-        frames = self._frames(waveforms)  # (rows, frames, size)
+        framing = self._framing
+        n_frames = framing.num_frames(waveforms.shape[-1])
+        left = 0 if framing.snip_edges else framing.left_mirror
+        waveforms = functional.mirror_edges(waveforms, framing.size, framing.shift, n_frames, left)
+        # a cache-sized chunk of frames at a time through every per-frame step (as MelSpectrogram)
+        rows = waveforms.shape[0] or 1
+        features = functional.map_frame_chunks(
+            self._frame_features, waveforms, framing.size, framing.shift,
+            functional.frames_per_chunk(rows, framing.size, functional.CHUNK_SAMPLES),
+            max_chunks=_backend.max_frame_chunks(), loop=_backend.LOOPS_OVER_FRAME_CHUNKS and self.dither == 0.0,
+        )
+        if self.subtract_mean:
+            features = features - ops.mean(features, axis=-2, keepdims=True)
+        if self.target_length is not None:
+            features = _pad_or_cut(features, self.target_length, axis=-2)
+        return self._normalize(features)
+
+    def _frame_features(self, waveforms):
+        """The features of the whole frames of ``(rows, samples)``: ``(rows, frames, features)``."""
+        frames = functional.frames_of(waveforms, self._framing.size, self._framing.shift)
         if self.dither > 0.0:
             noise = keras.random.normal(ops.shape(frames), dtype=frames.dtype, seed=self._seed_generator)
             frames = frames + ops.cast(self.dither, frames.dtype) * noise
@@ -315,18 +331,14 @@ class KaldiFeatures(_WaveformFrontEnd):
             if energy is not None:
                 parts = [features, energy[..., None]] if self.htk_compat else [energy[..., None], features]
                 features = ops.concatenate(parts, axis=-1)
-        else:
-            features = _backend.matmul(features, self._dct)
-            if energy is not None:  # c0 replaced by the log energy
-                features = ops.concatenate([energy[..., None], features[..., 1:]], axis=-1)
-            if self.htk_compat:  # c0 (or the energy) last; HTK's c0 is sqrt(2) times the orthonormal one
-                first = features[..., :1] if self.use_energy else features[..., :1] * math.sqrt(2.0)
-                features = ops.concatenate([features[..., 1:], first], axis=-1)
-        if self.subtract_mean:
-            features = features - ops.mean(features, axis=-2, keepdims=True)
-        if self.target_length is not None:
-            features = _pad_or_cut(features, self.target_length, axis=-2)
-        return self._normalize(features)
+            return features
+        features = _backend.matmul(features, self._dct)
+        if energy is not None:  # c0 replaced by the log energy
+            features = ops.concatenate([energy[..., None], features[..., 1:]], axis=-1)
+        if self.htk_compat:  # c0 (or the energy) last; HTK's c0 is sqrt(2) times the orthonormal one
+            first = features[..., :1] if self.use_energy else features[..., :1] * math.sqrt(2.0)
+            features = ops.concatenate([features[..., 1:], first], axis=-1)
+        return features
 
 
 def _pad_or_cut(x, length: int, axis: int):

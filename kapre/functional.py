@@ -46,7 +46,8 @@ __all__ = [
     "frames_per_chunk",
     "frame_chunks",
     "map_frame_chunks",
-    "frame_with_mirrored_edges",
+    "mirror_edges",
+    "frames_of",
     "remove_dc_offset",
     "preemphasis",
     "log_energy",
@@ -537,20 +538,27 @@ def _loop_frame_chunks(fn, signals, frame_length: int, hop_length: int, total: i
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def frame_with_mirrored_edges(signals, frame_length: int, hop_length: int, n_frames: int, left: int):
-    """``n_frames`` frames of Kaldi: frame ``t`` reads samples ``t * hop_length - left`` onwards, samples outside
-    the signal mirrored at its edges with the edge sample repeated (Kaldi's ``ExtractWindow`` with
+def mirror_edges(signals, frame_length: int, hop_length: int, n_frames: int, left: int):
+    """The samples ``n_frames`` frames of Kaldi read, in order: frame ``t`` of the result (``center=False``
+    framing, :func:`frames_of`) reads samples ``t * hop_length - left`` onwards of ``signals``, samples outside the
+    signal mirrored at its edges with the edge sample repeated (Kaldi's ``ExtractWindow`` with
     ``snip_edges=False``: ``s < 0`` reads ``-s - 1``, ``s >= n`` reads ``2 n - 1 - s``). ``left`` may be negative
-    (samples skipped); ``left=0`` with ``n_frames`` whole frames is ``snip_edges=True``. The caller checks that each
-    side needs at most the signal's length (one reflection, as Kaldi)."""
+    (samples skipped); ``left=0`` with ``n_frames`` whole frames is ``snip_edges=True`` (the tail that no frame
+    reads is cut). The caller checks that each side needs at most the signal's length (one reflection, as
+    Kaldi)."""
     length = signals.shape[-1]
     right = (n_frames - 1) * hop_length + frame_length - left - length
     if left < 0:
         signals, left = signals[..., -left:], 0
     if right < 0:
         signals, right = signals[..., : signals.shape[-1] + right], 0
-    padded = pad_along_axis(signals, left, right, mode="symmetric")
-    return _native_frame(padded, frame_length, hop_length)
+    return pad_along_axis(signals, left, right, mode="symmetric")
+
+
+def frames_of(x, frame_length: int, hop_length: int):
+    """:func:`frame` without end padding, by the backend's own framing op where it has one (a strided view on
+    PyTorch, one op on TensorFlow): ``(..., samples)`` to ``(..., frames, frame_length)``."""
+    return _native_frame(x, frame_length, hop_length)
 
 
 def remove_dc_offset(frames):
