@@ -14,6 +14,7 @@ import os
 import re
 
 from kapre_cli.parser import build_parser as _build_parser
+from kapre_cli.parser import frontend_error
 
 __all__ = ["main", "build_parser", "version"]
 
@@ -43,6 +44,9 @@ def build_parser():
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kapre`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    problem = frontend_error(args)  # a --frontend that conflicts with other options: before the backend is imported
+    if problem:
+        args.command_parser.error(problem)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up logging, if it is imported
     from kapre.cli import run_command  # imports kapre: the backend is chosen and imported here
 

@@ -4,11 +4,14 @@ backend, so that ``--help`` and ``--version`` answer at once)."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 __all__ = ["FEATURES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
            "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
-           "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in"]
+           "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in", "FRONTENDS", "Frontend",
+           "FEATURE_DESTS", "FLAGS", "frontend_arg", "frontend_problem", "frontend_error",
+           "check_frontend_args"]
 
 FEATURES = ("stft", "mel", "logfreq", "mfcc")
 C1_HZ = 32.70319566
@@ -29,6 +32,151 @@ INT_BOUNDS = {"sample_rate": (1, MAX_SAMPLE_RATE), "n_fft": (2, MAX_SAMPLES), "h
               "win_length": (1, MAX_SAMPLES), "n_mels": (1, MAX_BANDS), "n_mfcc": (1, MAX_BANDS),
               "n_bins": (1, MAX_BANDS), "batch_size": (1, MAX_BATCH_SIZE)}
 _WHY = {MAX_SAMPLE_RATE: " (10 MHz)", MAX_SAMPLES: " (2**24 samples)"}
+
+
+# --frontend NAME: the model and library front-ends of kapre.frontends. Each is one layer with its reference's own
+# sample rate and output layout; the feature options that have the same meaning as one of its builder's arguments
+# set that argument (``Frontend.options``: option destination -> argument, ``melkwargs.n_fft`` an entry of the
+# ``melkwargs`` dict), every other builder argument is ``--frontend-arg NAME=VALUE``, and any other feature option
+# is an error (docs/cli.md, "Model front-ends").
+class Frontend:
+    __slots__ = ("name", "builder", "rate", "rate_arg", "options", "summary")
+
+    def __init__(self, name: str, builder: str, rate: int, rate_arg: str | None, options: dict, summary: str):
+        self.name, self.builder, self.rate, self.rate_arg = name, builder, rate, rate_arg
+        self.options, self.summary = options, summary
+
+    @property
+    def takes(self) -> list[str]:
+        """The feature options this front-end takes, as flags (``--sr`` first)."""
+        flags = ["--sr" if self.rate_arg else f"--sr {self.rate}"]
+        flags += [FLAGS.get(dest, "--" + dest.replace("_", "-")) for dest in self.options]
+        return flags + ["--mono/--per-channel", "--frontend-arg"]
+
+
+_FRAMING = {"n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length", "n_mels": "n_mels"}
+_MEL_KWARGS = {"n_fft": "melkwargs.n_fft", "hop_length": "melkwargs.hop_length",
+               "win_length": "melkwargs.win_length", "n_mels": "melkwargs.n_mels", "fmin": "melkwargs.f_min",
+               "fmax": "melkwargs.f_max"}
+_KALDI = {"n_mels": "num_mel_bins", "fmin": "low_freq", "fmax": "high_freq"}
+FRONTENDS = {f.name: f for f in (
+    Frontend("whisper", "whisper_log_mel", 16000, None, {"n_mels": "n_mels"},
+             "Whisper's log-mel (openai-whisper log_mel_spectrogram), (n_mels, frames); --n-mels 128 for large-v3"),
+    Frontend("kaldi_fbank", "kaldi_fbank", 16000, "sample_frequency", _KALDI,
+             "Kaldi fbank (torchaudio.compliance.kaldi.fbank), (frames, 23)"),
+    Frontend("kaldi_mfcc", "kaldi_mfcc", 16000, "sample_frequency", {**_KALDI, "n_mfcc": "num_ceps"},
+             "Kaldi MFCC (torchaudio.compliance.kaldi.mfcc), (frames, 13)"),
+    Frontend("ast", "ast_fbank", 16000, None, {"n_mels": "num_mel_bins"},
+             "Audio Spectrogram Transformer (transformers ASTFeatureExtractor), (1024, 128)"),
+    Frontend("beats", "beats_fbank", 16000, None, {}, "BEATs' fbank (BEATs.preprocess), (frames, 128)"),
+    Frontend("panns", "panns_log_mel", 32000, "sample_rate",
+             {"n_fft": "window_size", "hop_length": "hop_size", "n_mels": "mel_bins", "fmin": "fmin", "fmax": "fmax"},
+             "PANNs' log-mel (torchlibrosa), (frames, 64)"),
+    Frontend("clap", "clap_log_mel", 48000, "sampling_rate",
+             {"n_fft": "fft_window_size", "hop_length": "hop_length", "n_mels": "feature_size",
+              "fmin": "frequency_min", "fmax": "frequency_max"},
+             "CLAP's log-mel (transformers ClapFeatureExtractor), (frames, 64)"),
+    Frontend("yamnet", "yamnet_log_mel", 16000, None, {}, "YAMNet's log-mel (features.py), (frames, 64)"),
+    Frontend("vggish", "vggish_log_mel", 16000, None, {}, "VGGish's log-mel (mel_features.py), (frames, 64)"),
+    Frontend("torchaudio_mel", "torchaudio_melspectrogram", 16000, "sample_rate",
+             {**_FRAMING, "fmin": "f_min", "fmax": "f_max"},
+             "torchaudio.transforms.MelSpectrogram, (n_mels, frames)"),
+    Frontend("torchaudio_mfcc", "torchaudio_mfcc", 16000, "sample_rate", {"n_mfcc": "n_mfcc", **_MEL_KWARGS},
+             "torchaudio.transforms.MFCC, (n_mfcc, frames)"),
+    Frontend("librosa_mel", "librosa_melspectrogram", 22050, "sr", {**_FRAMING, "fmin": "fmin", "fmax": "fmax"},
+             "librosa.feature.melspectrogram, (n_mels, frames)"),
+    Frontend("librosa_mfcc", "librosa_mfcc", 22050, "sr", {**_FRAMING, "fmin": "fmin", "fmax": "fmax",
+                                                           "n_mfcc": "n_mfcc"},
+             "librosa.feature.mfcc, (n_mfcc, frames)"),
+)}
+# argparse destinations of the feature options (--config, --frontend and --frontend-arg apart), and their flags.
+FEATURE_DESTS = ("feature", "sample_rate", "n_fft", "hop_length", "win_length", "window", "center", "pad_mode",
+                 "power", "n_mels", "fmin", "fmax", "n_mfcc", "n_bins", "db", "top_db", "amin", "ref", "mono")
+FLAGS = {"sample_rate": "--sr", "hop_length": "--hop"}
+
+
+def _flag(dest: str) -> str:
+    return FLAGS.get(dest, "--" + dest.replace("_", "-"))
+
+
+def frontend_arg(text: str) -> tuple[str, object]:
+    """``--frontend-arg NAME=VALUE``: a builder argument. VALUE is JSON (``true``, ``null``, ``0.5``, ``"x"``,
+    ``{"n_fft": 512}``); ``True``/``False``/``None`` are read as Python's; anything else is a string."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (a builder argument of kapre.frontends), got {text!r}")
+    words = {"true": True, "false": False, "none": None, "null": None}
+    if raw.strip().lower() in words:
+        return name, words[raw.strip().lower()]
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return name, raw
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number for {name}, got {raw!r}")
+    return name, value
+
+
+def check_frontend_args(pairs: list | None) -> tuple[dict, str | None]:
+    """``--frontend-arg`` pairs as a dict, and a problem (a name given twice) or ``None``."""
+    given: dict = {}
+    for name, value in pairs or ():
+        if name in given and given[name] != value:
+            return given, f"--frontend-arg {name} given twice ({given[name]!r} and {value!r})"
+        given[name] = value
+    return given, None
+
+
+def frontend_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--frontend``/``--frontend-arg`` and the other feature options of a parsed command line
+    (checked before kapre is imported), or ``None``. A ``--config`` file's front-end is checked once it is read."""
+    if not hasattr(args, "frontend"):
+        return None
+    frontend_args, problem = check_frontend_args(args.frontend_args)
+    if problem:
+        return problem
+    if args.frontend is None:
+        if args.frontend_args and not args.config:
+            return "--frontend-arg sets an argument of a --frontend's builder: add --frontend NAME"
+        return None
+    if args.config:
+        return (f"--frontend {args.frontend} and --config both choose the front-end: give one (a kapre-frontend.json "
+                "written with --frontend holds it: --config alone)")
+    explicit = {dest: getattr(args, dest) for dest in FEATURE_DESTS if getattr(args, dest, None) is not None}
+    return frontend_problem(args.frontend, explicit, frontend_args)
+
+
+def frontend_problem(name: str, explicit: dict, frontend_args: dict) -> str | None:
+    """Why the feature options ``explicit`` (argparse destination -> value, only those given) and the builder
+    arguments ``frontend_args`` do not combine with ``--frontend name``, in one line; ``None`` if they do."""
+    frontend = FRONTENDS.get(name)
+    if frontend is None:
+        return f"--frontend must be one of {', '.join(FRONTENDS)}, got {name!r}"
+    takes = ", ".join(frontend.takes)
+    for dest in FEATURE_DESTS:
+        if dest not in explicit or dest == "mono":
+            continue
+        value = explicit[dest]
+        if dest == "feature":
+            return (f"--feature {value} and --frontend {name} both choose the front-end: give one (--frontend "
+                    f"{name} takes {takes})")
+        if dest == "sample_rate" and frontend.rate_arg is None:
+            if value != frontend.rate:
+                return (f"--sr {value}: --frontend {name} works at {frontend.rate} Hz (files are resampled to it); "
+                        "leave out --sr")
+            continue
+        target = frontend.rate_arg if dest == "sample_rate" else frontend.options.get(dest)
+        if target is None:
+            return (f"{_flag(dest)} does not apply to --frontend {name} (kapre.frontends.{frontend.builder}); it "
+                    f"takes {takes}")
+        top, _, key = target.partition(".")
+        inner = frontend_args.get(top)
+        if not key and top in frontend_args:
+            return f"{_flag(dest)} and --frontend-arg {top} set the same argument: give one"
+        if key and isinstance(inner, dict) and key in inner:
+            return f"{_flag(dest)} and --frontend-arg {top} (its {key!r}) set the same argument: give one"
+    return None
 
 
 def positive_int(text: str) -> int:
@@ -162,6 +310,16 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
                           help="average the channels first; output (frames, bins, 1) (default)")
     channels.add_argument("--per-channel", dest="mono", action="store_false",
                           help="keep the channels; output (frames, bins, channels)")
+    names = ", ".join(f"{f.name} ({f.rate / 1000:g} kHz)" for f in FRONTENDS.values())
+    group.add_argument("--frontend", choices=tuple(FRONTENDS), default=None, metavar="NAME",
+                       help="a model's or library's own front-end (kapre.frontends), saved in its reference's layout, "
+                            f"at its sample rate: {names}. It takes --sr (where the reference has a rate), --n-mels, "
+                            "--n-mfcc, --n-fft, --hop, --win-length, --fmin, --fmax where its builder has the same "
+                            "argument, and any builder argument as --frontend-arg; other options are an error")
+    group.add_argument("--frontend-arg", dest="frontend_args", type=frontend_arg, action="append", default=None,
+                       metavar="NAME=VALUE",
+                       help="an argument of the --frontend's builder, by its own name, VALUE as JSON (repeatable): "
+                            "--frontend-arg pad_or_trim=true, --frontend-arg layout=frames_first")
     group.add_argument("--config", metavar="FILE.json", default=None,
                        help="front-end from a JSON file: options ({\"feature\": \"mel\", \"n_fft\": 1024, ...}), a "
                             "Keras layer config (model.get_config() serialized), or a kapre-frontend.json written by "

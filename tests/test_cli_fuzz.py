@@ -188,6 +188,7 @@ VALID = {
     "--ref": ["max", "1.0", "1e-3", "1e10"],
     "--power": ["1", "2"],
     "--batch-size": ["1", "2", "3"],
+    "--frontend-arg": ["layout=frames_first", "layout=features_first", "floor=batch", "patches=true", "db=true"],
 }
 # Values no option takes (or none beyond its bound), plus each integer option's bound + 1.
 ADVERSARIAL = ["0", "-1", "-0", "nan", "NaN", "inf", "-inf", "1e15", "1e400", "99999999999999999999", "1.5", "abc",

@@ -213,6 +213,10 @@ def _read_record(path: str) -> dict | None | str:
 def _same_frontend(previous: dict, record: dict) -> bool:
     if previous.get("sample_rate") != record.get("sample_rate") or previous.get("mono") != record.get("mono"):
         return False
+    if "frontend" in record or "frontend" in previous:  # --frontend: the same builder with the same arguments
+        mine, theirs = record.get("frontend"), previous.get("frontend")
+        return (isinstance(theirs, dict) and isinstance(mine, dict) and theirs.get("name") == mine.get("name")
+                and theirs.get("arguments") == json.loads(json.dumps(mine.get("arguments"))))
     if "options" in record:
         return "options" in previous and asdict(options_from_record(previous)[0]) == asdict(
             options_from_record(record)[0])
@@ -232,7 +236,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"-o {out_dir}: a file is in the way: {out_dir} is a file, not a folder")
 
     # One folder never mixes features made with different front-ends.
-    record = frontend_record(options, args.keras_config)  # compared without its input root
+    frontend = args.frontend_spec  # a --frontend (kapre.frontends), else None
+    record = frontend_record(options, args.keras_config, frontend=frontend)  # compared without its input root
     record_path = os.path.join(out_dir, FRONTEND_NAME)
     previous = _read_record(record_path)
     recorded_root = None
@@ -265,7 +270,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
                         rekey=(lambda row: _key(row["path"], root)) if legacy_manifest else None)
     jobs, error_rows = collect_inputs(args.inputs, root, out_dir, manifest)
-    atomic_write_text(record_path, json.dumps(frontend_record(options, args.keras_config, root), indent=1) + "\n")
+    atomic_write_text(record_path, json.dumps(frontend_record(options, args.keras_config, root, frontend), indent=1)
+                      + "\n")
+    if frontend is not None:
+        print(f"kapre extract: --frontend {frontend.name} (kapre.frontends.{frontend.builder}) at "
+              f"{frontend.sample_rate} Hz; each .npy holds ({', '.join(frontend.axes(options.mono))}), as recorded in "
+              f"{record_path}", flush=True)
     manifest.open()
     counts = {"written": 0, "kept": 0, "failed": 0}
     reporter = Reporter(len(jobs), "kapre extract")
@@ -283,8 +293,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             todo.sort(key=lambda j: (j.channels, j.length, j.key))
             batches = [todo[start : start + args.batch_size] for start in range(0, len(todo), args.batch_size)]
         extractor = Extractor(model)
+        # A --frontend's layer adds a channels axis to (batch, samples, channels) input; mono files are saved
+        # without it: the layer's output for the waveform (batch, samples), in the builder's layout.
+        squeeze = frontend is not None and options.mono
         for batch in batches:
-            _process_batch(batch, extractor, options, manifest, reporter, counts)
+            _process_batch(batch, extractor, options, manifest, reporter, counts, squeeze)
     except KeyboardInterrupt:
         interrupted = True
     finally:  # on every way out: the manifest rewritten, one row per input
@@ -381,7 +394,8 @@ def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: boo
     return todo
 
 
-def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, reporter, counts) -> None:
+def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, reporter, counts,
+                   squeeze: bool = False) -> None:
     from kapre.audio import AudioError, MissingDependencyError, audio_warnings, read_audio, resample
 
     ready = []
@@ -417,6 +431,8 @@ def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, rep
     for (job, _), features in zip(ready, results, strict=True):
         if features is None:
             continue
+        if squeeze:
+            features = features[..., 0]
         with _interrupts_deferred():  # an output on disk is always in the manifest, even on Ctrl-C
             try:
                 atomic_save(job.output, features.astype(np.float32, copy=False))
@@ -430,7 +446,9 @@ def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, rep
 
 
 def _fail(job: _Job, err: Exception, manifest: Manifest, reporter, counts, prefix: str = "") -> None:
-    message = prefix + (str(err) or type(err).__name__)
+    from kapre._validation import error_reason
+
+    message = prefix + (error_reason(err) or type(err).__name__)  # a layer's reason without Keras' frame
     job.row.update(status="error", error=message, output=None, shape=None)
     manifest.add(job.row)
     counts["failed"] += 1

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
-import sys
-import warnings
 from dataclasses import asdict, dataclass, fields
 
+from kapre.cli._report import _one_line, reported_warnings
 from kapre.params import MAX_FILTERBANK_VALUES as MAX_FILTERBANK  # the layers' own bound
 from kapre_cli.parser import (
     C1_HZ,
@@ -28,6 +26,8 @@ from kapre_cli.parser import (
     MAX_VALUE,
     WINDOWS,
     add_feature_options,
+    check_frontend_args,
+    frontend_error,
     positive_int,
 )
 
@@ -120,12 +120,16 @@ def options_from_record(record: dict) -> tuple[FeatureOptions, bool]:
     return FeatureOptions(**{k: v for k, v in values.items() if k in known}), legacy
 
 
-def frontend_record(options: FeatureOptions, keras_config: dict | None, input_root: str | None = None) -> dict:
-    """What ``kapre-frontend.json`` holds: the options (all of them, defaults included), or the Keras config given
-    with --config; and the folder output paths are relative to."""
+def frontend_record(options: FeatureOptions, keras_config: dict | None, input_root: str | None = None,
+                    frontend=None) -> dict:
+    """What ``kapre-frontend.json`` holds: the options (all of them, defaults included), the Keras config given
+    with --config, or the --frontend (a :class:`kapre.cli.frontends.FrontendSpec`: its name, builder, arguments and
+    the axes of the saved features); and the folder output paths are relative to."""
     record = {"format": RECORD_FORMAT, "kapre_version": kapre_version(), "sample_rate": options.sample_rate,
               "mono": options.mono}
-    if keras_config is None:
+    if frontend is not None:
+        record["frontend"] = frontend.record(options.mono)
+    elif keras_config is None:
         record["options"] = {k: v for k, v in asdict(options).items() if k not in ("sample_rate", "mono")}
     else:
         record["model"] = keras_config
@@ -143,11 +147,29 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
     explicit = {name: getattr(args, name) for name in _OPTION_DESTS if getattr(args, name, None) is not None}
     options = FeatureOptions()
     model = None
-    args.keras_config, args.config_note, args.frontend_output = None, None, None
+    args.keras_config, args.config_note, args.frontend_output, args.frontend_spec = None, None, None, None
     source = None  # the --config file, for messages about values that come from it
+    problem = frontend_error(args)
+    if problem:
+        parser.error(problem)
+    if getattr(args, "frontend", None):
+        from kapre.cli.frontends import frontend_from_args
+
+        frontend_args, _ = check_frontend_args(args.frontend_args)
+        spec = frontend_from_args(parser, args.frontend, explicit, frontend_args)
+        return _frontend_options(args, spec, explicit.get("mono", True)), spec.layer
     if args.config:
         source = f"--config {args.config}"
         config = _read_config(parser, args.config)
+        if "frontend" in config:  # a kapre-frontend.json written with --frontend
+            from kapre.cli.frontends import from_record
+
+            spec = from_record(parser, args, config, args.config, explicit)
+            mono = config.get("mono", True) if isinstance(config.get("mono"), bool) else True
+            return _frontend_options(args, spec, explicit.get("mono", mono)), spec.layer
+        if getattr(args, "frontend_args", None):
+            parser.error(f"--frontend-arg sets an argument of a --frontend's builder; {args.config} holds no "
+                         "--frontend")
         keras_config = config.get("model") if "model" in config else config if "class_name" in config else None
         if keras_config is not None:
             given = sorted(name for name in explicit if name not in ("sample_rate", "mono"))
@@ -187,6 +209,15 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
     if model is None:
         check_options(parser, options, explicit, source)
     return options, model
+
+
+def _frontend_options(args: argparse.Namespace, spec, mono: bool) -> FeatureOptions:
+    """The options of a --frontend run: its sample rate (files are resampled to it) and --mono/--per-channel; the
+    front-end itself is ``args.frontend_spec``."""
+    args.frontend_spec = spec
+    options = FeatureOptions()
+    options.sample_rate, options.mono = spec.sample_rate, mono
+    return options
 
 
 def _read_config(parser: argparse.ArgumentParser, path: str) -> dict:
@@ -322,54 +353,6 @@ def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: 
                             f"weights, more than {MAX_FILTERBANK} (2**26); lower --n-fft or --n-bins")
 
 
-class reported_warnings:
-    """A context that collects the ``kapre.constants.EmptyFilterbankWarning`` raised while a front-end is built (other
-    warnings go on as usual); :meth:`print_to` prints each once, as ``kapre extract: warning: ...``, in the command's
-    terms when the front-end was built from ``options`` (``--n-mels``, ``--n-fft``, ``--sr``, ``--fmin``/``--fmax``).
-    """
-
-    _COUNTS = re.compile(r"^(\d+) of n_mels=(\d+) mel bands are empty")
-
-    def __init__(self, options: FeatureOptions | None = None, prefix: str = ""):
-        self.options, self.prefix = options, prefix
-        self.messages: list[str] = []
-
-    def __enter__(self):
-        from kapre.constants import EmptyFilterbankWarning
-
-        self._category = EmptyFilterbankWarning
-        self._context = warnings.catch_warnings(record=True)
-        self._caught = self._context.__enter__()
-        warnings.filterwarnings("always", category=EmptyFilterbankWarning)
-        return self
-
-    def __exit__(self, *exc_info):
-        self._context.__exit__(*exc_info)
-        for caught in self._caught:
-            if not issubclass(caught.category, self._category):
-                warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
-                continue
-            text = self._in_flags(str(caught.message))
-            if text not in self.messages:
-                self.messages.append(text)
-        return False
-
-    def _in_flags(self, message: str) -> str:
-        o, found = self.options, self._COUNTS.match(message)
-        if o is None or found is None:
-            return self.prefix + message
-        fmin = float(o.fmin or 0.0)
-        fmax = float(o.sample_rate / 2 if o.fmax is None else o.fmax)
-        return (f"{found.group(1)} of the {found.group(2)} mel bands (--n-mels {o.n_mels}) are empty with --n-fft "
-                f"{o.n_fft} at --sr {o.sample_rate} between --fmin {fmin:g} and --fmax {fmax:g} Hz: no FFT bin lies "
-                "inside them, so they are always 0. Use a smaller --n-mels, a larger --n-fft, or a wider "
-                "--fmin/--fmax range")
-
-    def print_to(self, prog: str) -> None:
-        for message in self.messages:
-            print(f"{prog}: warning: {message}", file=sys.stderr, flush=True)
-
-
 def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **kwargs):
     """:func:`build_frontend` with its problems reported in the command's terms: an error (one line, exit status 2)
     or a warning (``kapre extract: warning: ...`` on stderr, once; the run goes on)."""
@@ -380,15 +363,6 @@ def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **k
             parser.error(_one_line(err))
     report.print_to(parser.prog)
     return model
-
-
-def _one_line(err: BaseException, limit: int = 240) -> str:
-    """An exception's reason (:func:`kapre._validation.error_reason`: without Keras' frame) on one line, at most
-    ``limit`` characters."""
-    from kapre._validation import error_reason
-
-    text = " ".join(error_reason(err).split()) or type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _wrapped_error(err: BaseException) -> BaseException:

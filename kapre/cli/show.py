@@ -18,16 +18,27 @@ __all__ = ["run", "check_length", "too_short_error", "hidden_colorbar"]
 def check_length(extractor, audio: np.ndarray, sample_rate: int) -> None:
     """Raise ``AudioError`` if ``audio`` is shorter than one frame of the front-end."""
     try:
-        extractor.num_frames(audio.shape[0], audio.shape[1])
+        if extractor.num_frames(audio.shape[0], audio.shape[1]) is None and _is_model_frontend(extractor.first_layer):
+            extractor.first_layer.compute_output_shape((1, audio.shape[0], audio.shape[1]))  # per-clip --frontend
     except ValueError as err:
-        raise too_short_error(extractor, audio.shape[0], sample_rate) from err
+        raise too_short_error(extractor, audio.shape[0], sample_rate, str(err)) from err
 
 
-def too_short_error(extractor, samples: int, sample_rate: int):
+def _is_model_frontend(layer) -> bool:
+    """A layer of :mod:`kapre.frontends`, whose ``compute_output_shape`` refuses a clip shorter than it needs."""
+    from kapre import frontends
+
+    return isinstance(layer, (frontends.KaldiFeatures, frontends.MelFeatures))
+
+
+def too_short_error(extractor, samples: int, sample_rate: int, reason: str | None = None):
     from kapre.audio import AudioError
 
     first = extractor.first_layer
-    needed = (getattr(first, "win_length", None) or getattr(first, "n_fft", None) or "?") if first is not None else "?"
+    needed = (getattr(first, "win_length", None) or getattr(first, "n_fft", None)) if first is not None else None
+    if needed is None or _is_model_frontend(first):  # a --frontend: the layer's own message
+        reason = f": {reason}" if reason else ""
+        return AudioError(f"too short: {samples} samples at {sample_rate} Hz for the front-end{reason}")
     return AudioError(f"too short: {samples} samples at {sample_rate} Hz, one frame needs {needed} "
                       "(lower --n-fft/--win-length)")
 
@@ -67,6 +78,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except ImportError as err:
         print(f"kapre show: error: {err}", file=sys.stderr)
         return 1
+    if args.frontend_spec is not None:
+        return _run_frontend(parser, args, options, args.frontend_spec, plot, plt)
     if model is None:
         # Without --db the picture still shows decibels (of the power, or 20*log10 of a magnitude).
         model = build_reported(parser, options, db="auto" if options.db or options.feature == "mfcc" else "picture")
@@ -113,5 +126,68 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     save_figure(fig, args.output)
     plt.close(fig)
     print(f"kapre show: wrote {args.output} ({desc['label']}, shape {tuple(features.shape)}, backend "
+          f"{backend_name()})")
+    return 0
+
+
+def _run_frontend(parser, args, options, spec, plot, plt) -> int:
+    """``kapre show --frontend NAME``: the front-end's output for the file, drawn frames along x."""
+    from kapre.audio import AudioError, MissingDependencyError, load_audio
+    from kapre.cli.frontends import display_decibels, mel_axis, time_axis
+    from kapre.extraction import Extractor
+
+    axes = spec.axes(options.mono)
+    if "patches" in axes:
+        parser.error(f"--frontend {spec.name} with patches=true gives patches of frames; kapre show draws one "
+                     "spectrogram: leave out --frontend-arg patches")
+    try:
+        prepare_output_file(args.output)
+    except OutputPathError as err:
+        parser.error(f"-o {args.output}: {err}")
+    try:
+        audio, sr = load_audio(args.file, sample_rate=options.sample_rate, mono=options.mono)
+        extractor = Extractor(spec.layer)
+        check_length(extractor, audio, sr)
+        features = extractor([audio])[0]
+    except (AudioError, MissingDependencyError, ValueError) as err:
+        print(f"kapre show: error: {args.file}: {err}", file=sys.stderr)
+        return 1
+    shape = tuple(features.shape[:-1] if options.mono else features.shape)  # as kapre extract saves it
+    if features.ndim != 3:
+        print(f"kapre show: error: --frontend {spec.name}'s output per file has shape {features.shape}; expected "
+              "(frames, features, channels) in some order", file=sys.stderr)
+        return 1
+    order = [axes.index("frames"), axes.index("features")] if options.mono else [axes.index(a) for a in
+                                                                                  ("frames", "features", "channels")]
+    features = np.transpose(features, order + [2] if options.mono else order)  # (frames, features, channels)
+    unit = "value"
+    decibels = display_decibels(spec)
+    if decibels is not None:  # a linear spectrogram: shown in dB, 80 dB below its maximum
+        scale = 20.0 if decibels == "amplitude" else 10.0
+        features = scale * np.log10(np.maximum(features, 1e-10 if scale == 10.0 else 1e-5))
+        features = np.maximum(features, features.max() - 80.0)
+        unit = "dB"
+    hop, window, center = time_axis(spec)
+    axis = mel_axis(spec)
+    label = "MFCC" if axis["y_axis"] == "coef" else "log-mel" if decibels is None else "mel spectrogram"
+    channels = features.shape[-1]
+    fig, panels = plt.subplots(1 + channels, 1, figsize=(10, 2 + 3.2 * channels), layout="constrained",
+                               gridspec_kw={"height_ratios": [1] + [2] * channels}, squeeze=False)
+    panels = panels[:, 0]
+    plot.waveshow(audio, sr=sr, ax=panels[0])
+    hidden_colorbar(fig, panels[0])
+    panels[0].set_title(f"{os.path.basename(args.file)}: {audio.shape[0] / sr:.2f} s at {sr} Hz"
+                        + (", mono mix" if options.mono else ""))
+    for c in range(channels):
+        ax = panels[1 + c]
+        plot.specshow(features[:, :, c], sr=sr, hop_length=hop, n_fft=window, y_axis=axis["y_axis"], ax=ax,
+                      fmin=axis["fmin"], fmax=axis["fmax"], htk=axis["htk"], center=center,
+                      colorbar="MFCC value" if axis["y_axis"] == "coef" else unit,
+                      cmap="coolwarm" if axis["y_axis"] == "coef" else "magma")
+        ax.set_title(f"--frontend {spec.name} (kapre.frontends.{spec.builder}): {label}"
+                     + (f", channel {c}" if channels > 1 else "") + f"  {shape}")
+    save_figure(fig, args.output)
+    plt.close(fig)
+    print(f"kapre show: wrote {args.output} (--frontend {spec.name}, shape {shape}: ({', '.join(axes)}), backend "
           f"{backend_name()})")
     return 0
