@@ -116,7 +116,8 @@ class _WaveformFrontEnd(KapreLayer):
         if getattr(self, "dither", 0.0) > 0.0:  # the dither's seed state is updated eagerly
             features = self._features(waveforms)
         else:
-            features = _backend.call_compiled_when_eager(self, self._features, waveforms)
+            # traced once per input length: the framing needs it (Kaldi's edges, patches, padding to a length)
+            features = _backend.call_compiled_when_eager(self, self._features, waveforms, static_shapes=True)
         if self.layout == FEATURES_FIRST:
             features = ops.swapaxes(features, -1, -2)
         if multichannel:

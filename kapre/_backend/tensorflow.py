@@ -67,16 +67,17 @@ def constant(array: np.ndarray, dtype: str):
         return tf.constant(np.asarray(array, dtype=dtype))
 
 
-def call_compiled_when_eager(owner, fn, x):
+def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     """``fn(x)``; called eagerly, as one cached ``tf.function`` (eager TensorFlow runs op by op, each op
     materialising its full-size result: eager W2 log-mel 2.6x -> about 1x the compiled time). The function is
-    cached on ``owner`` (outside Keras' attribute tracking)."""
+    cached on ``owner`` (outside Keras' attribute tracking). It is traced with shapes relaxed to unknown after a
+    few input shapes, unless ``static_shapes`` (for a ``fn`` that needs its input's length): then once per shape."""
     if not tf.executing_eagerly():
         return fn(x)
     cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
     compiled = cache.get(fn.__name__)
     if compiled is None:
-        compiled = cache[fn.__name__] = tf.function(fn, reduce_retracing=True, autograph=False)
+        compiled = cache[fn.__name__] = tf.function(fn, reduce_retracing=not static_shapes, autograph=False)
     return compiled(x)
 
 
