@@ -403,6 +403,12 @@ class KaldiFraming:
             )
         round_to_power_of_two = V.check_bool("round_to_power_of_two", round_to_power_of_two)
         padded = 1 << (size - 1).bit_length() if round_to_power_of_two else size
+        if padded % 2:  # Kaldi's real FFT (and torchaudio's and kaldi-native-fbank's checks) needs an even length
+            raise ValueError(
+                f"frame_length={frame_length} ms at sample_frequency={sample_frequency:g} Hz is {size} samples, an "
+                "odd FFT length, which Kaldi refuses; use round_to_power_of_two=True or a frame_length of an even "
+                f"number of samples, received round_to_power_of_two={round_to_power_of_two!r}."
+            )
         snip_edges = V.check_bool("snip_edges", snip_edges)
         window_type = V.check_choice("window_type", window_type, constants.KALDI_WINDOW_TYPES)
         blackman_coeff = V.check_float("blackman_coeff", blackman_coeff)
