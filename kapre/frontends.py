@@ -364,7 +364,10 @@ class MelFeatures(_WaveformFrontEnd):
 
     In order: the waveform padded or cut to ``pad_or_trim`` samples, padded by ``pad`` zeros at both ends; the
     STFT (``n_fft``, ``win_length``, ``hop_length``, ``window``; ``center`` pads ``n_fft // 2`` samples at both
-    ends with ``pad_mode``), ``|X| ** power``, divided by the window's energy with ``normalized``; the last frame
+    ends with ``pad_mode``; without ``center`` a window shorter than ``n_fft`` sits in the middle of frames of
+    ``n_fft`` samples with ``window_position='center'``, as in torch.stft and librosa, or at the start of frames of
+    ``win_length`` samples with ``'start'``, as in tf.signal), ``|X| ** power``, divided by the window's energy with
+    ``normalized``; the last frame
     dropped with ``drop_last_frame`` (Whisper); the mel filterbank (``mel_scale`` ``'slaney'`` or ``'htk'``,
     triangles straight in Hz as librosa, or with ``mel_triangles='mel'`` straight in HTK mel as Kaldi, tf.signal and
     VGGish; ``mel_norm`` ``'slaney'`` or ``None``); the logarithm ``log`` (``None``, ``'ln'``, ``'log10'`` or
@@ -387,8 +390,9 @@ class MelFeatures(_WaveformFrontEnd):
 
     _config_keys = (
         "sample_rate", "n_fft", "win_length", "hop_length", "window", "center", "pad_mode", "pad", "power",
-        "normalized", "n_mels", "f_min", "f_max", "mel_scale", "mel_triangles", "mel_norm", "drop_last_frame",
-        "pad_or_trim", "log", "log_floor", "log_offset", "db_reference", "dynamic_range", "dynamic_range_over",
+        "normalized", "window_position", "n_mels", "f_min", "f_max", "mel_scale", "mel_triangles", "mel_norm",
+        "drop_last_frame", "pad_or_trim", "log", "log_floor", "log_offset", "db_reference", "dynamic_range",
+        "dynamic_range_over",
         "n_mfcc", "dct_norm", "lifter", "norm_mean", "norm_std", "patch_frames", "patch_hop", "layout",
     )
 
@@ -404,6 +408,7 @@ class MelFeatures(_WaveformFrontEnd):
         pad=0,
         power=2.0,
         normalized=False,
+        window_position="center",
         n_mels=80,
         f_min=0.0,
         f_max=None,
@@ -438,6 +443,7 @@ class MelFeatures(_WaveformFrontEnd):
             raise ValueError(f"power must be 1.0 (magnitude) or 2.0 (power), received power={power!r}.")
         self.power = float(power)
         self.normalized = V.check_bool("normalized", normalized)
+        self.window_position = V.check_choice("window_position", window_position, ("center", "start"))
         self.n_mels, self.f_min, self.f_max = n_mels, f_min, f_max
         self.mel_scale = V.check_choice("mel_scale", mel_scale, ("slaney", "htk"))
         self.mel_triangles = V.check_choice("mel_triangles", mel_triangles, MEL_TRIANGLES)
@@ -476,13 +482,19 @@ class MelFeatures(_WaveformFrontEnd):
                              f"patch_hop={patch_hop!r}.")
         self._init_layout(layout)
         self._framing = framing
+        stft_win_length, stft_window = win_length, window
+        if not self.center and self.window_position == "center" and framing.win_length < framing.n_fft:
+            # torch.stft and librosa frame n_fft samples and centre a shorter window in them (tf.signal: 'start')
+            stft_win_length, stft_window = framing.n_fft, framing.centered_window()
         self._mel_spectrogram = MelSpectrogram(
-            n_fft=n_fft, win_length=win_length, hop_length=hop_length, window_name=window, sample_rate=sample_rate,
+            n_fft=n_fft, win_length=stft_win_length, hop_length=framing.hop_length, window_name=stft_window,
+            sample_rate=sample_rate,
             n_mels=n_mels, mel_f_min=f_min, mel_f_max=f_max, mel_htk=self.mel_scale == "htk",
             mel_norm=self.mel_norm, power=self.power, return_decibel=False, center=center, pad_mode=pad_mode,
             input_data_format="channels_last", output_data_format="channels_last", dtype=self.dtype_policy,
             name="mel_spectrogram", _filterbank=self._filterbank(),
         )
+        self._stft_framing = self._mel_spectrogram._framing  # the frames the STFT reads
         if self.n_mfcc is not None and self.n_mfcc > n_mels:
             raise ValueError(f"n_mfcc must be <= n_mels={n_mels}, received n_mfcc={n_mfcc!r}.")
 
@@ -533,13 +545,13 @@ class MelFeatures(_WaveformFrontEnd):
         padded = self._length_after_padding(length)
         if padded is None:
             return
-        self._framing.check_length(type(self).__name__, padded, "Pad the signal.")
+        self._stft_framing.check_length(type(self).__name__, padded, "Pad the signal.")
         if self.patch_frames is not None and self._frames(length) < self.patch_frames:
             frames_needed = self.patch_frames + int(self.drop_last_frame)
             if self.center:
                 needed = (frames_needed - 1) * self.hop_length
             else:
-                needed = (frames_needed - 1) * self._framing.hop_length + self._framing.win_length
+                needed = (frames_needed - 1) * self._framing.hop_length + self._stft_framing.win_length
             needed = max(1, needed - 2 * self.pad)
             raise ValueError(
                 f"{type(self).__name__} received a signal of {length} samples, shorter than one patch of "
@@ -547,7 +559,7 @@ class MelFeatures(_WaveformFrontEnd):
             )
 
     def _frames(self, length):
-        frames = self._framing.num_frames(self._length_after_padding(length))
+        frames = self._stft_framing.num_frames(self._length_after_padding(length))
         if frames is not None and self.drop_last_frame:
             frames -= 1
         return frames
@@ -813,7 +825,8 @@ def _audioset_log_mel(log_offset, patches, patch_hop_seconds, layout, kwargs) ->
         raise ValueError(f"patch_hop_seconds must be at least one 10 ms frame, received {patch_hop_seconds!r}.")
     return MelFeatures(
         sample_rate=AUDIOSET_SAMPLE_RATE, n_fft=512, win_length=400, hop_length=160, window="hann", center=False,
-        power=1.0, n_mels=64, f_min=125.0, f_max=7500.0, mel_scale="htk", mel_triangles="mel", mel_norm=None,
+        window_position="start", power=1.0, n_mels=64, f_min=125.0, f_max=7500.0, mel_scale="htk",
+        mel_triangles="mel", mel_norm=None,
         log="ln", log_offset=log_offset, patch_frames=AUDIOSET_PATCH_FRAMES if patches else None,
         patch_hop=patch_hop if patches else None, layout=layout, **kwargs,
     )
@@ -919,7 +932,8 @@ def _librosa_db(db) -> dict:
             "dynamic_range": options["top_db"]}
 
 
-@_names_as_typed({"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax", "mel_norm": "norm"})
+@_names_as_typed({"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax", "mel_norm": "norm",
+                  "dynamic_range": "db['top_db']", "log_floor": "db['amin']", "db_reference": "db['ref']"})
 def librosa_melspectrogram(sr=22050, n_fft=2048, hop_length=512, win_length=None, window="hann", center=True,
                            pad_mode="constant", power=2.0, n_mels=128, fmin=0.0, fmax=None, htk=False,
                            norm="slaney", db=None, layout=FEATURES_FIRST, **kwargs) -> MelFeatures:
@@ -938,12 +952,13 @@ def librosa_melspectrogram(sr=22050, n_fft=2048, hop_length=512, win_length=None
     )
 
 
-@_names_as_typed({"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax"})
-def librosa_mfcc(sr=22050, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, layout=FEATURES_FIRST, **kwargs
-                 ) -> MelFeatures:
+@_names_as_typed({"sample_rate": "sr", "f_min": "fmin", "f_max": "fmax"})  # (norm: the DCT's own name)
+def librosa_mfcc(sr=22050, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, mel_norm="slaney", layout=FEATURES_FIRST,
+                 **kwargs) -> MelFeatures:
     """``librosa.feature.mfcc(y=..., sr=...)``: the DCT-II (``norm='ortho'`` or ``None``) of
     ``power_to_db(melspectrogram(...))`` (``top_db=80`` below each clip's maximum), the first ``n_mfcc``, liftered
-    with ``lifter``. ``kwargs`` may hold :func:`librosa_melspectrogram`'s arguments. Output ``(batch, n_mfcc,
+    with ``lifter``; ``mel_norm`` is the filterbank's norm (librosa 0.11's). ``kwargs`` may hold
+    :func:`librosa_melspectrogram`'s arguments. Output ``(batch, n_mfcc,
     frames)``."""
     if dct_type != 2:
         raise ValueError(f"dct_type must be 2 (the DCT-II; librosa's types 1 and 3 are not supported), received "
@@ -952,7 +967,7 @@ def librosa_mfcc(sr=22050, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, layout
     mel_keys = {"n_fft", "hop_length", "win_length", "window", "center", "pad_mode", "power", "n_mels", "fmin",
                 "fmax", "htk"}
     mel_args = {key: kwargs.pop(key) for key in list(kwargs) if key in mel_keys}
-    mel = librosa_melspectrogram(sr=sr, db=True, **mel_args)
+    mel = librosa_melspectrogram(sr=sr, db=True, norm=mel_norm, **mel_args)
     config = mel.get_config()
     for key in ("name", "trainable", "dtype"):
         config.pop(key, None)
