@@ -18,6 +18,7 @@ import traceback
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import frontends  # noqa: E402
 from workloads import WORKLOADS, make_input  # noqa: E402
 
 MAX_RUNS = 200  # timed calls per workload at most when `min_time_s` asks for more than `runs`
@@ -122,6 +123,16 @@ def build_kapre(w, backend, mode):
     from kapre import constants
 
     task = w["task"]
+    if task == "frontend":  # kapre.frontends: one layer, (batch, samples) in, the reference's layout out
+        from kapre import frontends
+
+        if backend == "torch":
+            import torch
+
+            torch.set_grad_enabled(False)
+        layer = getattr(frontends, w["frontend"])(**w["kwargs"])
+        call = _compile(lambda x: layer(x), backend, mode)
+        return (lambda x: _to_backend(x, backend)), (lambda t: _to_numpy(call(t)))
     common = dict(n_fft=w["n_fft"], hop_length=w["hop"], input_data_format="channels_last")
     if task in ("logmel", "mfcc"):
         layer = kapre.MelSpectrogram(
@@ -286,7 +297,7 @@ def build_torch_stft(w, backend, mode):
 
 
 def build_torchaudio(w, backend, mode):
-    """torchaudio's transforms (pure Python: see setup_torchaudio.sh). Each clip is its own spectrogram
+    """torchaudio's transforms (pure Python: see tests/references.py). Each clip is its own spectrogram
     (``x[:, None]``), so that AmplitudeToDB's top_db floor is per clip, as in the other rows."""
     import torch
     import torchaudio
@@ -377,6 +388,7 @@ BUILDERS = {
     "torch_stft": build_torch_stft,
     "torchaudio": build_torchaudio,
     "kapre041": build_kapre041,
+    **frontends.BUILDERS,  # the front-ends' references
 }
 
 
@@ -483,9 +495,15 @@ def main() -> int:
         import torch  # noqa: F401
     elif impl == "torchaudio":
         import torchaudio  # noqa: F401
+    elif impl in frontends.IMPORTS:
+        import importlib
+
+        for module in frontends.IMPORTS[impl]:
+            importlib.import_module(module)
     import_rss = rss_mib()
     versions = {}
-    for module in ("kapre", "keras", "tensorflow", "jax", "torch", "librosa", "torchaudio"):
+    for module in ("kapre", "keras", "tensorflow", "jax", "torch", "librosa", "torchaudio", "whisper",
+                   "transformers", "kaldi_native_fbank", "torchlibrosa"):
         if module in sys.modules:
             versions[module] = getattr(sys.modules[module], "__version__", "?")
     if spec.get("interleave"):

@@ -3,7 +3,9 @@
 Every configuration (implementation x backend x mode) runs in its own subprocess (``_worker.py``), one after
 the other; results go to ``benchmarks/results/``: ``results.md`` (the tables, with the CPU they ran on),
 ``results.png`` (the chart), ``summary.json`` (a small per-row summary; committed) and ``results.json`` (every
-timing; not committed). The peers' environments (kapre 0.4.1, torchaudio) are built by an explicit step,
+timing; not committed). ``--suite frontends`` runs only the model front-ends (kapre.frontends against their
+reference implementations; report in ``benchmarks/results/frontends/``). The peers' environments (kapre 0.4.1; the
+test references' folder ``.test-references`` with torchaudio and openai-whisper) are built by an explicit step,
 ``python benchmarks/run.py --setup-peers``; rows whose environment is missing are skipped with a note. See
 ``benchmarks/README.md``.
 """
@@ -25,16 +27,18 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from workloads import SWEEP_BATCHES, SWEEP_SECONDS, WORKLOADS, make_input  # noqa: E402
+import frontends  # noqa: E402
+from workloads import FRONTEND_WORKLOADS, SWEEP_BATCHES, SWEEP_SECONDS, WORKLOADS, make_input  # noqa: E402
 
 VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
-TORCHAUDIO_DIR = ROOT / ".bench-torchaudio"
+REFERENCES_DIR = ROOT / ".test-references"  # torchaudio and openai-whisper, built by tests/references.py
 SETUP_COMMAND = "python benchmarks/run.py --setup-peers"
-PEER_SETUP = {  # impl -> (what it needs, the script that builds it)
-    "kapre041": (".bench-venv (kapre 0.4.1 on tensorflow-cpu 2.20)", "setup_kapre04_venv.sh"),
-    "torchaudio": (".bench-torchaudio (torchaudio, or a folder named by BENCH_TORCHAUDIO_PATH)",
-                   "setup_torchaudio.sh"),
+PEER_SETUP = {  # peer -> (what it needs, the command that builds it)
+    "kapre041": (".bench-venv (kapre 0.4.1 on tensorflow-cpu 2.20)", "bash benchmarks/setup_kapre04_venv.sh"),
+    "torchaudio": (".test-references (torchaudio and openai-whisper; or a folder named by BENCH_TORCHAUDIO_PATH)",
+                   "python tests/references.py"),
 }
+TARGET_SPEEDUP = 1.5  # each front-end on its fastest backend against each of its references
 SIMD_FLAGS = ("avx512f", "avx2", "fma")  # x86 flags that decide which FFT / matmul kernels run
 BACKEND_MODES = {"tensorflow": ("eager", "function", "xla"), "jax": ("eager", "jit"), "torch": ("eager", "compile")}
 MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(jit_compile=True)",
@@ -42,10 +46,30 @@ MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(j
 LOGMEL = ("W1 log-mel", "W2 log-mel")
 EXTRA = ("STFT magnitude (W1)", "MFCC-20 (W1)", "STFT->iSTFT (W1)")
 SWEEP = tuple(f"sweep {b}x{s}s" for s in SWEEP_SECONDS for b in SWEEP_BATCHES)
+SUITES = ("all", "core", "frontends")
+FRONTEND_KAPRE = (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager"))  # kapre's mode per backend
 
 
-def configurations(quick: bool):
-    """(impl, backend, mode, workloads) in run order."""
+def configurations(quick: bool, suite: str = "core"):
+    """(impl, backend, mode, workloads) in run order: the ``core`` rows (log-mel, STFT, MFCC, round trip, scaling;
+    ``quick``: W1/W2 only), the model ``frontends``' rows, or ``all`` of them."""
+    if suite == "frontends":
+        return frontend_configurations()
+    core = core_configurations(quick)
+    return core + frontend_configurations() if suite == "all" else core
+
+
+def frontend_configurations():
+    """kapre.frontends on each backend (all front-ends in one process per backend), then each reference
+    implementation with the front-ends it is a reference of."""
+    out = [("kapre", backend, mode, FRONTEND_WORKLOADS) for backend, mode in FRONTEND_KAPRE]
+    for impl in frontends.BUILDERS:
+        workloads = tuple(name for name in FRONTEND_WORKLOADS if impl in WORKLOADS[name]["refs"])
+        out.append((impl, *frontends.backend_mode(impl), workloads))
+    return out
+
+
+def core_configurations(quick: bool):
     out = []
     log_mel = LOGMEL
     for backend, modes in BACKEND_MODES.items():
@@ -103,31 +127,40 @@ def pool_rounds(row, later):
 
 
 def torchaudio_path() -> str:
-    """The folder put on PYTHONPATH for the torchaudio rows: BENCH_TORCHAUDIO_PATH, else .bench-torchaudio."""
-    return os.environ.get("BENCH_TORCHAUDIO_PATH") or str(TORCHAUDIO_DIR)
+    """The folder put on PYTHONPATH for the torchaudio rows and the front-ends' references: BENCH_TORCHAUDIO_PATH,
+    else the test references' folder .test-references (torchaudio, openai-whisper)."""
+    return os.environ.get("BENCH_TORCHAUDIO_PATH") or str(REFERENCES_DIR)
+
+
+def needs(impl) -> str:
+    """The peer environment an impl's rows need (``missing_peers``' keys): kapre041, torchaudio, whisper, or the
+    impl itself when it needs none."""
+    return frontends.NEEDS.get(impl, impl)
 
 
 def missing_peers() -> dict[str, str]:
-    """impl -> why its rows cannot run (its environment is missing) and which command builds it; nothing is built
+    """peer -> why its rows cannot run (its environment is missing) and which command builds it; nothing is built
     here: building the peers' environments is the explicit step ``--setup-peers``."""
     missing = {}
     if not VENV_PYTHON.exists():
         missing["kapre041"] = f"{PEER_SETUP['kapre041'][0]} is missing; build it with `{SETUP_COMMAND}`"
-    if not (Path(torchaudio_path()) / "torchaudio").exists():
-        where = os.environ.get("BENCH_TORCHAUDIO_PATH") or ".bench-torchaudio"
-        missing["torchaudio"] = f"no torchaudio in {where}; build .bench-torchaudio with `{SETUP_COMMAND}`"
+    where = os.environ.get("BENCH_TORCHAUDIO_PATH") or ".test-references"
+    for package in ("torchaudio", "whisper"):
+        if not (Path(torchaudio_path()) / package).exists():
+            missing[package] = f"no {package} in {where}; build .test-references with `{SETUP_COMMAND}`"
     return missing
 
 
 def setup_peers(which=("kapre041", "torchaudio")) -> int:
-    """Build the peers' environments (``.bench-venv``, ``.bench-torchaudio``) with their setup scripts; they
-    download packages from PyPI. Returns the number of scripts that failed."""
+    """Build the peers' environments (``.bench-venv``; ``.test-references`` with torchaudio and openai-whisper)
+    with their setup commands; they download packages from PyPI. Returns the number of commands that failed."""
     failed = 0
     for impl in which:
-        what, script = PEER_SETUP[impl]
-        print(f"building {what} (benchmarks/{script}) ...", flush=True)
-        if subprocess.call(["bash", str(HERE / script)]) != 0:
-            print(f"benchmarks/{script} failed", flush=True)
+        what, command = PEER_SETUP[impl]
+        print(f"building {what} ({command}) ...", flush=True)
+        argv = [sys.executable if part == "python" else part for part in command.split()]
+        if subprocess.call(argv, cwd=str(ROOT)) != 0:
+            print(f"{command} failed", flush=True)
             failed += 1
     return failed
 
@@ -144,7 +177,7 @@ def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, m
     python = sys.executable
     if impl == "kapre041":
         python = str(VENV_PYTHON)
-    if impl == "torchaudio":
+    if impl == "torchaudio" or impl in frontends.BUILDERS:
         env["PYTHONPATH"] = torchaudio_path()
     # the scaling sweep's inputs are timed round-robin in one process (_worker.run_interleaved)
     spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
@@ -194,6 +227,24 @@ def reference(name, center=False):
     return db.transpose(0, 2, 1)
 
 
+def frontend_deviations(group, tmp: Path):
+    """For a front-end's rows: the largest absolute difference of each row's output from the first reference (in
+    ``refs`` order) that ran, in the front-end's output units (the reference's own row: 0)."""
+    ok = [r for r in group if r["status"] == "ok"]
+    refs = WORKLOADS[group[0]["workload"]]["refs"]
+    primary = next((r for impl in refs for r in ok if r["impl"] == impl), None)
+    if primary is None:
+        return
+    ref = np.load(tmp / f"{primary['row_id']}__{primary['workload']}.npy").astype(np.float64)
+    for r in ok:
+        out = np.load(tmp / f"{r['row_id']}__{r['workload']}.npy")
+        unit = f"vs {refs[primary['impl']].split(' ')[0]}"
+        if out.shape != ref.shape:
+            r["deviation"], r["deviation_unit"] = None, f"shape {tuple(out.shape)} {unit} {tuple(ref.shape)}"
+        else:
+            r["deviation"], r["deviation_unit"] = float(np.abs(out - ref).max()), unit
+
+
 def _db(mag_or_power, power):
     p = mag_or_power**2 if not power else mag_or_power
     db = 10.0 * np.log10(np.maximum(p.astype(np.float64), 1e-10))
@@ -222,6 +273,10 @@ def deviation(name, out, ref):
 
 
 def label(row):
+    w = WORKLOADS[row["workload"]]
+    if w["task"] == "frontend":
+        base = f"kapre.frontends.{w['frontend']}" if row["impl"] == "kapre" else w["refs"][row["impl"]]
+        return _with_backend(base, row)
     names = {"kapre": "kapre 1.x", "keras": "keras.layers.MelSpectrogram", "librosa": "librosa",
              "numpy": "NumPy floor", "torch_stft": "torch.stft + mel", "torchaudio": "torchaudio MelSpectrogram",
              "kapre041": "kapre 0.4.1 (PyPI)"}
@@ -231,6 +286,10 @@ def label(row):
         base = "torch.stft" if task == "stft_mag" else "torch.stft + torch.istft"
     if row["impl"] == "torchaudio" and task != "logmel":
         base = "torchaudio MFCC" if task == "mfcc" else "torchaudio Spectrogram"
+    return _with_backend(base, row)
+
+
+def _with_backend(base, row):
     backend = {"tensorflow": "TF", "jax": "JAX", "torch": "PyTorch", "-": ""}[row["backend"]]
     mode = MODE_LABEL[row["mode"]]
     return f"{base} [{backend}, {mode}]" if backend else base
@@ -280,8 +339,9 @@ def write_report(rows, meta, out_dir: Path):
              f"{meta['runs']} timed runs per row after one warm-up"
              + (f", more for cheap rows (until {meta['min_time_s']} s of timed calls, at most 200)"
                 if meta.get("min_time_s") else "")
-             + (f"; the log-mel rows and kapre's scaling sweeps ran in {meta['rounds']} rounds (separate passes "
-                "over all configurations, their timed runs pooled)" if meta.get("rounds", 1) > 1 else "")
+             + (f"; the log-mel rows, the front-ends' rows and kapre's scaling sweeps ran in {meta['rounds']} rounds "
+                "(separate passes over all configurations, their timed runs pooled)" if meta.get("rounds", 1) > 1
+                else "")
              + f"; {meta['elapsed_min']:.1f} min in all.", "",
              "Columns: median / min / max wall time of the whole batch (output back in a NumPy array), audio "
              "seconds processed per second (median), `x fastest peer` = this row's median over the fastest "
@@ -289,7 +349,11 @@ def write_report(rows, meta, out_dir: Path):
              "worker process and its part beyond the import footprint (for the second workload of a worker, beyond "
              "the RSS left by the first: allocators keep memory, so W2's figure is a lower bound), largest deviation "
              "from librosa "
-             "(center=False, same conventions).", ""]
+             "(center=False, same conventions)."
+             + (" In the front-ends' tables the peers are the reference implementations (`x fastest reference`), "
+                "and the deviation is the largest absolute difference from the first reference listed for the "
+                "front-end, in the front-end's output units." if any(WORKLOADS[r["workload"]]["task"] == "frontend"
+                                                                      for r in rows) else ""), ""]
     skipped = meta.get("skipped") or {}
     if skipped:
         lines += ["**Skipped rows** (their peer environment is missing; `x fastest peer` is over the peers that "
@@ -300,8 +364,10 @@ def write_report(rows, meta, out_dir: Path):
         group = [r for r in rows if r["workload"] == name]
         ok = [r for r in group if r["status"] == "ok"]
         best_peer = fastest_peer_s(ok)
-        lines += [f"## {name}", "", "| configuration | median ms | min ms | max ms | audio-s/s | x fastest peer "
-                  "| peak RSS MiB (beyond import) | max dev. from librosa |", "|---|---|---|---|---|---|---|---|"]
+        peer, dev_from = ("reference", "the reference") if WORKLOADS[name]["task"] == "frontend" else ("peer",
+                                                                                                         "librosa")
+        lines += [f"## {name}", "", f"| configuration | median ms | min ms | max ms | audio-s/s | x fastest {peer} "
+                  f"| peak RSS MiB (beyond import) | max dev. from {dev_from} |", "|---|---|---|---|---|---|---|---|"]
         for r in sorted(ok, key=lambda r: r["median_s"]):
             ratio = f"{r['median_s'] / best_peer:.2f}" if best_peer else "-"
             dev = r.get("deviation")
@@ -315,6 +381,9 @@ def write_report(rows, meta, out_dir: Path):
             if r["status"] != "ok":
                 lines.append(f"| {label(r)} | {not_run_text(r)} | | | | | | |")
         lines.append("")
+    verdicts = frontend_verdicts(rows)
+    if verdicts:
+        lines += frontend_lines(verdicts)
     sweep = scaling_rows(rows)
     if sweep:
         lines += ["## Scaling (W2 settings): ms per audio-second (median)", "",
@@ -345,6 +414,59 @@ def write_report(rows, meta, out_dir: Path):
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
         print(f"chart not written: {error}")
+
+
+def frontend_verdicts(rows) -> list[dict]:
+    """Per front-end workload: kapre's fastest row (over its backends) against each reference that ran, as
+    ``kapre / reference`` (median over median) and the speed-up (its inverse), and whether the speed-up reaches
+    TARGET_SPEEDUP."""
+    out = []
+    for name in FRONTEND_WORKLOADS:
+        ok = [r for r in rows if r["workload"] == name and r["status"] == "ok"]
+        kapre = min((r for r in ok if r["impl"] == "kapre"), key=lambda r: r["median_s"], default=None)
+        refs = [r for impl in WORKLOADS[name]["refs"] for r in ok if r["impl"] == impl]
+        if not any(r["workload"] == name for r in rows):
+            continue
+        entry = dict(frontend=WORKLOADS[name]["frontend"], workload=name, kapre=None, references=[])
+        if kapre is not None:
+            entry["kapre"] = dict(configuration=label(kapre), median_ms=kapre["median_s"] * 1e3)
+        for ref in refs:
+            item = dict(configuration=label(ref), median_ms=ref["median_s"] * 1e3)
+            if kapre is not None:
+                item.update(kapre_over_reference=kapre["median_s"] / ref["median_s"],
+                            speedup=ref["median_s"] / kapre["median_s"])
+                item["meets_target"] = item["speedup"] >= TARGET_SPEEDUP
+            entry["references"].append(item)
+        out.append(entry)
+    return out
+
+
+def frontend_lines(verdicts) -> list[str]:
+    """The report's section on the front-ends' target: kapre's fastest backend against each reference."""
+    lines = [f"## Front-ends: kapre's fastest backend against each reference (target: >= {TARGET_SPEEDUP:g}x faster)",
+             "", "`kapre / reference` = the median of kapre's fastest backend for the front-end over the reference's "
+             f"median (target: <= {1 / TARGET_SPEEDUP:.2f}); speed-up = its inverse.", "",
+             "| front-end | kapre's fastest backend | kapre ms | reference | reference ms | kapre / reference "
+             f"| speed-up | >= {TARGET_SPEEDUP:g}x |", "|---|---|---|---|---|---|---|---|"]
+    below = []
+    for v in verdicts:
+        kapre = v["kapre"]
+        kapre_cells = f"{kapre['configuration']} | {kapre['median_ms']:.1f}" if kapre else "not run | -"
+        if not v["references"]:
+            lines.append(f"| {v['frontend']} | {kapre_cells} | no reference ran | - | - | - | - |")
+        for ref in v["references"]:
+            if kapre:
+                mark = "yes" if ref["meets_target"] else f"**below {TARGET_SPEEDUP:g}x**"
+                if not ref["meets_target"]:
+                    below.append(f"{v['frontend']} vs {ref['configuration']} ({ref['speedup']:.2f}x)")
+                cells = f"{ref['kapre_over_reference']:.2f} | {ref['speedup']:.2f}x | {mark}"
+            else:
+                cells = "- | - | -"
+            lines.append(f"| {v['frontend']} | {kapre_cells} | {ref['configuration']} | {ref['median_ms']:.1f} | "
+                         f"{cells} |")
+    lines += ["", (f"Below {TARGET_SPEEDUP:g}x: " + "; ".join(below) + ".") if below else
+              f"Every front-end that ran is at least {TARGET_SPEEDUP:g}x faster than each of its references.", ""]
+    return lines
 
 
 def scaling_figures(median_s: dict[str, float], rows: dict[str, dict]) -> tuple[float, float] | None:
@@ -444,6 +566,17 @@ def summary(rows, meta) -> dict:
         failed = {label(r): not_run_text(r)[:200] for r in group if r["status"] != "ok"}
         if failed:
             out["not_run"][name] = failed
+    verdicts = frontend_verdicts(rows)
+    if verdicts:
+        out["frontends"] = dict(target_speedup=TARGET_SPEEDUP, rows={
+            v["frontend"]: dict(
+                kapre=[v["kapre"]["configuration"], round(v["kapre"]["median_ms"], 1)] if v["kapre"] else None,
+                references=[[ref["configuration"], round(ref["median_ms"], 1),
+                             round(ref["kapre_over_reference"], 2) if "speedup" in ref else None,
+                             round(ref["speedup"], 2) if "speedup" in ref else None, ref.get("meets_target")]
+                            for ref in v["references"]])
+            for v in verdicts},
+            reference_columns=["configuration", "median_ms", "kapre_over_reference", "speedup", "meets_target"])
     sweep = scaling_rows(rows)
     if sweep:
         out["scaling"] = {
@@ -594,7 +727,7 @@ def machine() -> str:
     return f"{mem:.0f} GiB RAM, GPU: {gpu}; Python {platform.python_version()}"
 
 
-PEER_LABEL = {"kapre041": "kapre 0.4.1 (PyPI)", "torchaudio": "torchaudio"}
+PEER_LABEL = {"kapre041": "kapre 0.4.1 (PyPI)", "torchaudio": "torchaudio", "whisper": "openai-whisper"}
 
 
 def peer_notes(rows) -> list[str]:
@@ -605,7 +738,7 @@ def peer_notes(rows) -> list[str]:
         versions = ta.get("versions", {})
         notes.append(
             f"torchaudio {versions.get('torchaudio', '?')} on torch {versions.get('torch', '?')}: installed with "
-            "--no-deps and without its compiled extension (benchmarks/setup_torchaudio.sh: PyPI's newest torchaudio "
+            "--no-deps and without its compiled extension (tests/references.py: PyPI's newest torchaudio "
             "may be built against another torch's ABI); it runs as pure Python, and its MelSpectrogram, MFCC, "
             "Spectrogram and AmplitudeToDB are torch code. Each clip is passed as its own spectrogram (`x[:, None]`) "
             "so that AmplitudeToDB's top_db floor is per clip.")
@@ -616,6 +749,21 @@ def peer_notes(rows) -> list[str]:
             f"kapre 0.4.1 requires `tensorflow<2.21,>=2.16` and `keras<3.14`; it runs in .bench-venv on tensorflow "
             f"{versions.get('tensorflow', '?')} with keras {versions.get('keras', '?')} "
             "(benchmarks/setup_kapre04_venv.sh).")
+    refs = [r for r in rows if r["impl"] in frontends.BUILDERS and r["status"] == "ok"]
+    if refs:
+        versions = {}
+        for r in refs:
+            versions.update(r.get("versions", {}))
+        shown = ", ".join(f"{package} {version}" for package, version in sorted(versions.items())
+                          if package in ("torch", "torchaudio", "whisper", "transformers", "kaldi_native_fbank",
+                                         "torchlibrosa", "librosa", "tensorflow"))
+        notes.append(
+            f"The front-ends' references ({shown}) are called as their users call them: per clip where they take "
+            "one clip (whisper also on the batch, where its floor is over the whole batch), on the batch where "
+            "they take one (torchlibrosa, tf.signal, torchaudio.transforms, librosa.feature.melspectrogram). "
+            "torchaudio and openai-whisper come from .test-references (tests/references.py), put on PYTHONPATH "
+            "for the reference rows only. kapre.frontends runs with its builders' defaults on each backend "
+            f"({', '.join(_with_backend('', dict(backend=b, mode=m)).strip() for b, m in FRONTEND_KAPRE)}).")
     if any(r["impl"] == "keras" and r["status"] == "ok" for r in rows):
         notes.append("keras.layers.MelSpectrogram has its own conventions (center=True framing, HTK mel without "
                      "Slaney norm, top_db over the whole batch), so its deviation from librosa is large by design.")
@@ -625,8 +773,12 @@ def peer_notes(rows) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--setup-peers", action="store_true",
-                        help="build the peers' environments (.bench-venv: kapre 0.4.1; .bench-torchaudio) from "
-                             "PyPI with benchmarks/setup_*.sh, then exit; a run never builds them itself")
+                        help="build the peers' environments (.bench-venv: kapre 0.4.1; .test-references: torchaudio, "
+                             "openai-whisper) from PyPI, then exit; a run never builds them itself")
+    parser.add_argument("--suite", choices=SUITES, default=None,
+                        help="core: log-mel, STFT, MFCC, round trip, scaling; frontends: kapre.frontends against "
+                             "their reference implementations (default --out benchmarks/results/frontends); all: "
+                             "both (the default; --quick alone means core)")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -636,13 +788,18 @@ def main() -> int:
     parser.add_argument("--min-time", type=float, default=0.25,
                         help="seconds of timed calls per row and round at least: cheap rows get more than --runs "
                              "calls (at most 200)")
-    parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default benchmarks/results, benchmarks/results/frontends for "
+                             "--suite frontends)")
     parser.add_argument("--timeout", type=int, default=420, help="seconds per configuration")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite results.md/png and summary.json from results.json")
     parser.add_argument("--compile-timeout", type=int, default=420,
                         help="seconds per torch.compile configuration (compilation included)")
     args = parser.parse_args()
+    suite = args.suite or ("core" if args.quick else "all")
+    if args.out is None:
+        args.out = str(HERE / "results" / "frontends" if suite == "frontends" else HERE / "results")
     if args.setup_peers:
         return 1 if setup_peers() else 0
     if args.report_only:
@@ -655,20 +812,21 @@ def main() -> int:
     def log(msg):
         print(msg, flush=True)
 
-    missing = missing_peers()
+    configs = configurations(args.quick, suite)
+    missing = {peer: why for peer, why in missing_peers().items() if any(needs(c[0]) == peer for c in configs)}
     for impl, why in missing.items():
         log(f"skipping the {PEER_LABEL[impl]} rows: {why}")
     tmp = tempfile.mkdtemp(prefix="kapre-bench-")
     rows = []
-    configs = configurations(args.quick)
     rounds = max(1, args.rounds)
-    repeated = [c for c in configs if set(c[3]) <= set(LOGMEL) or (c[3] == SWEEP and c[0] == "kapre")]
+    repeated = [c for c in configs if set(c[3]) <= set(LOGMEL) or set(c[3]) <= set(FRONTEND_WORKLOADS)
+                or (c[3] == SWEEP and c[0] == "kapre")]
     schedule = configs + repeated * (rounds - 1)
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
         row_id = f"{impl}-{backend}-{mode}-{i}"
-        if impl in missing:
-            for r in skipped_rows(impl, backend, mode, workloads, missing[impl], row_id):
+        if needs(impl) in missing:
+            for r in skipped_rows(impl, backend, mode, workloads, missing[needs(impl)], row_id):
                 if (impl, backend, mode, r["workload"]) not in first:
                     first[(impl, backend, mode, r["workload"])] = r
                     rows.append(r)
@@ -678,7 +836,7 @@ def main() -> int:
         got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time)
         for r in got:
             shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
-            log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r):55s} {shown}")
+            log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r)[:70]:70s} {shown}")
             key = (impl, backend, mode, r["workload"])
             if key not in first:
                 first[key] = r
@@ -689,6 +847,9 @@ def main() -> int:
     log("correctness: computing librosa references ...")
     for name in dict.fromkeys(r["workload"] for r in rows if r["status"] == "ok"):
         w = WORKLOADS[name]
+        if w["task"] == "frontend":
+            frontend_deviations([r for r in rows if r["workload"] == name], Path(tmp))
+            continue
         if w["batch"] * w["seconds"] > 512:
             for r in rows:
                 if r["workload"] == name:

@@ -214,9 +214,11 @@ def test_missing_peers_name_the_setup_command(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "VENV_PYTHON", tmp_path / "no-venv" / "bin" / "python")
     monkeypatch.setenv("BENCH_TORCHAUDIO_PATH", str(tmp_path))
     missing = run.missing_peers()
-    assert set(missing) == {"kapre041", "torchaudio"}
+    assert set(missing) == {"kapre041", "torchaudio", "whisper"}
     assert all(run.SETUP_COMMAND in why for why in missing.values())
     (tmp_path / "torchaudio").mkdir()
+    assert set(run.missing_peers()) == {"kapre041", "whisper"}
+    (tmp_path / "whisper").mkdir()
     assert set(run.missing_peers()) == {"kapre041"}
 
 
