@@ -217,25 +217,36 @@ def energy_column(options: dict, n_features: int) -> int | None:
     return n_features - 1 if options.get("htk_compat", False) else 0
 
 
-def deviation(actual: np.ndarray, expected: np.ndarray, options: dict, mfcc: bool) -> float:
-    """The largest error of one clip as a multiple of its tolerance (<= 1 passes); shapes must agree."""
+def errors(actual: np.ndarray, expected: np.ndarray, options: dict, mfcc: bool) -> tuple[float, float | None]:
+    """(max abs error of the log-domain outputs, max abs error of the linear outputs / the clip's largest linear
+    value, or None where there are none); shapes must agree."""
     assert actual.shape == expected.shape, f"shape {actual.shape} != reference {expected.shape}"
     error = np.abs(actual.astype(np.float64) - expected)
     if mfcc or options.get("use_log_fbank", True):
-        return float(error.max(initial=0.0)) / LOG_TOL
+        return float(error.max(initial=0.0)), None
     log_columns = np.zeros(expected.shape[-1], bool)
     column = energy_column(options, expected.shape[-1])
     if column is not None:
         log_columns[column] = True
-    ratio = 0.0
-    if log_columns.any():
-        ratio = float(error[:, log_columns].max(initial=0.0)) / LOG_TOL
-    linear = expected[:, ~log_columns]
-    scale = LINEAR_TOL * float(np.abs(linear).max(initial=0.0))
+    log_error = float(error[:, log_columns].max(initial=0.0))
+    scale = float(np.abs(expected[:, ~log_columns]).max(initial=0.0))
     linear_error = float(error[:, ~log_columns].max(initial=0.0))
     if scale == 0.0:  # a silent clip: the reference is exactly 0
-        return max(ratio, math.inf if linear_error > 0 else 0.0)
-    return max(ratio, linear_error / scale)
+        return log_error, math.inf if linear_error > 0 else 0.0
+    return log_error, linear_error / scale
+
+
+def deviation(actual: np.ndarray, expected: np.ndarray, options: dict, mfcc: bool) -> float:
+    """The largest error of one clip as a multiple of its tolerance (<= 1 passes)."""
+    log_error, linear_error = errors(actual, expected, options, mfcc)
+    return max(log_error / LOG_TOL, (linear_error or 0.0) / LINEAR_TOL)
+
+
+def record_errors(key: str, actual: np.ndarray, expected: np.ndarray, options: dict, mfcc: bool) -> None:
+    log_error, linear_error = errors(actual, expected, options, mfcc)
+    _record(f"{key} (max abs, log outputs)", log_error)
+    if linear_error is not None:
+        _record(f"{key} (max error / largest value, linear outputs)", linear_error)
 
 
 def check_against(reference_name: str, kind: str, actual: np.ndarray, references: list, options: dict, mfcc: bool,
@@ -250,13 +261,12 @@ def check_against(reference_name: str, kind: str, actual: np.ndarray, references
     worst, worst_clip = 0.0, -1
     for i, expected in enumerate(references):
         ratio = deviation(actual[i], expected, options, mfcc)
-        _record(f"{kind} vs {reference_name} (max abs)", np.abs(actual[i] - expected).max(initial=0.0))
+        record_errors(f"{kind} vs {reference_name}", actual[i], expected, options, mfcc)
         if float64_references is not None:
             ratio = min(ratio, deviation(actual[i], float64_references[i], options, mfcc))
-            _record(f"{kind} vs {reference_name} float64 (max abs)",
-                    np.abs(actual[i] - float64_references[i]).max(initial=0.0))
-            _record(f"({reference_name} float32 vs float64, {kind} options) (max abs)",
-                    np.abs(expected - float64_references[i]).max(initial=0.0))
+            record_errors(f"{kind} vs {reference_name} float64", actual[i], float64_references[i], options, mfcc)
+            record_errors(f"({reference_name} float32 vs float64, {kind} grid)", expected, float64_references[i],
+                          options, mfcc)
         if ratio > worst:
             worst, worst_clip = ratio, i
     if worst > 1.0:
