@@ -9,7 +9,13 @@ test references' folder (``.test-references``, ``python tests/references.py``), 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests' transcriptions
+from tests import audioset_transcription as audioset  # noqa: E402
 
 # the modules a reference imports, reported with their versions
 IMPORTS = {
@@ -167,44 +173,14 @@ def build_torchlibrosa(w, backend, mode):
 LOG_OFFSET = {"yamnet_log_mel": 0.001, "vggish_log_mel": 0.01}
 
 
-def _hertz_to_mel(hertz):
-    return 1127.0 * np.log(1.0 + hertz / 700.0)
-
-
-def vggish_mel_matrix(num_mel_bins=64, num_spectrogram_bins=257, sample_rate=16000, lower_edge_hertz=125.0,
-                      upper_edge_hertz=7500.0):
-    """VGGish mel_features.spectrogram_to_mel_matrix (the same triangles as tf.signal's
-    linear_to_mel_weight_matrix: HTK mel, DC bin zeroed)."""
-    nyquist = sample_rate / 2.0
-    bins_mel = _hertz_to_mel(np.linspace(0.0, nyquist, num_spectrogram_bins))
-    edges = np.linspace(_hertz_to_mel(lower_edge_hertz), _hertz_to_mel(upper_edge_hertz), num_mel_bins + 2)
-    matrix = np.empty((num_spectrogram_bins, num_mel_bins))
-    for i in range(num_mel_bins):
-        lower, center, upper = edges[i : i + 3]
-        lower_slope = (bins_mel - lower) / (center - lower)
-        upper_slope = (upper - bins_mel) / (upper - center)
-        matrix[:, i] = np.maximum(0.0, np.minimum(lower_slope, upper_slope))
-    matrix[0, :] = 0.0
-    return matrix
-
-
 def build_numpy_mel(w, backend, mode):
-    """VGGish mel_features.log_mel_spectrogram (NumPy, one clip at a time, float64 as the original), with YAMNet's
-    log offset for yamnet_log_mel."""
+    """VGGish mel_features.log_mel_spectrogram (NumPy, one clip at a time, float64 as the original; the transcription
+    of tests/audioset_transcription.py), with YAMNet's log offset for yamnet_log_mel."""
     offset = LOG_OFFSET[w["frontend"]]
-    window_length, hop, fft_length = 400, 160, 512
-    window = 0.5 - 0.5 * np.cos(2 * np.pi / window_length * np.arange(window_length))  # periodic Hann
-    matrix = vggish_mel_matrix()
-
-    def log_mel(data):
-        num_frames = 1 + (data.shape[0] - window_length) // hop
-        frames = np.lib.stride_tricks.as_strided(data, shape=(num_frames, window_length),
-                                                 strides=(data.strides[0] * hop, data.strides[0]))
-        spectrogram = np.abs(np.fft.rfft(frames * window, fft_length))
-        return np.log(np.dot(spectrogram, matrix) + offset)
+    matrix = audioset.mel_matrix()
 
     def fn(x):
-        return np.stack([log_mel(clip) for clip in x])
+        return np.stack([audioset.log_mel_spectrogram(clip, offset, matrix) for clip in x])
 
     return (lambda x: x), fn
 
@@ -219,7 +195,7 @@ def build_tf_signal(w, backend, mode):
         matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins=64, num_spectrogram_bins=257, sample_rate=16000,
                                                        lower_edge_hertz=125.0, upper_edge_hertz=7500.0)
     else:
-        matrix = tf.constant(vggish_mel_matrix().astype("float32"))
+        matrix = tf.constant(audioset.mel_matrix().astype("float32"))
 
     @tf.function
     def fn(x):

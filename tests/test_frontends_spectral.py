@@ -44,6 +44,7 @@ import pytest
 from keras import ops
 
 from kapre import frontends
+from tests import audioset_transcription as audioset
 from tests.helpers import BACKEND, save_and_load, to_numpy
 from tests.speech_corpus import synthesize_speech
 
@@ -158,48 +159,15 @@ def clap_ref(x, mel_scale="htk", sampling_rate=48000, fft_window_size=1024, hop_
 # between 125 and 7500 Hz over the linearly spaced bins, the DC bin zeroed; log(mel + offset).
 
 
-def _np_frame(data, length, hop):
-    """Complete frames of ``length`` every ``hop`` along axis 0 (mel_features.frame)."""
-    count = 1 + (data.shape[0] - length) // hop
-    return np.stack([data[i * hop : i * hop + length] for i in range(count)])
-
-
-def _np_periodic_hann(n):
-    return 0.5 - 0.5 * np.cos(2 * np.pi / n * np.arange(n))
-
-
-def _np_hz_to_mel(f):
-    return 1127.0 * np.log(1.0 + f / 700.0)
-
-
-def _np_mel_matrix(n_mels=64, n_bins=257, sr=16000, low=125.0, high=7500.0):
-    bins_mel = _np_hz_to_mel(np.linspace(0.0, sr / 2, n_bins))
-    edges = np.linspace(_np_hz_to_mel(low), _np_hz_to_mel(high), n_mels + 2)
-    weights = np.empty((n_bins, n_mels))
-    for i in range(n_mels):
-        lower, center, upper = edges[i : i + 3]
-        rising = (bins_mel - lower) / (center - lower)
-        falling = (upper - bins_mel) / (upper - center)
-        weights[:, i] = np.maximum(0.0, np.minimum(rising, falling))
-    weights[0, :] = 0.0
-    return weights
-
-
 def audioset_log_mel_ref(x, log_offset):
-    """(batch, frames, 64) in float64."""
-    window, hop, fft = 400, 160, 512
-    mel = _np_mel_matrix()
-    out = []
-    for clip in np.asarray(x, np.float64):
-        frames = _np_frame(clip, window, hop) * _np_periodic_hann(window)
-        magnitude = np.abs(np.fft.rfft(frames, fft))
-        out.append(np.log(magnitude @ mel + log_offset))
-    return np.stack(out)
+    """(batch, frames, 64) in float64 (tests/audioset_transcription.py)."""
+    matrix = audioset.mel_matrix()
+    return np.stack([audioset.log_mel_spectrogram(clip, log_offset, matrix) for clip in x])
 
 
 def audioset_patches_ref(log_mel, hop_frames, window_frames=96):
     """(batch, patches, 96, 64): complete patches of 96 frames every ``hop_frames``."""
-    return np.stack([_np_frame(clip, window_frames, hop_frames) for clip in log_mel])
+    return np.stack([audioset.patches(clip, hop_frames, window_frames) for clip in log_mel])
 
 
 def yamnet_tf_ref(x, patch_hop_seconds=0.48):
@@ -476,7 +444,7 @@ def test_transcription_is_the_published_algorithm():
     import tensorflow as tf
 
     matrix = tf.signal.linear_to_mel_weight_matrix(64, 257, 16000, 125.0, 7500.0, dtype=tf.float64).numpy()
-    np.testing.assert_allclose(_np_mel_matrix(), matrix, atol=1e-9)
+    np.testing.assert_allclose(audioset.mel_matrix(), matrix, atol=1e-9)
     x = clips(32077, 16000)
     exact, tf_float32 = audioset_log_mel_ref(x, 0.001), yamnet_tf_ref(x)[0]
     # white noise (no band far below its frame's maximum): float32 rounding only
