@@ -257,7 +257,7 @@ class KaldiFeatures(_WaveformFrontEnd):
         self._init_layout(layout)
         self._bank_values = self._mel.build()
         self._seed_generator = keras.random.SeedGenerator(seed) if self.dither > 0.0 else None
-        self._window = self._bank = self._dct = None
+        self._window = self._bank = self._dct = self._dct_sums = None
 
     @property
     def frame_locality(self):
@@ -279,6 +279,7 @@ class KaldiFeatures(_WaveformFrontEnd):
             dct = constants.dct_matrix(self.num_mel_bins, self.num_ceps, norm="ortho")
             dct = dct * constants.cepstral_lifter(self.num_ceps, self.cepstral_lifter)[None, :]
             self._dct = _backend.constant(dct, dtype)
+            self._dct_sums = _backend.constant(dct.sum(axis=0), dtype)
         self.built = True
 
     def _check_length(self, length):
@@ -333,7 +334,7 @@ class KaldiFeatures(_WaveformFrontEnd):
                 parts = [features, energy[..., None]] if self.htk_compat else [energy[..., None], features]
                 features = ops.concatenate(parts, axis=-1)
             return features
-        features = _backend.matmul(features, self._dct)
+        features = functional.centered_matmul(features, self._dct, self._dct_sums)
         if energy is not None:  # c0 replaced by the log energy
             features = ops.concatenate([energy[..., None], features[..., 1:]], axis=-1)
         if self.htk_compat:  # c0 (or the energy) last; HTK's c0 is sqrt(2) times the orthonormal one
@@ -534,6 +535,7 @@ class MelFeatures(_WaveformFrontEnd):
             dct = constants.dct_matrix(self.n_mels, self.n_mfcc, norm=self.dct_norm)
             dct = dct * constants.cepstral_lifter(self.n_mfcc, self.lifter, offset=1)[None, :]
             self._dct = _backend.constant(dct, self.transform_dtype)
+            self._dct_sums = _backend.constant(dct.sum(axis=0), self.transform_dtype)
         self.built = True
 
     def _length_after_padding(self, length):
@@ -587,7 +589,7 @@ class MelFeatures(_WaveformFrontEnd):
                 axes = "all" if self.dynamic_range_over == "batch" else None
                 mel = functional.floor_below_max(mel, self.dynamic_range, axes)
         if self.n_mfcc is not None:
-            mel = _backend.matmul(mel, self._dct)
+            mel = functional.centered_matmul(mel, self._dct, self._dct_sums)
         mel = self._normalize(mel)
         if self.patch_frames is not None:  # (rows, frames, features) -> (rows, patches, patch_frames, features)
             mel = functional.frame(ops.swapaxes(mel, -1, -2), self.patch_frames, self.patch_hop)

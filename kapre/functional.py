@@ -53,6 +53,7 @@ __all__ = [
     "log_energy",
     "log_with_floor",
     "floor_below_max",
+    "centered_matmul",
 ]
 
 PAD_MODES = ("constant", "reflect", "symmetric")
@@ -611,3 +612,14 @@ def floor_below_max(x, dynamic_range: float, axes=None):
     else:
         top = _example_max(x, tuple(range(1, len(x.shape))) if axes is None else axes)
     return _backend.maximum(x, top - dynamic_range)
+
+
+def centered_matmul(x, matrix, column_sums):
+    """``x @ matrix`` over the last axis, summed as ``(x - mean(x)) @ matrix + mean(x) * column_sums``.
+
+    For a DCT of log energies (values of one sign, tens of dB): float32 sums of 128 such terms lose about ten
+    float32 steps of the result; centred, the terms are small and of both signs (measured: 5x smaller error).
+    ``column_sums`` is ``matrix.sum(axis=0)`` computed in float64 (a tensor of the matrix's dtype).
+    """
+    mean = ops.mean(x, axis=-1, keepdims=True)
+    return _backend.matmul(x - mean, matrix) + mean * column_sums
