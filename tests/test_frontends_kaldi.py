@@ -2,8 +2,8 @@
 
 * ``kaldi_fbank`` / ``kaldi_mfcc``: ``torchaudio.compliance.kaldi.fbank`` / ``.mfcc`` over a grid of option sets that
   together take every option value (not a cartesian product), and kaldi-native-fbank (the C++ port of Kaldi's
-  ``compute-fbank-feats`` / ``compute-mfcc-feats``) on a representative subset. The two references differ by about
-  3e-5 (fbank) and 1.5e-4 (MFCC) on these signals; each is a valid reference (shared/acceptance-readings.md).
+  ``compute-fbank-feats`` / ``compute-mfcc-feats``) on a representative subset.
+  shared/acceptance-readings.md puts the two references 3e-5 (fbank) and 1.5e-4 (MFCC) apart; each is valid.
 * ``ast_fbank``: transformers' ``ASTFeatureExtractor``, both its torchaudio path and its NumPy path.
 * ``beats_fbank``: BEATs.preprocess, transcribed below (microsoft/unilm, beats/BEATs.py).
 
@@ -15,8 +15,10 @@ Signals: speech-like audio (tests/speech_corpus.py: glottal pulses through forma
 room noise 47 dB below the peak, white noise, digital silence, and speech at int16 scale, batched together; lengths
 that are and are not a whole number of hops. Without room noise, the synthetic speech has mel bands 100+ dB below
 the frame's energy, where float32 itself is the limit: there torchaudio in float32 and in float64 differ by up to
-5e-3 (fbank) and 4e-3 (MFCC, cepstral_lifter=22) on the same clip, so the 1e-3 point cannot be read against a float32
-reference; that case is measured against torchaudio in float64 (test_ill_conditioned_speech_against_float64).
+3e-2 (fbank) and 6e-2 (MFCC, cepstral_lifter=22) on the same clip, so the 1e-3 point cannot be read against a float32
+reference; that case is measured against torchaudio in float64 (test_ill_conditioned_speech_against_float64). On the
+grid's signals torchaudio float32 is within 6.3e-4 (fbank) / 4.2e-4 (MFCC) of float64, and a grid case passes
+against either precision of the reference (shared/acceptance-readings.md: each is valid).
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ def speech(n: int, sample_rate: int = 16000, seed: int = 0, room_noise: bool = T
     ``room_noise``: plus pink noise at 3e-3 RMS and white noise at 1e-3 RMS (47 and 57 dB below the peak), as in a
     recording. Without it, the synthetic speech has bands 100+ dB below the frame's energy (below f0 after
     pre-emphasis, above the formants): float32 does not resolve those to 1e-3 in log units, and torchaudio in float32
-    is up to 5e-3 from torchaudio in float64 there (see test_ill_conditioned_speech_against_float64). With the room
-    noise, torchaudio float32 and float64 agree to 4e-4 over the whole grid.
+    is up to 3e-2 from torchaudio in float64 there (see test_ill_conditioned_speech_against_float64). With the room
+    noise, torchaudio float32 and float64 agree to 6.3e-4 over the whole grid (check_grid_premise).
     """
     total = max(2 * n, sample_rate)
     y = synthesize_speech(sample_rate, total / sample_rate, seed=seed)[:, 0].astype(np.float64)
@@ -477,8 +479,8 @@ def float32_reach(clip: np.ndarray, mfcc: bool, options: dict, c: float = 2.0) -
     A float32 FFT of N points has an error of about eps32 * sqrt(N) * ||frame|| in each bin (and the window's and
     pre-emphasis' roundings add as much again), so a mel band of energy E_band is known to a relative
     ~eps32 * sqrt(N * E_frame / E_band), E_frame = ||frame||^2 the energy of the windowed frame the FFT takes
-    (torchaudio's log energy with raw_energy=False), all in float64. torchaudio in float32 reaches 0.67 of this
-    bound on the clips below (on the int16-scale clip's quiet frames), kapre 0.06 (torch backend). For MFCCs
+    (torchaudio's log energy with raw_energy=False), all in float64. Measured (max error / bound): torchaudio in
+    float32 0.9 (on the int16-scale clip's quiet frames, num_mel_bins=128), kapre 0.17 on each backend. For MFCCs
     the DCT (rows of norm <= sqrt(2 / num_mel_bins)) and the lifter carry the bands' bounds into every
     coefficient of the frame.
     """
@@ -526,6 +528,8 @@ def test_ill_conditioned_speech_against_float64(mfcc, options):
         _record(f"(torchaudio float32 vs float64, {kind}, speech without room noise) (max abs)", theirs.max())
         _record(f"{kind} vs torchaudio float64, speech without room noise (max error / float32 reach)",
                 (ours / bound).max())
+        _record(f"(torchaudio float32 vs float64, {kind}, speech without room noise) (max error / float32 reach)",
+                (theirs / bound).max())
         assert (theirs <= bound).all(), f"the bound is wrong: torchaudio float32 {(theirs / bound).max():.3g} x"
         worst = np.unravel_index(np.argmax(ours / bound), ours.shape)
         assert (ours <= bound).all(), (
