@@ -39,7 +39,9 @@ __all__ = [
 @keras.saving.register_keras_serializable(package="Kapre")
 class FrontEnd(keras.Sequential):
     """The ``keras.Sequential`` the composed functions return: a complex input to its real ``Input`` is a
-    ``TypeError`` (a plain ``Sequential`` casts it to float, silently dropping the imaginary part)."""
+    ``TypeError`` (a plain ``Sequential`` casts it to float, silently dropping the imaginary part), and an empty
+    batch gives the empty output of the model's output shape (TensorFlow 2.21's convolution returns its input's
+    shape for an empty batch, so a ``Conv2D`` after it fails)."""
 
     def call(self, inputs, training=None, mask=None):
         declared_inputs = getattr(self, "inputs", None)  # AttributeError until an Input or a first call built it
@@ -52,6 +54,9 @@ class FrontEnd(keras.Sequential):
                     f"{self.name} expects real audio (its input is {declared}), received dtype {received}. Pass "
                     "the real signal; a complex spectrogram goes to the layers after the STFT."
                 )
+        if getattr(inputs, "shape", None) is not None and len(inputs.shape) > 0 and inputs.shape[0] == 0:
+            spec = self.compute_output_spec(keras.KerasTensor(tuple(inputs.shape), dtype=inputs.dtype))
+            return keras.ops.zeros(spec.shape, dtype=spec.dtype)
         return super().call(inputs, training=training, mask=mask)
 
 
@@ -523,4 +528,4 @@ def get_frequency_aware_conv2d(data_format="default", freq_aware_name="frequency
         raise ValueError(
             f"keras.layers.Conv2D rejected the arguments {args!r} {kwargs!r}: {type(error).__name__}: {error}"
         ) from error
-    return keras.Sequential([ConcatenateFrequencyMap(data_format=data_format), conv], name=freq_aware_name)
+    return FrontEnd([ConcatenateFrequencyMap(data_format=data_format), conv], name=freq_aware_name)
