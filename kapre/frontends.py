@@ -487,11 +487,18 @@ class MelFeatures(_WaveformFrontEnd):
         if not self.center and self.window_position == "center" and framing.win_length < framing.n_fft:
             # torch.stft and librosa frame n_fft samples and centre a shorter window in them (tf.signal: 'start')
             stft_win_length, stft_window = framing.n_fft, framing.centered_window()
+        # decibels with a per-clip floor are MelSpectrogram's own (computed chunk by chunk on its fused path)
+        self._decibels_inside = (self.log == "db" and self.log_offset == 0.0 and not self.drop_last_frame
+                                 and self.dynamic_range_over == "clip")
+        db_args = {"return_decibel": False}
+        if self._decibels_inside:
+            db_args = {"return_decibel": True, "db_amin": self.log_floor, "db_ref_value": self.db_reference,
+                       "db_dynamic_range": self.dynamic_range}
         self._mel_spectrogram = MelSpectrogram(
             n_fft=n_fft, win_length=stft_win_length, hop_length=framing.hop_length, window_name=stft_window,
-            sample_rate=sample_rate,
+            sample_rate=sample_rate, **db_args,
             n_mels=n_mels, mel_f_min=f_min, mel_f_max=f_max, mel_htk=self.mel_scale == "htk",
-            mel_norm=self.mel_norm, power=self.power, return_decibel=False, center=center, pad_mode=pad_mode,
+            mel_norm=self.mel_norm, power=self.power, center=center, pad_mode=pad_mode,
             input_data_format="channels_last", output_data_format="channels_last", dtype=self.dtype_policy,
             name="mel_spectrogram", _filterbank=self._filterbank(),
         )
@@ -581,7 +588,7 @@ class MelFeatures(_WaveformFrontEnd):
         mel = self._mel_spectrogram(waveforms[..., None])[..., 0]  # (rows, frames, n_mels)
         if self.drop_last_frame:
             mel = mel[:, :-1]
-        if self.log is not None:
+        if self.log is not None and not self._decibels_inside:
             mel = functional.log_with_floor(mel, self.log, self.log_floor, self.log_offset)
             if self.log == "db" and self.db_reference != 1.0:
                 mel = mel - 10.0 * math.log10(max(self.db_reference, self.log_floor))
