@@ -499,7 +499,8 @@ class MelFeatures(_WaveformFrontEnd):
             sample_rate=sample_rate, **db_args,
             n_mels=n_mels, mel_f_min=f_min, mel_f_max=f_max, mel_htk=self.mel_scale == "htk",
             mel_norm=self.mel_norm, power=self.power, center=center, pad_mode=pad_mode,
-            input_data_format="channels_last", output_data_format="channels_last", dtype=self.dtype_policy,
+            # in the transform dtype (float32 under mixed precision): the steps after it work on its full precision
+            input_data_format="channels_last", output_data_format="channels_last", dtype=self.transform_dtype,
             name="mel_spectrogram", _filterbank=self._filterbank(),
         )
         self._stft_framing = self._mel_spectrogram._framing  # the frames the STFT reads
