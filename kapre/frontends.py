@@ -449,8 +449,9 @@ class MelFeatures(_WaveformFrontEnd):
         self.mel_scale = V.check_choice("mel_scale", mel_scale, ("slaney", "htk"))
         self.mel_triangles = V.check_choice("mel_triangles", mel_triangles, MEL_TRIANGLES)
         self.mel_norm = V.check_choice("mel_norm", mel_norm, ("slaney", None))
-        MelFilterbank.resolve(sample_rate, framing.n_freq, n_mels, f_min, f_max, self.mel_scale == "htk",
-                              self.mel_norm, names={"norm": "mel_norm"})  # checked here, with this layer's names
+        self._mel = MelFilterbank.resolve(sample_rate, framing.n_freq, n_mels, f_min, f_max,
+                                          self.mel_scale == "htk", self.mel_norm,
+                                          names={"norm": "mel_norm"})  # checked here, with this layer's names
         if self.mel_triangles == "mel" and (self.mel_scale != "htk" or self.mel_norm is not None):
             raise ValueError(
                 "mel_triangles='mel' (Kaldi's, tf.signal's and VGGish's filterbank) is on the HTK scale without "
@@ -515,8 +516,7 @@ class MelFeatures(_WaveformFrontEnd):
             bank = constants.mel_space_filterbank(self.sample_rate, self.n_fft, self.n_mels, self.f_min, top)
         if self.normalized:  # torchaudio's normalized=True: the STFT divided by the window's L2 norm
             if bank is None:
-                bank = constants.mel_filterbank(self.sample_rate, self._framing.n_freq, self.n_mels, self.f_min,
-                                                self.f_max, self.mel_scale == "htk", self.mel_norm)
+                bank = self._mel.build()
             energy = float(np.sum(self._framing.window_values**2))
             bank = bank / energy ** (self.power / 2.0)
         return bank

@@ -5,6 +5,7 @@ Every test module runs under the backend chosen by KERAS_BACKEND (run_tests.py r
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import keras
@@ -74,3 +75,15 @@ def gradient(fn, x: np.ndarray) -> np.ndarray:
     xt = torch.tensor(x, requires_grad=True)
     fn(xt).sum().backward()
     return xt.grad.numpy()
+
+
+@contextlib.contextmanager
+def float64_backend():
+    """JAX computes float64 only with x64 enabled; the other backends always do."""
+    if BACKEND == "jax":
+        import jax
+
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield

@@ -32,7 +32,6 @@ max abs deviations (per front-end and reference) to that file as one JSON line p
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -45,7 +44,7 @@ from keras import ops
 
 from kapre import frontends
 from tests import audioset_transcription as audioset
-from tests.helpers import BACKEND, save_and_load, to_numpy
+from tests.helpers import BACKEND, float64_backend, save_and_load, to_numpy
 from tests.speech_corpus import synthesize_speech
 
 LOG_TOL = 1e-3  # reference units (dB, log, Whisper's (log10 + 4) / 4)
@@ -560,18 +559,6 @@ def test_librosa_mfcc(sr, length, options):
 # outputs without a floor there (PANNs, CLAP, YAMNet's log(x + 0.001) on quiet bands, power_to_db with
 # top_db=None) differ between any two float32 implementations by more than 1e-3. The layers in float64 against
 # the float64 references show that the algorithm is the reference's to 1e-3 on every bin.
-
-
-@contextlib.contextmanager
-def float64_backend():
-    """JAX computes float64 only with x64 enabled; the other backends always do."""
-    if BACKEND == "jax":
-        import jax
-
-        with jax.enable_x64(True):
-            yield
-    else:
-        yield
 
 
 FLOAT64 = {

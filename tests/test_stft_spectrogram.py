@@ -15,7 +15,6 @@ DFT for ``fft_length - 1`` points), odd-``fft_length`` PSD (no Nyquist bin), ker
 ``'angle'`` gradients at zero.
 """
 
-import contextlib
 import warnings
 
 import keras
@@ -24,7 +23,7 @@ import pytest
 import scipy.signal
 
 import kapre
-from tests.helpers import BACKEND, gradient, model_of, noise, save_and_load, to_numpy
+from tests.helpers import BACKEND, float64_backend, gradient, model_of, noise, save_and_load, to_numpy
 
 MODES = ["log", "magnitude", "psd", "real", "imag", "angle", "stft"]
 LINEAR_MODES = ["magnitude", "psd", "real", "imag", "stft"]
@@ -179,18 +178,6 @@ def assert_equal_mode(actual, expected, mode, tolerance, magnitude=None):
         error = max_error(actual, expected, mode)
     assert error <= tolerance, f"{mode}: max abs error {error:.3g} x scale > {tolerance}"
     return error
-
-
-@contextlib.contextmanager
-def float64_backend():
-    """JAX computes float64 only with x64 enabled; the other backends always do."""
-    if BACKEND == "jax":
-        import jax
-
-        with jax.enable_x64(True):
-            yield
-    else:
-        yield
 
 
 def call_keras(layer, x):
