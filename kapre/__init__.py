@@ -24,7 +24,10 @@ from kapre import (  # noqa: I001  (the import order matters: after the backend 
 )
 from kapre.augmentation import ChannelSwap, SpecAugment  # kapre 0.4 exports these at top level
 from kapre.composed import *  # kapre 0.4's six get_* functions
+from kapre.constantq import CQT, VQT
 from kapre.melspectrogram import MelSpectrogram
+from kapre.resample import Resample
+from kapre.chroma import Chroma
 from kapre.signal import *  # kapre 0.4 exports the signal layers at top level
 from kapre.stft_spectrogram import *
 from kapre.time_frequency import (
@@ -68,6 +71,10 @@ __all__ = [
     "Delta",
     "ConcatenateFrequencyMap",
     "MelSpectrogram",
+    "CQT",
+    "VQT",
+    "Resample",
+    "Chroma",
     "SpecAugment",
     "ChannelSwap",
     *composed.__all__,

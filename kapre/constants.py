@@ -33,10 +33,20 @@ __all__ = [
     "kaldi_window",
     "mel_space_filterbank",
     "cepstral_lifter",
+    "CQT_WINDOW_BANDWIDTHS",
+    "cqt_frequencies",
+    "relative_bandwidths",
+    "wavelet_lengths",
+    "cqt_correlation_kernel",
+    "halfband_lowpass",
+    "decimation_matrix",
+    "chroma_filterbank",
+    "cq_to_chroma_matrix",
 ]
 
 
 C1_HZ = 32.70319566  # the note C1, the lowest bin of kapre's log filterbank by default
+C1_HZ_EXACT = 440.0 * 2.0 ** ((24 - 69) / 12.0)  # C1 as librosa.note_to_hz("C1"): the CQT's default fmin
 
 
 class EmptyFilterbankWarning(UserWarning):
@@ -481,6 +491,170 @@ def pad_columns(weights: np.ndarray, multiple: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Constant-Q and variable-Q wavelets (librosa.filters.wavelet), and the decimation filter of the octave recursion
+# ---------------------------------------------------------------------------------------------------------------
+
+# librosa's equivalent noise bandwidths (librosa.filters.WINDOW_BANDWIDTHS), in FFT bins, of the plain windows:
+# they set how far above its centre a wavelet reaches (its cutoff), hence the Nyquist check and the decimation.
+CQT_WINDOW_BANDWIDTHS = {
+    "hann": 1.50018310546875,
+    "hamming": 1.3629455320350348,
+    "blackman": 1.7269681554262326,
+    "blackmanharris": 2.0045975283585014,
+    "bartlett": 1.3334961334912805,
+    "triang": 1.333170652355585,
+    "cosine": 1.2337005350199792,
+    "boxcar": 1.0,
+    "rectangular": 1.0,
+    "ones": 1.0,
+}
+
+
+def cqt_frequencies(n_bins: int, fmin: float, bins_per_octave: int = 12, tuning: float = 0.0) -> np.ndarray:
+    """Centre frequencies ``fmin * 2 ** ((k + tuning) / bins_per_octave)``, ``k = 0 .. n_bins - 1``, in Hz
+    (``librosa.cqt_frequencies(n_bins, fmin=fmin * 2 ** (tuning / bins_per_octave))``)."""
+    tuned = float(fmin) * 2.0 ** (float(tuning) / int(bins_per_octave))
+    return tuned * 2.0 ** (np.arange(int(n_bins)) / int(bins_per_octave))
+
+
+def relative_bandwidths(freqs: np.ndarray) -> np.ndarray:
+    """Each bin's relative bandwidth ``alpha`` from the local bins per octave (librosa's ``_relative_bandwidth``):
+    centred log-frequency differences inside, one-sided at the two ends; ``(2**(2/b) - 1) / (2**(2/b) + 1)`` for
+    ``b`` bins per octave (0.0577 at 12 per octave)."""
+    log_freqs = np.log2(np.asarray(freqs, dtype=np.float64))
+    per_octave = np.empty_like(log_freqs)
+    per_octave[0] = 1.0 / (log_freqs[1] - log_freqs[0])
+    per_octave[-1] = 1.0 / (log_freqs[-1] - log_freqs[-2])
+    per_octave[1:-1] = 2.0 / (log_freqs[2:] - log_freqs[:-2])
+    ratio = 2.0 ** (2.0 / per_octave)
+    return (ratio - 1.0) / (ratio + 1.0)
+
+
+def wavelet_lengths(
+    freqs: np.ndarray, sample_rate: float, window: str, filter_scale: float, gamma: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Filter lengths in samples (fractional) and each wavelet's upper cutoff in Hz, as
+    ``librosa.filters.wavelet_lengths``: ``Q = filter_scale / alpha``, length ``Q * sr / (f + gamma / alpha)``
+    (``gamma=None``: librosa's ERB-proportional ``gamma = 24.7 * alpha / 0.108``; 0: the constant-Q transform),
+    cutoff ``f * (1 + bandwidth / (2 Q)) + gamma / 2`` with the window's equivalent noise bandwidth."""
+    freqs = np.asarray(freqs, dtype=np.float64)
+    alpha = relative_bandwidths(freqs)
+    gammas = alpha * 24.7 / 0.108 if gamma is None else np.full_like(freqs, float(gamma))
+    quality = float(filter_scale) / alpha
+    lengths = quality * float(sample_rate) / (freqs + gammas / alpha)
+    cutoffs = freqs * (1.0 + 0.5 * CQT_WINDOW_BANDWIDTHS[window] / quality) + 0.5 * gammas
+    return lengths, cutoffs
+
+
+def _norm_of(values: np.ndarray, norm) -> float:
+    """The ``norm`` of a filter as ``librosa.util.normalize`` divides by it: 1 for ``norm=None`` and for a filter
+    whose norm is below the smallest normal float64 (left as it is)."""
+    if norm is None:
+        return 1.0
+    magnitudes = np.abs(values)
+    size = magnitudes.max() if norm == np.inf else np.sum(magnitudes ** float(norm)) ** (1.0 / float(norm))
+    return float(size) if size > np.finfo(np.float64).tiny else 1.0
+
+
+# The windows the wavelets may use, as functions of the position u in [0, 1) along the window: a periodic window of
+# n samples is w(i / n) (scipy's get_window(name, n, fftbins=True)); a decimated octave samples the same w between.
+_CQT_WINDOW_COSINES = {
+    "hann": (0.5, 0.5),
+    "hamming": (0.54, 0.46),
+    "blackman": (0.42, 0.5, 0.08),
+    "blackmanharris": (0.35875, 0.48829, 0.14128, 0.01168),
+    "boxcar": (1.0,),
+    "rectangular": (1.0,),
+    "ones": (1.0,),
+}
+CQT_WINDOWS = (*_CQT_WINDOW_COSINES, "bartlett")
+
+
+def _window_at(window: str, positions: np.ndarray) -> np.ndarray:
+    """The periodic ``window`` at fractional ``positions`` in [0, 1) of its length."""
+    if window == "bartlett":
+        return 1.0 - np.abs(2.0 * positions - 1.0)
+    values = np.zeros_like(positions)
+    for k, a_k in enumerate(_CQT_WINDOW_COSINES[window]):
+        values += (-1) ** k * a_k * np.cos(2.0 * np.pi * k * positions)
+    return values
+
+
+def cqt_correlation_kernel(
+    freqs: np.ndarray,
+    lengths: np.ndarray,
+    sample_rate: float,
+    window: str,
+    norm,
+    gains: np.ndarray,
+    decimation: int = 1,
+) -> tuple[np.ndarray, int]:
+    """The wavelets of a group of bins as one real correlation kernel at ``sample_rate / decimation``:
+    ``(kernel, first_offset)``.
+
+    Bin ``b``'s wavelet is ``librosa.filters.wavelet``'s at ``sample_rate``: the phasor ``exp(2 pi i f t / sr)``
+    at ``t = floor(-L / 2) .. floor(L / 2) - 1`` (``L = lengths[b]``, in samples at ``sample_rate``) times the
+    periodic ``window`` of that many samples, normalised by ``norm``, times ``gains[b]``; output frame ``t`` of the
+    bin is ``sum_t' wavelet(t') * x[t * hop - t']`` (librosa's alignment and phase: the phasor's zero phase sits on
+    the frame's centre). With ``decimation=M`` the same continuous wavelet is sampled every ``M`` samples and
+    multiplied by ``M``, so that the correlation with the ``M``-times decimated signal equals the full-rate one
+    (a Riemann sum of the same integral) for content below the decimated Nyquist frequency.
+
+    ``kernel`` is ``(offsets, 2 * bins)``: row ``r`` multiplies the (decimated) sample at offset
+    ``first_offset + r`` from the frame's centre; the first ``bins`` columns give the real parts, the others the
+    imaginary parts.
+    """
+    step = int(decimation)
+    columns = []
+    for freq, length, gain in zip(freqs, lengths, gains, strict=True):
+        start = int(np.floor(-length / 2.0))
+        n_samples = int(np.floor(length / 2.0)) - start
+        full_rate = np.arange(start, start + n_samples, dtype=np.float64)
+        full_values = np.exp(2j * np.pi * freq * full_rate / float(sample_rate)) * _window_at(
+            window, (full_rate - start) / n_samples
+        )
+        scale = 1.0 / _norm_of(full_values, norm)
+        # the decimated samples of the same wavelet: times that are multiples of the decimation
+        times = np.arange(-(-start // step) * step, start + n_samples, step, dtype=np.float64)
+        values = np.exp(2j * np.pi * freq * times / float(sample_rate)) * _window_at(
+            window, (times - start) / n_samples
+        )
+        columns.append((-(times // step).astype(np.int64), values * (scale * gain * step)))
+    first = min(int(offsets.min()) for offsets, _ in columns)
+    last = max(int(offsets.max()) for offsets, _ in columns)
+    kernel = np.zeros((last - first + 1, 2 * len(columns)))
+    for b, (offsets, values) in enumerate(columns):
+        kernel[offsets - first, b] = values.real
+        kernel[offsets - first, len(columns) + b] = values.imag
+    return kernel, first
+
+
+def halfband_lowpass(attenuation_db: float = 120.0) -> np.ndarray:
+    """A linear-phase low-pass at a quarter of the sampling rate (Kaiser-windowed sinc, odd length, unit DC gain),
+    for decimation by two where the kept band ends at an eighth of the rate and the band that would alias onto it
+    starts at three eighths: ``attenuation_db`` of rejection there, passband ripple below 1e-6 for 120 dB."""
+    transition = 0.25  # cycles per sample between the passband edge (1/8) and the stopband edge (3/8)
+    beta = 0.1102 * (attenuation_db - 8.7)
+    taps = int(np.ceil((attenuation_db - 7.95) / (2.285 * 2.0 * np.pi * transition))) + 1
+    taps += 1 - taps % 2  # odd: the delay is a whole number of samples
+    offsets = np.arange(taps) - (taps - 1) / 2.0
+    lowpass = 0.5 * np.sinc(0.5 * offsets) * _kaiser(taps, beta)
+    return lowpass / lowpass.sum()
+
+
+
+def decimation_matrix(lowpass: np.ndarray, block: int) -> np.ndarray:
+    """``lowpass`` (odd length ``L``) filtering and decimating by two as one matrix ``(2 * block + L - 1, block)``:
+    column ``s`` holds the filter at rows ``2 s .. 2 s + L - 1``, so that a frame of ``2 * block + L - 1`` samples,
+    taken every ``2 * block`` samples, gives ``block`` decimated outputs in one product (a matrix product runs at
+    full speed on every backend; a one-channel strided convolution does not)."""
+    taps = lowpass.shape[0]
+    matrix = np.zeros((2 * block + taps - 1, block))
+    for column in range(block):
+        matrix[2 * column : 2 * column + taps, column] = lowpass[::-1]
+    return matrix
+
+# ---------------------------------------------------------------------------------------------------------------
 # Kaldi's and tf.signal's conventions (kapre.frontends)
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -543,3 +717,143 @@ def cepstral_lifter(n_ceps: int, lifter: float, offset: int = 0) -> np.ndarray:
     if lifter == 0:
         return np.ones(int(n_ceps))
     return 1.0 + 0.5 * lifter * np.sin(np.pi * (np.arange(int(n_ceps)) + offset) / lifter)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resampling
+# ---------------------------------------------------------------------------------------------------------------
+
+RESAMPLING_METHODS = ("sinc_interp_hann", "sinc_interp_kaiser")
+DEFAULT_KAISER_BETA = 14.769656459379492  # torchaudio's default beta for sinc_interp_kaiser (librosa's kaiser_best)
+
+
+def sinc_resample_width(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: float) -> int:
+    """Samples of the input each side of an output sample that the resampling filter reads:
+    ``ceil(lowpass_filter_width * orig / (min(orig, new) * rolloff))`` (frequencies reduced by their gcd)."""
+    return math.ceil(lowpass_filter_width * orig_freq / (min(orig_freq, new_freq) * rolloff))
+
+
+def sinc_resample_kernel(
+    orig_freq: int,
+    new_freq: int,
+    lowpass_filter_width: int = 6,
+    rolloff: float = 0.99,
+    method: str = "sinc_interp_hann",
+    beta: float | None = None,
+    width: int | None = None,
+) -> np.ndarray:
+    """The windowed-sinc resampling kernel ``(new_freq, orig_freq + 2 * width)`` of
+    ``torchaudio.functional.resample`` (float64), for frequencies already reduced by their gcd.
+
+    Output sample ``j * new + p`` is ``kernel[p] @ x[j * orig - width : (j + 1) * orig + width]`` (zeros outside
+    the signal), with ``width`` from :func:`sinc_resample_width`. Row ``p`` is a low-pass sinc with its cutoff at
+    ``rolloff * min(orig, new) / 2`` (in units of the reduced rates), centred at the output sample's position
+    ``p / new`` and cut off ``lowpass_filter_width`` zero crossings out by a Hann (``cos**2``) or Kaiser
+    (``I0(beta * sqrt(1 - (t / width)**2)) / I0(beta)``) window. ``width`` overrides :func:`sinc_resample_width`:
+    the kernel of ``(g * orig, g * new)`` with the width of ``(orig, new)`` computes ``g`` periods of ``(orig, new)``
+    per step (the same filter; torchaudio's width is that of the gcd-reduced rates).
+    """
+    orig_freq, new_freq = int(orig_freq), int(new_freq)
+    if method not in RESAMPLING_METHODS:
+        raise ValueError(f"method must be one of {list(RESAMPLING_METHODS)}, received method={method!r}.")
+    cutoff = min(orig_freq, new_freq) * float(rolloff)  # the low-pass cutoff (twice it), in reduced units
+    if width is None:
+        width = sinc_resample_width(orig_freq, new_freq, lowpass_filter_width, rolloff)
+    offsets = np.arange(-width, width + orig_freq, dtype=np.float64) / orig_freq  # input positions
+    positions = -np.arange(new_freq, dtype=np.float64)[:, None] / new_freq  # minus the output positions
+    t = np.clip((positions + offsets[None, :]) * cutoff, -lowpass_filter_width, lowpass_filter_width)
+    if method == "sinc_interp_hann":
+        window = np.cos(t * (np.pi / (2.0 * lowpass_filter_width))) ** 2
+    else:
+        beta = DEFAULT_KAISER_BETA if beta is None else float(beta)
+        window = np.i0(beta * np.sqrt(np.clip(1.0 - (t / lowpass_filter_width) ** 2, 0.0, None))) / np.i0(beta)
+    return np.sinc(t) * window * (cutoff / orig_freq)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chroma (pitch-class) filterbanks: from an STFT (librosa.filters.chroma) and from a CQT (librosa.filters.cq_to_chroma)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _hz_to_midi(frequency: float) -> float:
+    """MIDI note number of a frequency in Hz (A440 = 69), written as librosa writes it (same rounding)."""
+    return float(12.0 * (np.log2(float(frequency)) - np.log2(440.0)) + 69.0)
+
+
+def chroma_filterbank(
+    sr: float,
+    n_fft: int,
+    n_chroma: int = 12,
+    tuning: float = 0.0,
+    ctroct: float = 5.0,
+    octwidth: float | None = 2,
+    norm: float | None = 2,
+    base_c: bool = True,
+) -> np.ndarray:
+    """Chroma filterbank ``(n_fft // 2 + 1, n_chroma)`` mapping power-STFT bins to pitch classes, float64,
+    numerically ``librosa.filters.chroma(sr=sr, n_fft=n_fft, ..., dtype=np.float64).T`` (Ellis' ``chromagram_E``).
+
+    Each FFT bin ``k > 0`` sits at ``n_chroma * log2(f_k / (A440 / 16))`` chroma bins (``A440`` shifted by
+    ``tuning`` fractional chroma bins); it feeds every pitch class through a Gaussian bump (its width: twice the
+    spacing of neighbouring FFT bins in chroma bins, at least 1) of its distance to that class modulo an octave.
+    The DC bin is placed 1.5 octaves below bin 1. Each FFT bin's weights are normalised over the pitch classes by
+    their ``norm``-norm (``None``: not), then weighted by a Gaussian over octaves centred at ``ctroct`` octaves
+    above A0 (27.5 Hz) with half-width ``octwidth`` octaves (``None``: flat). ``base_c`` starts at C, else at A.
+
+    Example:
+        >>> import numpy as np
+        >>> from kapre.constants import chroma_filterbank
+        >>> chroma_filterbank(22050, 2048).shape
+        (1025, 12)
+    """
+    n_chroma, n_fft = int(n_chroma), int(n_fft)
+    frequencies = np.arange(1, n_fft) * (float(sr) / n_fft)  # the FFT bins but DC (one full period)
+    a440 = 440.0 * 2.0 ** (float(tuning) / n_chroma)
+    bins = n_chroma * np.log2(frequencies / (a440 / 16.0))
+    bins = np.concatenate(([bins[0] - 1.5 * n_chroma], bins))  # DC: 1.5 octaves below bin 1
+    widths = np.concatenate((np.maximum(np.diff(bins), 1.0), [1.0]))
+    half = np.round(n_chroma / 2.0)
+    # each bin's distance to each pitch class, wrapped into [-n_chroma / 2, n_chroma / 2) (kept positive inside)
+    distance = np.remainder(bins[None, :] - np.arange(n_chroma, dtype=np.float64)[:, None] + half + 10 * n_chroma,
+                            n_chroma) - half
+    weights = np.exp(-0.5 * (2.0 * distance / widths[None, :]) ** 2)  # (n_chroma, n_fft)
+    if norm is not None:
+        weights = _normalize_rows(weights.T, float(norm)).T
+    if octwidth is not None:
+        weights = weights * np.exp(-0.5 * ((bins / n_chroma - float(ctroct)) / float(octwidth)) ** 2)[None, :]
+    if base_c:
+        weights = np.roll(weights, -3 * (n_chroma // 12), axis=0)
+    return np.ascontiguousarray(weights[:, : n_fft // 2 + 1].T)
+
+
+def cq_to_chroma_matrix(
+    n_input: int, bins_per_octave: int = 12, n_chroma: int = 12, fmin: float | None = None, base_c: bool = True
+) -> np.ndarray:
+    """The ``(n_input, n_chroma)`` 0/1 matrix folding constant-Q bins onto pitch classes, float64, numerically
+    ``librosa.filters.cq_to_chroma(n_input, bins_per_octave=..., n_chroma=..., fmin=..., base_c=...).T``.
+
+    ``bins_per_octave`` must be a multiple of ``n_chroma``: each pitch class takes the ``bins_per_octave //
+    n_chroma`` CQT bins centred on it in every octave. ``fmin`` is the centre frequency of the first CQT bin
+    (``None``: C1, 32.70 Hz) and sets which pitch class it is; ``base_c`` starts the classes at C, else at A.
+
+    Example:
+        >>> from kapre.constants import cq_to_chroma_matrix
+        >>> cq_to_chroma_matrix(84, 12, 12)[:13].argmax(axis=1).tolist()
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]
+    """
+    n_input, bins_per_octave, n_chroma = int(n_input), int(bins_per_octave), int(n_chroma)
+    if bins_per_octave % n_chroma:
+        raise ValueError(
+            f"bins_per_octave={bins_per_octave} must be a multiple of n_chroma={n_chroma} to fold CQT bins onto "
+            "pitch classes."
+        )
+    merge = bins_per_octave // n_chroma
+    octave = np.repeat(np.eye(n_chroma), merge, axis=1)  # (n_chroma, bins_per_octave)
+    octave = np.roll(octave, -(merge // 2), axis=1)  # each class centred on its own bin
+    octaves = -(-n_input // bins_per_octave)
+    matrix = np.tile(octave, octaves)[:, :n_input]
+    fmin = C1_HZ_EXACT if fmin is None else float(fmin)
+    first = np.mod(_hz_to_midi(fmin), 12)  # the pitch class of the first bin, in semitones above C
+    roll = first if base_c else first - 9
+    matrix = np.roll(matrix, int(np.round(roll * (n_chroma / 12.0))), axis=0)
+    return np.ascontiguousarray(matrix.T)

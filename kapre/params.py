@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field, fields
 
@@ -36,12 +37,19 @@ __all__ = [
     "Decibel",
     "KaldiFraming",
     "KaldiMelBanks",
+    "ConstantQ",
+    "ConstantQOctave",
+    "ConstantQPlan",
+    "CQT_OUTPUTS",
     "FILTERBANKS",
     "build_filterbank",
     "check_window",
     "serializable_window",
     "too_short_error",
     "prefixed",
+    "ChromaFilterbank",
+    "CqChroma",
+    "check_vector_norm",
 ]
 
 PAD_MODES = ("constant", "reflect")
@@ -367,6 +375,160 @@ LOG_NAMES = prefixed("log_", ("n_bins", "bins_per_octave", "f_min", "spread"))
 DB_NAMES = prefixed("db_", ("ref_value", "amin", "dynamic_range"))
 
 
+# The octave recursion of the constant-Q transform (see ConstantQ): a group of bins is computed at 1 / 2**d of the
+# rate when its top cutoff lies below CQT_DECIMATION_HEADROOM x the decimated Nyquist frequency; the decimation
+# low-pass (constants.halfband_lowpass) rejects what would alias onto that band by CQT_DECIMATION_ATTENUATION dB.
+# At 0.5 and 100 dB the recursion is within 2e-5 (relative) of the full-rate transform; at 0.9 it is 2e-2 away.
+CQT_DECIMATION_HEADROOM = 0.5
+CQT_DECIMATION_ATTENUATION = 100.0
+# Decimated outputs per matrix product (constants.decimation_matrix): 32 was the fastest of 8 .. 128 on PyTorch and
+# JAX and within 10 % on TensorFlow (16 x 10 s, 2 cores); a one-channel strided convolution took 3-7x longer.
+CQT_DECIMATION_BLOCK = 32
+CQT_OUTPUTS = ("complex", "magnitude", "power", "db")
+
+
+@dataclass(frozen=True)
+class ConstantQOctave:
+    """One group of at most ``bins_per_octave`` bins computed together at ``sample_rate / 2**decimations``:
+    bins ``start:stop`` of the transform, the correlation ``kernel`` ``(offsets, 2 * bins)`` whose first row meets
+    the sample ``first_offset`` (decimated) samples from each frame's centre."""
+
+    start: int
+    stop: int
+    decimations: int
+    kernel: np.ndarray = field(repr=False)
+    first_offset: int
+
+    @property
+    def reach(self) -> int:
+        """The farthest full-rate sample from a frame's centre this group's kernel reads."""
+        return max(-self.first_offset, self.first_offset + self.kernel.shape[0]) * 2**self.decimations
+
+
+@dataclass(frozen=True)
+class ConstantQ:
+    """The constant-Q / variable-Q transform's parameters, as ``librosa.cqt`` / ``librosa.vqt`` take them, and
+    its plan: which bins are computed at which decimated rate with which kernel.
+
+    ``librosa.vqt`` decimates octave by octave with soxr and sparsifies each octave's FFT-domain filters, which
+    puts it 1e-2 to 6e-2 (relative) away from the direct full-rate transform. Here each group of bins correlates
+    the signal with librosa's own wavelets (``librosa.filters.wavelet``), sampled at the group's decimated rate
+    (:func:`kapre.constants.cqt_correlation_kernel`), and the decimation by two is a 100 dB linear-phase low-pass
+    applied to the padded signal (so its ringing at the edges is kept): within 2e-5 of the full-rate transform.
+    A group is decimated only as far as the hop allows (``hop_length`` divisible by ``2**d``): an odd hop runs
+    every group at the full rate, exactly but with long kernels at the lowest bins.
+    """
+
+    sample_rate: float
+    hop_length: int
+    fmin: float
+    n_bins: int
+    bins_per_octave: int
+    tuning: float
+    filter_scale: float
+    norm: object
+    window: str
+    scale: bool
+    pad_mode: str
+    gamma: float | None
+    frequencies: np.ndarray = field(repr=False)
+    lengths: np.ndarray = field(repr=False)
+
+    @classmethod
+    def resolve(cls, sample_rate=22050, hop_length=512, fmin=None, n_bins=84, bins_per_octave=12, tuning=0.0,
+                filter_scale=1.0, norm=1, window="hann", scale=True, pad_mode="constant", gamma=0.0, *,
+                names: dict[str, str] | None = None) -> ConstantQ:
+        """Checks every argument (messages name it as ``names`` says): ``gamma=None`` is librosa's VQT default
+        (ERB-proportional), ``0.0`` the constant-Q transform."""
+        name = _namer(names)
+        sample_rate = V.check_sample_rate(name("sr"), sample_rate)
+        hop_length = V.check_int(name("hop_length"), hop_length, minimum=1, maximum=V.MAX_SAMPLES)
+        fmin = constants.C1_HZ_EXACT if fmin is None else V.check_float(name("fmin"), fmin, exclusive_minimum=0.0)
+        n_bins = V.check_int(name("n_bins"), n_bins, minimum=2, maximum=V.MAX_COUNT)
+        bins_per_octave = V.check_int(name("bins_per_octave"), bins_per_octave, minimum=1, maximum=V.MAX_COUNT)
+        tuning = V.check_float(name("tuning"), tuning, minimum=-0.5, maximum=0.5)
+        filter_scale = V.check_float(name("filter_scale"), filter_scale, exclusive_minimum=0.0, maximum=1e3)
+        if norm is not None and (isinstance(norm, bool) or not isinstance(norm, numbers.Real) or not norm > 0):
+            raise ValueError(f"{name('norm')} must be None (no normalisation) or a positive number (a p-norm of each "
+                             f"wavelet: 1, 2, np.inf), received {name('norm')}={norm!r}.")
+        window = V.check_choice(name("window"), window, constants.CQT_WINDOWS)
+        scale = V.check_bool(name("scale"), scale)
+        pad_mode = V.check_choice(name("pad_mode"), pad_mode, PAD_MODES)
+        gamma = V.check_float(name("gamma"), gamma, minimum=0.0, allow_none=True)
+        frequencies = constants.cqt_frequencies(n_bins, fmin, bins_per_octave, tuning)
+        lengths, cutoffs = constants.wavelet_lengths(frequencies, sample_rate, window, filter_scale, gamma)
+        if cutoffs.max() > sample_rate / 2.0:
+            raise ValueError(
+                f"The top bin's wavelet reaches {cutoffs.max():.1f} Hz, above the Nyquist frequency "
+                f"{name('sr')} / 2 = {sample_rate / 2.0:g} Hz (its centre {frequencies[-1]:.1f} Hz plus half its "
+                f"bandwidth): use fewer bins (received {name('n_bins')}={n_bins}), a lower {name('fmin')} "
+                f"(received {fmin:g}) or a higher {name('sr')}."
+            )
+        if lengths.max() > V.MAX_SAMPLES:
+            raise ValueError(
+                f"The lowest bin's wavelet would be {lengths.max():.0f} samples long, more than 2**24 (5.8 minutes "
+                f"at 48 kHz): raise {name('fmin')} (received {fmin:g}) or lower {name('filter_scale')} (received "
+                f"{filter_scale:g})."
+            )
+        return cls(sample_rate, hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale, norm, window,
+                   scale, pad_mode, gamma, frequencies, lengths)
+
+    def num_frames(self, length: int | None) -> int | None:
+        """``1 + length // hop_length``: frames centred on every hop, as librosa's."""
+        return None if length is None else 1 + length // self.hop_length
+
+    def plan(self) -> ConstantQPlan:
+        """The groups of bins from the top down (``bins_per_octave`` each, the lowest possibly fewer), each at the
+        lowest rate its cutoff and the hop allow (never higher than the group above it), the decimation low-pass
+        and the padding."""
+        _, cutoffs = constants.wavelet_lengths(self.frequencies, self.sample_rate, self.window, self.filter_scale,
+                                               self.gamma)
+        gains = np.sqrt(self.lengths) if self.scale else self.lengths
+        hop_twos = (self.hop_length & -self.hop_length).bit_length() - 1  # the hop's factors of two
+        groups, decimations = [], 0
+        for stop in range(self.n_bins, 0, -self.bins_per_octave):
+            start = max(0, stop - self.bins_per_octave)
+            top = cutoffs[start:stop].max()
+            while (decimations < hop_twos
+                   and top <= CQT_DECIMATION_HEADROOM * self.sample_rate / 2 ** (decimations + 2)):
+                decimations += 1
+            kernel, first = constants.cqt_correlation_kernel(
+                self.frequencies[start:stop], self.lengths[start:stop], self.sample_rate, self.window, self.norm,
+                gains[start:stop], decimation=2**decimations,
+            )
+            groups.append(ConstantQOctave(start, stop, decimations, kernel, first))
+        lowpass = constants.halfband_lowpass(CQT_DECIMATION_ATTENUATION)
+        reach = max(group.reach for group in groups)
+        deepest = groups[-1].decimations
+        ringing = (lowpass.shape[0] // 2) * 2 ** (deepest + 1) if deepest else 0
+        # rounded up to a multiple of the deepest decimation, so that the padding stays aligned with every rate
+        margin = -(-(reach + ringing) // 2**deepest) * 2**deepest
+        return ConstantQPlan(tuple(groups), lowpass, constants.decimation_matrix(lowpass, CQT_DECIMATION_BLOCK),
+                             reach, margin)
+
+    def check_length(self, layer_name: str, length: int | None, reach: int) -> None:
+        """Reflect padding mirrors the ``reach`` samples each end's frames read: the signal must be longer."""
+        if length is not None and self.pad_mode == "reflect" and length <= reach:
+            raise too_short_error(
+                layer_name, length, reach + 1,
+                f"pad_mode='reflect' mirrors the {reach} samples the lowest bin's wavelet reaches from a frame's "
+                "centre; use pad_mode='constant', a higher fmin or a longer signal.",
+            )
+
+
+@dataclass(frozen=True)
+class ConstantQPlan:
+    """How :func:`kapre.functional.constant_q` computes a :class:`ConstantQ`: the groups of bins (top down), the
+    decimation low-pass, the farthest sample a frame reads (``reach``) and the padding at each end (``margin``:
+    the reach plus the low-passes' ringing, so that the decimated signals keep it)."""
+
+    octaves: tuple[ConstantQOctave, ...]
+    lowpass: np.ndarray = field(repr=False)
+    decimator: np.ndarray = field(repr=False)
+    reach: int = 0
+    margin: int = 0
+
+
 @dataclass(frozen=True)
 class KaldiFraming:
     """Kaldi's framing (``FrameExtractionOptions``, ``torchaudio.compliance.kaldi``): windows of ``frame_length`` ms
@@ -484,3 +646,245 @@ class KaldiMelBanks:
     def build(self) -> np.ndarray:
         return constants.mel_space_filterbank(self.sample_frequency, self.padded_size, self.num_mel_bins,
                                               self.low_freq, self.top)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chroma (kapre.Chroma): the STFT and CQT chroma filterbanks and the normalisation of each frame
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def check_vector_norm(name: str, value):
+    """A norm as ``librosa.util.normalize`` takes it: ``None`` (no normalisation), ``np.inf`` (maximum),
+    ``-np.inf`` (minimum), ``0`` (number of non-zeros) or a positive p-norm; returned as a float (or ``None``)."""
+    if value is None:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and (value in (np.inf, -np.inf) or (np.isfinite(value) and value >= 0)):
+        return float(value)
+    raise ValueError(
+        f"{name} must be None, np.inf (maximum), -np.inf (minimum), 0 (number of non-zeros) or a positive "
+        f"p-norm, received {name}={value!r}."
+    )
+
+
+@dataclass(frozen=True)
+class ChromaFilterbank:
+    """The STFT chroma filterbank ``(n_fft // 2 + 1, n_chroma)`` of :func:`kapre.constants.chroma_filterbank`
+    (``librosa.filters.chroma(...).T``): ``tuning`` in fractional chroma bins, the octave weighting ``ctroct`` /
+    ``octwidth`` (``None``: flat), each FFT bin's weights normalised by ``norm``, ``base_c`` starting at C."""
+
+    sample_rate: float
+    n_fft: int
+    n_chroma: int = 12
+    tuning: float = 0.0
+    ctroct: float = 5.0
+    octwidth: float | None = 2.0
+    norm: float | None = 2.0
+    base_c: bool = True
+
+    @classmethod
+    def resolve(cls, sample_rate, n_fft, n_chroma=12, tuning=0.0, ctroct=5.0, octwidth=2.0, norm=2.0, base_c=True,
+                *, names: dict[str, str] | None = None) -> ChromaFilterbank:
+        name = _namer(names)
+        sample_rate = V.check_sample_rate(name("sample_rate"), sample_rate)
+        n_fft = V.check_int(name("n_fft"), n_fft, minimum=2, maximum=V.MAX_SAMPLES)
+        n_chroma = V.check_int(name("n_chroma"), n_chroma, minimum=1, maximum=V.MAX_COUNT)
+        tuning = _check_tuning(name("tuning"), tuning)
+        ctroct = V.check_float(name("ctroct"), ctroct)
+        octwidth = V.check_float(name("octwidth"), octwidth, exclusive_minimum=0.0, allow_none=True)
+        norm = check_vector_norm(name("norm"), norm)
+        base_c = V.check_bool(name("base_c"), base_c)
+        _check_filterbank_size(name("n_chroma"), n_chroma, n_fft // 2 + 1)
+        return cls(sample_rate, n_fft, n_chroma, tuning, ctroct, octwidth, norm, base_c)
+
+    @property
+    def n_freq(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def build(self) -> np.ndarray:
+        """The float64 NumPy filterbank (:func:`kapre.constants.chroma_filterbank`)."""
+        return constants.chroma_filterbank(self.sample_rate, self.n_fft, self.n_chroma, self.tuning, self.ctroct,
+                                           self.octwidth, self.norm, self.base_c)
+
+
+def _check_tuning(name: str, value) -> float:
+    if value is None:
+        raise TypeError(
+            f"{name} must be a number (the deviation from A440 in fractions of a bin), received {name}=None. "
+            "librosa's tuning=None estimates it from the signal; kapre does not: estimate it once "
+            "(librosa.estimate_tuning) and pass the number."
+        )
+    return V.check_float(name, value)
+
+
+@dataclass(frozen=True)
+class CqChroma:
+    """The CQT of ``librosa.feature.chroma_cqt`` and its fold onto pitch classes: ``n_octaves * bins_per_octave``
+    bins from ``fmin`` (``None``: C1), ``bins_per_octave`` a multiple of ``n_chroma`` (``None``: ``n_chroma``), the
+    CQT's other parameters librosa's defaults (:class:`ConstantQ`, which checks them); :meth:`build` is
+    :func:`kapre.constants.cq_to_chroma_matrix`, ``(n_bins, n_chroma)``."""
+
+    n_chroma: int
+    fmin: float | None
+    n_octaves: int
+    bins_per_octave: int
+    base_c: bool
+    transform: ConstantQ = field(repr=False)
+
+    @classmethod
+    def resolve(cls, sample_rate=22050, hop_length=512, n_chroma=12, fmin=None, n_octaves=7, bins_per_octave=36,
+                tuning=0.0, base_c=True, pad_mode="constant", *, names: dict[str, str] | None = None) -> CqChroma:
+        name = _namer(names)
+        n_chroma = V.check_int(name("n_chroma"), n_chroma, minimum=1, maximum=V.MAX_COUNT)
+        n_octaves = V.check_int(name("n_octaves"), n_octaves, minimum=1, maximum=64)
+        bins_per_octave = V.check_int(name("bins_per_octave"), bins_per_octave, minimum=1, maximum=V.MAX_COUNT,
+                                      allow_none=True)
+        resolved_bpo = n_chroma if bins_per_octave is None else bins_per_octave
+        if resolved_bpo % n_chroma:
+            raise ValueError(
+                f"{name('bins_per_octave')} must be a multiple of {name('n_chroma')}={n_chroma} (each pitch class "
+                f"takes the same number of CQT bins), received {name('bins_per_octave')}={bins_per_octave!r}."
+            )
+        if tuning is None:
+            raise TypeError(
+                f"{name('tuning')} must be a number (the deviation from A440 in fractions of a bin), received "
+                f"{name('tuning')}=None. librosa's tuning=None estimates it from the signal; kapre does not: "
+                "estimate it once (librosa.estimate_tuning) and pass the number."
+            )
+        base_c = V.check_bool(name("base_c"), base_c)
+        if n_octaves * resolved_bpo < 2:
+            raise ValueError(
+                f"The CQT needs at least 2 bins: {name('n_octaves')} * {name('bins_per_octave')} = "
+                f"{n_octaves * resolved_bpo}, received {name('n_octaves')}={n_octaves!r} and "
+                f"{name('bins_per_octave')}={bins_per_octave!r}."
+            )
+        transform = ConstantQ.resolve(sample_rate, hop_length, fmin, n_octaves * resolved_bpo, resolved_bpo, tuning,
+                                      pad_mode=pad_mode, names=names)
+        return cls(n_chroma, fmin, n_octaves, resolved_bpo, base_c, transform)
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_octaves * self.bins_per_octave
+
+    def build(self) -> np.ndarray:
+        """The float64 ``(n_bins, n_chroma)`` fold (:func:`kapre.constants.cq_to_chroma_matrix`)."""
+        return constants.cq_to_chroma_matrix(self.n_bins, self.bins_per_octave, self.n_chroma,
+                                             self.transform.fmin, self.base_c)
+
+
+# The quality presets of kapre.Resample: librosa's (resampy's) kaiser_best and kaiser_fast filters, as torchaudio's
+# sinc_interp_kaiser arguments (torchaudio's resampling tutorial lists the same values).
+RESAMPLING_QUALITIES = {
+    "kaiser_best": {"lowpass_filter_width": 64, "rolloff": 0.9475937167399596,
+                    "resampling_method": "sinc_interp_kaiser", "beta": 14.769656459379492},
+    "kaiser_fast": {"lowpass_filter_width": 16, "rolloff": 0.85,
+                    "resampling_method": "sinc_interp_kaiser", "beta": 8.555504641634386},
+}
+RESAMPLING_DEFAULTS = {"lowpass_filter_width": 6, "rolloff": 0.99, "resampling_method": "sinc_interp_hann",
+                       "beta": None}
+# Bounds: a filter reads at most 2**10 zero crossings each side (64 is librosa's best), and the kernel, which holds
+# new * (orig + 2 * width) values after the gcd reduction (each one a multiply-add per `orig` input samples), at
+# most 2**24 values (128 MiB in float64 while built). Coprime rates make it huge: 22050 -> 16001 Hz would need
+# 3.5e8 values (2.8 GB), where a typo should be an error, not an allocation.
+MAX_RESAMPLE_FILTER_WIDTH = 2**10
+MAX_RESAMPLE_KERNEL_VALUES = 2**24
+# The convolution's stride is at least this many input samples: with a stride of 1 (8 kHz -> 48 kHz reduces to
+# 1 -> 6) the convolutions of one input channel ran 2-8x slower than grouping 8 phases into one step (16 x 10 s,
+# 2 CPU cores, ms: JAX 166 -> 50 (hann) and 159 -> 22 (kaiser_best); TensorFlow 89 -> 81, 241 -> 79; PyTorch
+# 33 -> 32, 69 -> 58). Grouping phases is exact: the kernel of (g * orig, g * new) is that of (orig, new) repeated.
+MIN_RESAMPLE_STRIDE = 8
+
+
+def _integral_frequency(name: str, value) -> int:
+    """A sampling rate in whole Hz (an integer, or a float such as 44100.0 that is one)."""
+    value_float = V.check_sample_rate(name, value)
+    if value_float != int(value_float):
+        raise ValueError(
+            f"{name} must be a whole number of Hz (band-limited resampling works on the ratio of two integer rates, "
+            f"as torchaudio.functional.resample requires), received {name}={value!r}. For a fractional rate, scale "
+            "both rates by the same factor (5512.5 -> 44100 Hz: orig_freq=11025, new_freq=88200)."
+        )
+    return int(value_float)
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """Band-limited resampling from ``orig_freq`` to ``new_freq`` Hz as ``torchaudio.functional.resample``: the
+    rates reduced by their gcd to ``orig`` and ``new``, a windowed-sinc low-pass filter ``width`` samples each
+    side (:func:`kapre.constants.sinc_resample_kernel`); ``quality`` presets set the filter arguments."""
+
+    orig_freq: int
+    new_freq: int
+    orig: int  # reduced by the gcd
+    new: int
+    lowpass_filter_width: int = 6
+    rolloff: float = 0.99
+    resampling_method: str = "sinc_interp_hann"
+    beta: float | None = None
+    width: int = 0
+
+    @classmethod
+    def resolve(cls, orig_freq, new_freq, lowpass_filter_width=6, rolloff=0.99, resampling_method="sinc_interp_hann",
+                beta=None, quality=None) -> Resampling:
+        orig_freq = _integral_frequency("orig_freq", orig_freq)
+        new_freq = _integral_frequency("new_freq", new_freq)
+        quality = V.check_choice("quality", quality, (None, *RESAMPLING_QUALITIES))
+        given = {"lowpass_filter_width": lowpass_filter_width, "rolloff": rolloff,
+                 "resampling_method": resampling_method, "beta": beta}
+        if quality is not None:
+            changed = [f"{key}={value!r}" for key, value in given.items()
+                       if not (value == RESAMPLING_DEFAULTS[key] and type(value) is type(RESAMPLING_DEFAULTS[key]))]
+            if changed:
+                raise ValueError(
+                    f"quality={quality!r} sets the filter arguments itself; leave them at their defaults or pass "
+                    f"quality=None, received {', '.join(changed)}."
+                )
+            given = dict(RESAMPLING_QUALITIES[quality])
+        lowpass_filter_width = V.check_int("lowpass_filter_width", given["lowpass_filter_width"], minimum=1,
+                                           maximum=MAX_RESAMPLE_FILTER_WIDTH)
+        rolloff = V.check_float("rolloff", given["rolloff"], exclusive_minimum=0.0, maximum=1.0)
+        resampling_method = V.check_choice("resampling_method", given["resampling_method"],
+                                           constants.RESAMPLING_METHODS)
+        # I0(beta) overflows float64 above beta = 713; a Kaiser beta beyond 100 is a filter of nothing but its peak
+        beta = V.check_float("beta", given["beta"], minimum=0.0, maximum=100.0, allow_none=True)
+        if beta is not None and resampling_method != "sinc_interp_kaiser":
+            raise ValueError(f"beta shapes the Kaiser window only: use resampling_method='sinc_interp_kaiser' or "
+                             f"beta=None, received beta={beta!r} with resampling_method={resampling_method!r}.")
+        gcd = math.gcd(orig_freq, new_freq)
+        orig, new = orig_freq // gcd, new_freq // gcd
+        width = constants.sinc_resample_width(orig, new, lowpass_filter_width, rolloff)
+        values = new * (orig + 2 * width)
+        if orig != new and values > MAX_RESAMPLE_KERNEL_VALUES:
+            raise ValueError(
+                f"Resampling from orig_freq={orig_freq!r} to new_freq={new_freq!r} Hz reduces to {orig} -> {new} "
+                f"(their gcd is {gcd}): its kernel would hold {new} x {orig + 2 * width} = {values} values, more "
+                "than 2**24 (128 MiB in float64), and cost as many multiply-adds per input sample. Use rates with "
+                "a larger common divisor (resample in two steps) or a smaller lowpass_filter_width, received "
+                f"lowpass_filter_width={lowpass_filter_width!r}."
+            )
+        return cls(orig_freq, new_freq, orig, new, lowpass_filter_width, rolloff, resampling_method, beta, width)
+
+    @property
+    def identity(self) -> bool:
+        """Equal rates: the signal is returned unchanged (as torchaudio)."""
+        return self.orig == self.new
+
+    @property
+    def phases(self) -> int:
+        """Output phases computed per convolution step (:data:`MIN_RESAMPLE_STRIDE`)."""
+        return -(-MIN_RESAMPLE_STRIDE // self.orig)
+
+    def output_length(self, length: int | None) -> int | None:
+        """``ceil(new_freq * length / orig_freq)`` output samples, in exact integer arithmetic (torchaudio rounds
+        ``new * length / orig`` to float32 before its ceil, which gives one sample fewer at a few lengths, the first
+        180,697 samples at 44.1 -> 16 kHz)."""
+        if length is None or self.identity:
+            return length
+        return -(-self.new * length // self.orig)
+
+    def build(self) -> np.ndarray:
+        """The float64 kernel ``(new * phases, orig * phases + 2 * width)`` (:func:`constants.sinc_resample_kernel`
+        of the rates grouped by :attr:`phases`)."""
+        phases = self.phases
+        return constants.sinc_resample_kernel(self.orig * phases, self.new * phases, self.lowpass_filter_width,
+                                              self.rolloff, self.resampling_method, self.beta, width=self.width)

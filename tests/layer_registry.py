@@ -365,6 +365,44 @@ CASES: list[LayerCase] = [
     LayerCase("get_frequency_aware_conv2d", lambda: _seq((12, 9, 1), kapre.composed.get_frequency_aware_conv2d(
         "channels_last", "fa", 4, (3, 3), padding="same")), (12, 9, 1), ("get_frequency_aware_conv2d",),
               time_axis=None, frame_locality=None, opt_outs=COMPOSED),
+    # -- kapre.CQT / kapre.VQT: two octaves at 8 kHz, the lower one decimated once more than the upper ----------
+    LayerCase("CQT", lambda: kapre.CQT(sr=8000, hop_length=HOP, fmin=110.0, n_bins=24, **CL), (200, 2),
+              (kapre.CQT,), edge_lengths=(1, HOP - 1, HOP, 203), frame_locality="waveform", torch_compile=True,
+              float64_output="complex128", mixed_output="complex64", rtol=1e-5),
+    LayerCase("CQT-db-reflect-channels-first", lambda: kapre.CQT(
+        sr=8000, hop_length=HOP, fmin=440.0, n_bins=18, bins_per_octave=12, pad_mode="reflect", output_type="db",
+        **CF), (1, 400), (kapre.CQT,), time_axis=1, output_time_axis=1, edge_lengths=(308, 413), frame_locality=None,
+              rtol=1e-5),
+    LayerCase("VQT-magnitude", lambda: kapre.VQT(sr=8000, hop_length=12, fmin=55.0, n_bins=36, bins_per_octave=12,
+                                                 output_type="magnitude", **CL), WAVE, (kapre.VQT,),
+              edge_lengths=(1, 11, 75), frame_locality="waveform", rtol=1e-5),
+    LayerCase("VQT-power-odd-hop-hamming", lambda: kapre.VQT(
+        sr=8000, hop_length=15, fmin=220.0, n_bins=20, bins_per_octave=10, gamma=5.0, window="hamming", norm=2,
+        output_type="power", **CF), (2, 200), (kapre.VQT,), time_axis=1, output_time_axis=1, edge_lengths=(1, 16),
+              frame_locality="waveform", rtol=1e-5),
+    # -- kapre.Resample ------------------------------------------------------------------------------------------
+    LayerCase("Resample", lambda: kapre.Resample(8000, 6000, **CL), (200, 2), (kapre.Resample,),
+              edge_lengths=(1, 3, 203), frame_locality="waveform", torch_compile=True, rtol=1e-5),
+    LayerCase("Resample-channels-first-kaiser_best", lambda: kapre.Resample(16000, 22050, quality="kaiser_best",
+                                                                            **CF), (2, 200), (kapre.Resample,),
+              time_axis=1, output_time_axis=1, edge_lengths=(1, 321), frame_locality="waveform", rtol=1e-5),
+    # -- kapre.chroma ----------------------------------------------------------------------------------------------
+    LayerCase("Chroma-stft", lambda: kapre.Chroma(sr=8000, n_fft=N_FFT, hop_length=HOP, **CL), WAVE, (kapre.Chroma,),
+              edge_lengths=(1, N_FFT, 75), frame_locality="waveform", rtol=1e-5),
+    LayerCase("Chroma-stft-norm2-reflect-channels-first", lambda: kapre.Chroma(
+        sr=8000, n_fft=N_FFT, win_length=N_FFT - 8, hop_length=HOP, n_chroma=24, norm=2, pad_mode="reflect", **CF),
+              (2, 200), (kapre.Chroma,), time_axis=1, output_time_axis=1, edge_lengths=(N_FFT // 2 + 1, 75),
+              frame_locality=None, rtol=1e-5),
+    LayerCase("Chroma-stft-center-False-norm-None", lambda: kapre.Chroma(
+        sr=8000, n_fft=N_FFT, hop_length=HOP, center=False, norm=None, **CL), WAVE, (kapre.Chroma,),
+              edge_lengths=(N_FFT, 75), frame_locality="waveform", rtol=1e-5),
+    LayerCase("Chroma-cqt", lambda: kapre.Chroma(
+        source="cqt", sr=8000, hop_length=HOP, fmin=110.0, n_octaves=3, bins_per_octave=12, **CL), WAVE,
+              (kapre.Chroma,), edge_lengths=(1, 17, 75), frame_locality="waveform", rtol=1e-5),
+    LayerCase("Chroma-cqt-threshold-reflect-channels-first", lambda: kapre.Chroma(
+        source="cqt", sr=8000, hop_length=HOP, fmin=440.0, n_octaves=2, bins_per_octave=24, threshold=0.05,
+        pad_mode="reflect", **CF), (2, 400), (kapre.Chroma,), time_axis=1, output_time_axis=1,
+              edge_lengths=(317, 413), frame_locality=None, rtol=1e-5),
 ]
 
 
