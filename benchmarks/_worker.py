@@ -18,6 +18,7 @@ import traceback
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import constantq  # noqa: E402
 import frontends  # noqa: E402
 from workloads import WORKLOADS, make_input  # noqa: E402
 
@@ -123,6 +124,8 @@ def build_kapre(w, backend, mode):
     from kapre import constants
 
     task = w["task"]
+    if task in ("cqt", "resample"):  # kapre.CQT / kapre.Resample (--suite constantq)
+        return constantq.build_kapre(w, backend, mode, _compile, _to_backend, _to_numpy)
     if task == "frontend":  # kapre.frontends: one layer, (batch, samples) in, the reference's layout out
         from kapre import frontends
 
@@ -389,6 +392,7 @@ BUILDERS = {
     "torchaudio": build_torchaudio,
     "kapre041": build_kapre041,
     **frontends.BUILDERS,  # the front-ends' references
+    **constantq.BUILDERS,  # the CQT's and the resampler's peers
 }
 
 
@@ -495,15 +499,15 @@ def main() -> int:
         import torch  # noqa: F401
     elif impl == "torchaudio":
         import torchaudio  # noqa: F401
-    elif impl in frontends.IMPORTS:
+    elif impl in frontends.IMPORTS or impl in constantq.IMPORTS:
         import importlib
 
-        for module in frontends.IMPORTS[impl]:
+        for module in frontends.IMPORTS[impl] if impl in frontends.IMPORTS else constantq.IMPORTS[impl]:
             importlib.import_module(module)
     import_rss = rss_mib()
     versions = {}
     for module in ("kapre", "keras", "tensorflow", "jax", "torch", "librosa", "torchaudio", "whisper",
-                   "transformers", "kaldi_native_fbank", "torchlibrosa"):
+                   "transformers", "kaldi_native_fbank", "torchlibrosa", "nnAudio", "soxr", "scipy"):
         if module in sys.modules:
             versions[module] = getattr(sys.modules[module], "__version__", "?")
     if spec.get("interleave"):

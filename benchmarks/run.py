@@ -6,7 +6,9 @@ the other; results go to ``benchmarks/results/``: ``results.md`` (the tables, wi
 timing; not committed). ``--suite frontends`` runs only the model front-ends (kapre.frontends against their
 reference implementations; report in ``benchmarks/results/frontends/``). The peers' environments (kapre 0.4.1; the
 test references' folder ``.test-references`` with torchaudio and openai-whisper) are built by an explicit step,
-``python benchmarks/run.py --setup-peers``; rows whose environment is missing are skipped with a note. See
+``python benchmarks/run.py --setup-peers``; rows whose environment is missing are skipped with a note.
+``--suite constantq`` runs kapre.CQT and kapre.Resample against nnAudio, librosa and torchaudio (issue 17; report in
+``benchmarks/results/constantq/``; nnAudio from ``.bench-nnaudio``, ``bash benchmarks/setup_nnaudio.sh``). See
 ``benchmarks/README.md``.
 """
 
@@ -27,16 +29,29 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import constantq  # noqa: E402
 import frontends  # noqa: E402
-from workloads import FRONTEND_WORKLOADS, SWEEP_BATCHES, SWEEP_SECONDS, WORKLOADS, make_input  # noqa: E402
+from workloads import (  # noqa: E402
+    CONSTANTQ_WORKLOADS,
+    CQT_WORKLOADS,
+    FRONTEND_WORKLOADS,
+    RESAMPLE_WORKLOADS,
+    SWEEP_BATCHES,
+    SWEEP_SECONDS,
+    WORKLOADS,
+    make_input,
+)
 
 VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 REFERENCES_DIR = ROOT / ".test-references"  # torchaudio and openai-whisper, built by tests/references.py
+NNAUDIO_DIR = ROOT / ".bench-nnaudio"  # nnAudio (pip --target --no-deps), built by benchmarks/setup_nnaudio.sh
 SETUP_COMMAND = "python benchmarks/run.py --setup-peers"
 PEER_SETUP = {  # peer -> (what it needs, the command that builds it)
     "kapre041": (".bench-venv (kapre 0.4.1 on tensorflow-cpu 2.20)", "bash benchmarks/setup_kapre04_venv.sh"),
     "torchaudio": (".test-references (torchaudio and openai-whisper; or a folder named by BENCH_TORCHAUDIO_PATH)",
                    "python tests/references.py"),
+    "nnaudio": (".bench-nnaudio (nnAudio, --no-deps, on the installed torch/numpy/scipy; or a folder named by "
+                "BENCH_NNAUDIO_PATH)", "bash benchmarks/setup_nnaudio.sh"),
 }
 TARGET_SPEEDUP = 1.5  # each front-end on its fastest backend against each of its references
 SIMD_FLAGS = ("avx512f", "avx2", "fma")  # x86 flags that decide which FFT / matmul kernels run
@@ -46,17 +61,35 @@ MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(j
 LOGMEL = ("W1 log-mel", "W2 log-mel")
 EXTRA = ("STFT magnitude (W1)", "MFCC-20 (W1)", "STFT->iSTFT (W1)")
 SWEEP = tuple(f"sweep {b}x{s}s" for s in SWEEP_SECONDS for b in SWEEP_BATCHES)
-SUITES = ("all", "core", "frontends")
+SUITES = ("all", "core", "frontends", "constantq")
 FRONTEND_KAPRE = (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager"))  # kapre's mode per backend
+CONSTANTQ_KAPRE = FRONTEND_KAPRE  # kapre.CQT / kapre.Resample: one mode per backend, as the front-ends
 
 
 def configurations(quick: bool, suite: str = "core"):
     """(impl, backend, mode, workloads) in run order: the ``core`` rows (log-mel, STFT, MFCC, round trip, scaling;
-    ``quick``: W1/W2 only), the model ``frontends``' rows, or ``all`` of them."""
+    ``quick``: W1/W2 only), the model ``frontends``' rows, the ``constantq`` rows (CQT, resampling), or ``all``
+    of them."""
     if suite == "frontends":
         return frontend_configurations()
+    if suite == "constantq":
+        return constantq_configurations()
     core = core_configurations(quick)
-    return core + frontend_configurations() if suite == "all" else core
+    return core + frontend_configurations() + constantq_configurations() if suite == "all" else core
+
+
+def constantq_configurations():
+    """kapre.CQT and kapre.Resample on each backend (the CQT in a process of its own, so that its memory is its
+    own; the resampling workloads together in another), then each peer with the workloads it is a peer of,
+    interleaved: kapre's CQT rows and their peers first, then the resampling rows."""
+    out = []
+    for group in (CQT_WORKLOADS, RESAMPLE_WORKLOADS):
+        out += [("kapre", backend, mode, group) for backend, mode in CONSTANTQ_KAPRE]
+        for impl in constantq.BUILDERS:
+            workloads = tuple(name for name in group if impl in WORKLOADS[name]["refs"])
+            if workloads:
+                out.append((impl, *constantq.backend_mode(impl), workloads))
+    return out
 
 
 def frontend_configurations():
@@ -126,6 +159,11 @@ def pool_rounds(row, later):
     row["rounds"] = row.get("rounds", 1) + 1
 
 
+def nnaudio_path() -> str:
+    """The folder put on PYTHONPATH for the nnAudio rows: BENCH_NNAUDIO_PATH, else .bench-nnaudio."""
+    return os.environ.get("BENCH_NNAUDIO_PATH") or str(NNAUDIO_DIR)
+
+
 def torchaudio_path() -> str:
     """The folder put on PYTHONPATH for the torchaudio rows and the front-ends' references: BENCH_TORCHAUDIO_PATH,
     else the test references' folder .test-references (torchaudio, openai-whisper)."""
@@ -134,8 +172,8 @@ def torchaudio_path() -> str:
 
 def needs(impl) -> str:
     """The peer environment an impl's rows need (``missing_peers``' keys): kapre041, torchaudio, whisper, or the
-    impl itself when it needs none."""
-    return frontends.NEEDS.get(impl, impl)
+    impl itself when it needs none; nnaudio for the nnAudio rows."""
+    return frontends.NEEDS.get(impl) or constantq.NEEDS.get(impl, impl)
 
 
 def missing_peers() -> dict[str, str]:
@@ -148,12 +186,17 @@ def missing_peers() -> dict[str, str]:
     for package in ("torchaudio", "whisper"):
         if not (Path(torchaudio_path()) / package).exists():
             missing[package] = f"no {package} in {where}; build .test-references with `{SETUP_COMMAND}`"
+    if not (Path(nnaudio_path()) / "nnAudio").exists():
+        where = os.environ.get("BENCH_NNAUDIO_PATH") or ".bench-nnaudio"
+        missing["nnaudio"] = (f"no nnAudio in {where}; build it with `{PEER_SETUP['nnaudio'][1]}` (or "
+                              f"`{SETUP_COMMAND}`)")
     return missing
 
 
-def setup_peers(which=("kapre041", "torchaudio")) -> int:
-    """Build the peers' environments (``.bench-venv``; ``.test-references`` with torchaudio and openai-whisper)
-    with their setup commands; they download packages from PyPI. Returns the number of commands that failed."""
+def setup_peers(which=("kapre041", "torchaudio", "nnaudio")) -> int:
+    """Build the peers' environments (``.bench-venv``; ``.test-references`` with torchaudio and openai-whisper;
+    ``.bench-nnaudio``) with their setup commands; they download packages from PyPI. Returns the number of
+    commands that failed."""
     failed = 0
     for impl in which:
         what, command = PEER_SETUP[impl]
@@ -177,8 +220,10 @@ def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, m
     python = sys.executable
     if impl == "kapre041":
         python = str(VENV_PYTHON)
-    if impl == "torchaudio" or impl in frontends.BUILDERS:
+    if impl == "torchaudio" or impl in frontends.BUILDERS or needs(impl) == "torchaudio":
         env["PYTHONPATH"] = torchaudio_path()
+    elif needs(impl) == "nnaudio":
+        env["PYTHONPATH"] = nnaudio_path()
     # the scaling sweep's inputs are timed round-robin in one process (_worker.run_interleaved)
     spec = dict(impl=impl, mode=mode, workloads=list(workloads), runs=runs, min_time_s=min_time, out_dir=out_dir,
                 row_id=row_id, interleave=tuple(workloads) == SWEEP)
@@ -245,6 +290,39 @@ def frontend_deviations(group, tmp: Path):
             r["deviation"], r["deviation_unit"] = float(np.abs(out - ref).max()), unit
 
 
+def constantq_deviations(group, tmp: Path):
+    """For a CQT / resampling workload's rows: the deviation of each row's output from the first reference (in
+    ``refs`` order) that ran: ``||y - ref|| / ||ref||`` over the batch (``deviation="relative"``: the CQT
+    magnitude against librosa.cqt) or ``max |y - ref|`` (``"max_abs"``: the resampled samples against
+    torchaudio.functional.resample)."""
+    ok = [r for r in group if r["status"] == "ok"]
+    w = WORKLOADS[group[0]["workload"]]
+    primary = next((r for impl in w["refs"] for r in ok if r["impl"] == impl), None)
+    if primary is None:
+        return
+    ref = np.load(tmp / f"{primary['row_id']}__{primary['workload']}.npy").astype(np.float64)
+    unit = "relative" if w["deviation"] == "relative" else "max abs"
+    for r in ok:
+        out = np.load(tmp / f"{r['row_id']}__{r['workload']}.npy").astype(np.float64)
+        if out.shape != ref.shape:
+            r["deviation"], r["deviation_unit"] = None, f"shape {tuple(out.shape)} vs {tuple(ref.shape)}"
+        elif w["deviation"] == "relative":
+            r["deviation"] = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+            r["deviation_unit"] = unit
+        else:
+            r["deviation"], r["deviation_unit"] = float(np.abs(out - ref).max()), unit
+
+
+def deviation_source(name) -> str:
+    """What a workload's deviation column is measured from (the table's header)."""
+    w = WORKLOADS[name]
+    if w["task"] == "frontend":
+        return "the reference"
+    if w["task"] in ("cqt", "resample"):
+        return next(iter(w["refs"].values()))
+    return "librosa"
+
+
 def _db(mag_or_power, power):
     p = mag_or_power**2 if not power else mag_or_power
     db = 10.0 * np.log10(np.maximum(p.astype(np.float64), 1e-10))
@@ -274,6 +352,12 @@ def deviation(name, out, ref):
 
 def label(row):
     w = WORKLOADS[row["workload"]]
+    if w["task"] in ("cqt", "resample"):
+        if row["impl"] == "kapre":
+            base = "kapre.CQT (magnitude)" if w["task"] == "cqt" else "kapre.Resample"
+        else:
+            base = w["refs"][row["impl"]]
+        return _with_backend(base, row)
     if w["task"] == "frontend":
         base = f"kapre.frontends.{w['frontend']}" if row["impl"] == "kapre" else w["refs"][row["impl"]]
         return _with_backend(base, row)
@@ -339,7 +423,8 @@ def write_report(rows, meta, out_dir: Path):
              f"{meta['runs']} timed runs per row after one warm-up"
              + (f", more for cheap rows (until {meta['min_time_s']} s of timed calls, at most 200)"
                 if meta.get("min_time_s") else "")
-             + (f"; the log-mel rows, the front-ends' rows and kapre's scaling sweeps ran in {meta['rounds']} rounds "
+             + (f"; the log-mel rows, the front-ends' rows, the CQT and resampling rows and kapre's scaling sweeps ran "
+                f"in {meta['rounds']} rounds "
                 "(separate passes over all configurations, their timed runs pooled)" if meta.get("rounds", 1) > 1
                 else "")
              + f"; {meta['elapsed_min']:.1f} min in all.", "",
@@ -353,7 +438,11 @@ def write_report(rows, meta, out_dir: Path):
              + (" In the front-ends' tables the peers are the reference implementations (`x fastest reference`), "
                 "and the deviation is the largest absolute difference from the first reference listed for the "
                 "front-end, in the front-end's output units." if any(WORKLOADS[r["workload"]]["task"] == "frontend"
-                                                                      for r in rows) else ""), ""]
+                                                                      for r in rows) else "")
+             + (" In the CQT and resampling tables the deviation is from the first peer listed in the table's header: "
+                "the CQT magnitude's relative error ||y - ref|| / ||ref|| over the batch, the resampled samples' "
+                "largest absolute difference." if any(WORKLOADS[r["workload"]]["task"] in ("cqt", "resample")
+                                                     for r in rows) else ""), ""]
     skipped = meta.get("skipped") or {}
     if skipped:
         lines += ["**Skipped rows** (their peer environment is missing; `x fastest peer` is over the peers that "
@@ -364,8 +453,8 @@ def write_report(rows, meta, out_dir: Path):
         group = [r for r in rows if r["workload"] == name]
         ok = [r for r in group if r["status"] == "ok"]
         best_peer = fastest_peer_s(ok)
-        peer, dev_from = ("reference", "the reference") if WORKLOADS[name]["task"] == "frontend" else ("peer",
-                                                                                                         "librosa")
+        peer = "reference" if WORKLOADS[name]["task"] == "frontend" else "peer"
+        dev_from = deviation_source(name)
         lines += [f"## {name}", "", f"| configuration | median ms | min ms | max ms | audio-s/s | x fastest {peer} "
                   f"| peak RSS MiB (beyond import) | max dev. from {dev_from} |", "|---|---|---|---|---|---|---|---|"]
         for r in sorted(ok, key=lambda r: r["median_s"]):
@@ -384,6 +473,9 @@ def write_report(rows, meta, out_dir: Path):
     verdicts = frontend_verdicts(rows)
     if verdicts:
         lines += frontend_lines(verdicts)
+    targets = constantq_verdicts(rows)
+    if targets:
+        lines += constantq_lines(targets)
     sweep = scaling_rows(rows)
     if sweep:
         lines += ["## Scaling (W2 settings): ms per audio-second (median)", "",
@@ -414,6 +506,73 @@ def write_report(rows, meta, out_dir: Path):
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
         print(f"chart not written: {error}")
+
+
+def _memory_mib(row) -> float:
+    return row["peak_rss_mib"] - row["import_rss_mib"]
+
+
+def constantq_verdicts(rows) -> list[dict]:
+    """Per CQT / resampling workload (issue 17's speed acceptance): kapre's fastest row (over its backends) against
+    the fastest peer that ran, the speed-up (peer median / kapre median) and whether it reaches the workload's
+    ``target``; each peer's median, memory and speed-up; the memory is the peak RSS beyond the import footprint."""
+    out = []
+    for name in CONSTANTQ_WORKLOADS:
+        ok = [r for r in rows if r["workload"] == name and r["status"] == "ok"]
+        if not any(r["workload"] == name for r in rows):
+            continue
+        kapre = min((r for r in ok if r["impl"] == "kapre"), key=lambda r: r["median_s"], default=None)
+        peers = sorted((r for r in ok if r["impl"] != "kapre"), key=lambda r: r["median_s"])
+        entry = dict(workload=name, target=WORKLOADS[name]["target"], kapre=None, fastest_peer=None, peers=[])
+        if kapre is not None:
+            entry["kapre"] = dict(configuration=label(kapre), median_ms=kapre["median_s"] * 1e3,
+                                  memory_mib=_memory_mib(kapre))
+        for peer in peers:
+            item = dict(configuration=label(peer), median_ms=peer["median_s"] * 1e3, memory_mib=_memory_mib(peer))
+            if kapre is not None:
+                item["speedup"] = peer["median_s"] / kapre["median_s"]
+            entry["peers"].append(item)
+        if peers:
+            entry["fastest_peer"] = entry["peers"][0]
+            if kapre is not None:
+                entry["speedup"] = entry["peers"][0]["speedup"]
+                entry["meets_target"] = entry["speedup"] >= entry["target"]
+        out.append(entry)
+    return out
+
+
+def constantq_lines(targets) -> list[str]:
+    """The report's section on issue 17's speed acceptance: kapre's fastest backend against the fastest peer."""
+    lines = ["## CQT and resampling: kapre's fastest backend against the fastest peer", "",
+             "Speed-up = the fastest peer's median / the median of kapre's fastest backend (the CQT's target: >= 1.5x "
+             "over the fastest of nnAudio's two CQTs and librosa; resampling's: >= 1x, at least as fast as "
+             "torchaudio). Memory: peak RSS of the row's worker beyond its import footprint (MiB).", "",
+             "| workload | kapre's fastest backend | kapre ms | kapre MiB | fastest peer | peer ms | peer MiB | "
+             "speed-up | target | met |", "|---|---|---|---|---|---|---|---|---|---|"]
+    missed = []
+    for v in targets:
+        kapre, peer = v["kapre"], v["fastest_peer"]
+        kapre_cells = (f"{kapre['configuration']} | {kapre['median_ms']:.1f} | {kapre['memory_mib']:.0f}" if kapre
+                       else "not run | - | -")
+        peer_cells = (f"{peer['configuration']} | {peer['median_ms']:.1f} | {peer['memory_mib']:.0f}" if peer
+                      else "no peer ran | - | -")
+        if "speedup" in v:
+            met = "yes" if v["meets_target"] else "**no**"
+            if not v["meets_target"]:
+                missed.append(f"{v['workload']} ({v['speedup']:.2f}x, target {v['target']:g}x)")
+            verdict = f"{v['speedup']:.2f}x | {v['target']:g}x | {met}"
+        else:
+            verdict = f"- | {v['target']:g}x | -"
+        lines.append(f"| {v['workload']} | {kapre_cells} | {peer_cells} | {verdict} |")
+    lines += ["", "Against each peer (speed-up of kapre's fastest backend):", ""]
+    for v in targets:
+        if v["kapre"] and v["peers"]:
+            lines.append(f"- {v['workload']}: " + "; ".join(
+                f"{p['configuration']} {p['median_ms']:.1f} ms ({p['memory_mib']:.0f} MiB): {p['speedup']:.2f}x"
+                for p in v["peers"]) + ".")
+    lines += ["", ("Below target: " + "; ".join(missed) + ".") if missed else
+              "Every workload that ran meets its target.", ""]
+    return lines
 
 
 def frontend_verdicts(rows) -> list[dict]:
@@ -577,6 +736,19 @@ def summary(rows, meta) -> dict:
                             for ref in v["references"]])
             for v in verdicts},
             reference_columns=["configuration", "median_ms", "kapre_over_reference", "speedup", "meets_target"])
+    targets = constantq_verdicts(rows)
+    if targets:
+        out["constantq"] = {v["workload"]: dict(
+            target_speedup=v["target"],
+            kapre=[v["kapre"]["configuration"], round(v["kapre"]["median_ms"], 1), round(v["kapre"]["memory_mib"])]
+            if v["kapre"] else None,
+            peers=[[p["configuration"], round(p["median_ms"], 1), round(p["memory_mib"]),
+                    round(p["speedup"], 2) if "speedup" in p else None] for p in v["peers"]],
+            speedup_over_fastest_peer=round(v["speedup"], 2) if "speedup" in v else None,
+            meets_target=v.get("meets_target"))
+            for v in targets}
+        out["constantq_columns"] = dict(kapre=["configuration", "median_ms", "peak_mib_beyond_import"],
+                                        peers=["configuration", "median_ms", "peak_mib_beyond_import", "speedup"])
     sweep = scaling_rows(rows)
     if sweep:
         out["scaling"] = {
@@ -727,7 +899,8 @@ def machine() -> str:
     return f"{mem:.0f} GiB RAM, GPU: {gpu}; Python {platform.python_version()}"
 
 
-PEER_LABEL = {"kapre041": "kapre 0.4.1 (PyPI)", "torchaudio": "torchaudio", "whisper": "openai-whisper"}
+PEER_LABEL = {"kapre041": "kapre 0.4.1 (PyPI)", "torchaudio": "torchaudio", "whisper": "openai-whisper",
+              "nnaudio": "nnAudio"}
 
 
 def peer_notes(rows) -> list[str]:
@@ -764,6 +937,28 @@ def peer_notes(rows) -> list[str]:
             "torchaudio and openai-whisper come from .test-references (tests/references.py), put on PYTHONPATH "
             "for the reference rows only. kapre.frontends runs with its builders' defaults on each backend "
             f"({', '.join(_with_backend('', dict(backend=b, mode=m)).strip() for b, m in FRONTEND_KAPRE)}).")
+    nn = next((r for r in rows if constantq.NEEDS.get(r["impl"]) == "nnaudio" and r["status"] == "ok"), None)
+    if nn:
+        versions = nn.get("versions", {})
+        notes.append(
+            f"nnAudio {versions.get('nnAudio', '?')} (benchmarks/setup_nnaudio.sh: `pip install --target "
+            f".bench-nnaudio --no-deps`, on the installed torch {versions.get('torch', '?')}, scipy "
+            f"{versions.get('scipy', '?')}), put on PYTHONPATH for its rows only: `nnAudio.features.CQT1992v2` / "
+            "`CQT2010v2` with sr, hop, fmin C1, 84 bins, 12 per octave, `output_format='Magnitude'` and its "
+            "librosa normalisation (its defaults), `pad_mode='constant'` (librosa's and kapre's padding), on the "
+            "batch, kernels built once outside the clock. librosa.cqt with its defaults (soxr_hq decimation), "
+            "`np.abs` of its output, per clip and on the batch; kapre.CQT with `output_type='magnitude'`. The input is "
+            "music-like (benchmarks/workloads.py `make_music`: chords of harmonic tones, seed 0).")
+    ta = next((r for r in rows if r["impl"] in ("ref_ta_resample", "ref_ta_resample_transform")
+               and r["status"] == "ok"), None)
+    if ta:
+        versions = ta.get("versions", {})
+        notes.append(
+            f"Resampling: torchaudio {versions.get('torchaudio', '?')} (.test-references, pure Python) "
+            "`functional.resample(batch, orig, new, **kw)` (which builds its kernel on every call, as its users "
+            "call it) and `transforms.Resample` (kernel built once, as kapre.Resample's), on the (16, samples) "
+            "batch; kapre.Resample with the same parameters on (16, samples, 1). `kaiser_best`: "
+            "lowpass_filter_width 64, rolloff 0.9475937167399596, sinc_interp_kaiser, beta 14.769656459379492.")
     if any(r["impl"] == "keras" and r["status"] == "ok" for r in rows):
         notes.append("keras.layers.MelSpectrogram has its own conventions (center=True framing, HTK mel without "
                      "Slaney norm, top_db over the whole batch), so its deviation from librosa is large by design.")
@@ -777,14 +972,16 @@ def main() -> int:
                              "openai-whisper) from PyPI, then exit; a run never builds them itself")
     parser.add_argument("--suite", choices=SUITES, default=None,
                         help="core: log-mel, STFT, MFCC, round trip, scaling; frontends: kapre.frontends against "
-                             "their reference implementations (default --out benchmarks/results/frontends); all: "
-                             "both (the default; --quick alone means core)")
+                             "their reference implementations (default --out benchmarks/results/frontends); "
+                             "constantq: kapre.CQT and kapre.Resample against nnAudio, librosa and torchaudio "
+                             "(default --out benchmarks/results/constantq); all: all three (the default; --quick "
+                             "alone means core)")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="times the log-mel rows and kapre's scaling sweeps are run, in separate passes over "
-                             "all configurations; their timed runs are pooled (load on a shared machine comes and "
-                             "goes)")
+                        help="times the log-mel rows, the front-ends' and CQT/resampling rows and kapre's scaling "
+                             "sweeps are run, in separate passes over all configurations; their timed runs are "
+                             "pooled (load on a shared machine comes and goes)")
     parser.add_argument("--min-time", type=float, default=0.25,
                         help="seconds of timed calls per row and round at least: cheap rows get more than --runs "
                              "calls (at most 200)")
@@ -799,7 +996,7 @@ def main() -> int:
     args = parser.parse_args()
     suite = args.suite or ("core" if args.quick else "all")
     if args.out is None:
-        args.out = str(HERE / "results" / "frontends" if suite == "frontends" else HERE / "results")
+        args.out = str(HERE / "results" / suite if suite in ("frontends", "constantq") else HERE / "results")
     if args.setup_peers:
         return 1 if setup_peers() else 0
     if args.report_only:
@@ -820,7 +1017,7 @@ def main() -> int:
     rows = []
     rounds = max(1, args.rounds)
     repeated = [c for c in configs if set(c[3]) <= set(LOGMEL) or set(c[3]) <= set(FRONTEND_WORKLOADS)
-                or (c[3] == SWEEP and c[0] == "kapre")]
+                or set(c[3]) <= set(CONSTANTQ_WORKLOADS) or (c[3] == SWEEP and c[0] == "kapre")]
     schedule = configs + repeated * (rounds - 1)
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
@@ -849,6 +1046,9 @@ def main() -> int:
         w = WORKLOADS[name]
         if w["task"] == "frontend":
             frontend_deviations([r for r in rows if r["workload"] == name], Path(tmp))
+            continue
+        if w["task"] in ("cqt", "resample"):
+            constantq_deviations([r for r in rows if r["workload"] == name], Path(tmp))
             continue
         if w["batch"] * w["seconds"] > 512:
             for r in rows:

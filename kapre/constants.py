@@ -39,6 +39,7 @@ __all__ = [
     "wavelet_lengths",
     "cqt_correlation_kernel",
     "halfband_lowpass",
+    "cqt_window_main_lobe",
     "decimation_matrix",
     "chroma_filterbank",
     "cq_to_chroma_matrix",
@@ -568,6 +569,12 @@ _CQT_WINDOW_COSINES = {
     "ones": (1.0,),
 }
 CQT_WINDOWS = (*_CQT_WINDOW_COSINES, "bartlett")
+
+
+def cqt_window_main_lobe(window: str) -> float:
+    """Half the width of a wavelet window's main lobe, in bins of 1 / length: 1 for the boxcar, 2 for Hann,
+    Hamming and Bartlett, 3 for Blackman, 4 for Blackman-Harris (a cosine sum of K terms: K)."""
+    return 2.0 if window == "bartlett" else float(len(_CQT_WINDOW_COSINES[window]))
 
 
 def _window_at(window: str, positions: np.ndarray) -> np.ndarray:

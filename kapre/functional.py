@@ -543,18 +543,14 @@ def _loop_frame_chunks(fn, signals, frame_length: int, hop_length: int, total: i
 
 
 def decimate_by_two(signals, decimator):
-    """``(rows, samples)`` low-passed (zeros beyond the ends) and decimated by two: ``(rows, ceil(samples / 2))``,
-    output sample ``m`` centred on input sample ``2 m``. ``decimator``: the low-pass as
-    :func:`kapre.constants.decimation_matrix` ``(2 * block + taps - 1, block)``: frames of that many samples every
-    ``2 * block`` samples, times the matrix, give ``block`` outputs each."""
+    """``(rows, samples)`` low-passed and decimated by two where the low-pass fits inside the signal (no padding):
+    output ``m`` is centred on input ``taps // 2 + 2 m``; whole blocks only, so up to ``2 * block + taps - 2``
+    samples at the end give no output. ``decimator``: the low-pass as :func:`kapre.constants.decimation_matrix`
+    ``(2 * block + taps - 1, block)``: frames of that many samples every ``2 * block`` samples, times the matrix,
+    give ``block`` outputs each (a matrix product runs at full speed on every backend)."""
     span, block = decimator.shape
-    taps = span - 2 * block + 1
-    length = signals.shape[-1] if _is_static(signals.shape[-1]) else ops.shape(signals)[-1]
-    outputs = -(-length // 2)
-    n_blocks = -(-outputs // block)
-    padded = ops.pad(signals, [(0, 0), (taps // 2, n_blocks * 2 * block + taps - 1 - length - taps // 2)])
-    decimated = _frames_times(padded, span, 2 * block, decimator)
-    return ops.reshape(decimated, (-1, n_blocks * block))[:, :outputs]
+    decimated = _frames_times(signals, span, 2 * block, decimator)
+    return ops.reshape(decimated, (ops.shape(decimated)[0], -1))
 
 
 def _frames_times(signals, frame_length: int, hop_length: int, matrix):
@@ -573,6 +569,7 @@ def constant_q_tensors(plan, dtype: str) -> dict:
         "decimator": _backend.constant(plan.decimator, dtype),
         "reach": plan.reach,
         "margin": plan.margin,
+        "margin_after": plan.margin_after,
     }
 
 
@@ -582,26 +579,33 @@ def constant_q(signals, plan: dict, hop_length: int, pad_mode: str = "constant")
 
     ``plan``: :func:`constant_q_tensors` of :meth:`kapre.params.ConstantQ.plan`: ``octaves``, ``(decimations,
     first_offset, kernel)`` per group of bins from the top down, decimations never decreasing; the decimation
-    low-pass as a ``decimator`` matrix; ``reach`` and ``margin``. The signal is padded by ``reach`` samples at
-    both ends (``pad_mode``) and by zeros to ``margin``; then each group's frames, centred on every
+    low-pass as a ``decimator`` matrix; ``reach``, ``margin`` and ``margin_after``. The signal is padded by
+    ``reach`` samples at both ends (``pad_mode``) and by zeros to the margins (once: each decimation reads only
+    inside the signal, the margins absorbing the samples it drops); then each group's frames, centred on every
     ``hop_length`` samples, are read from the signal decimated ``decimations`` times and multiplied by the
     group's kernel: one framing and one matrix product per group, the low groups at a fraction of the rate.
     """
     length = signals.shape[-1] if _is_static(signals.shape[-1]) else ops.shape(signals)[-1]
     n_frames = 1 + length // hop_length
-    reach, margin = plan["reach"], plan["margin"]
+    reach, before, after = plan["reach"], plan["margin"], plan["margin_after"]
     if pad_mode == "constant":
-        x = pad_along_axis(signals, margin, margin)
+        x = pad_along_axis(signals, before, after)
     else:  # the frames read the mirrored reach; the decimation's ringing beyond it runs into zeros
-        x = pad_along_axis(pad_along_axis(signals, reach, reach, mode=pad_mode), margin - reach, margin - reach)
-    level, reals, imags = 0, [], []
+        x = pad_along_axis(pad_along_axis(signals, reach, reach, mode=pad_mode), before - reach, after - reach)
+    decimator = plan["decimator"]
+    half_taps = (decimator.shape[0] - 2 * decimator.shape[1]) // 2  # the low-pass reaches taps // 2 each side
+    position, level, reals, imags = -before, 0, [], []  # position: the signal sample x[:, 0] stands for
     for decimations, first_offset, kernel in plan["octaves"]:
         while level < decimations:
-            x = decimate_by_two(x, plan["decimator"])
+            step = 2**level
+            # start one sample later where needed, so that the decimated samples fall on multiples of 2 * step
+            skip = ((position + half_taps * step) // step) % 2
+            x = decimate_by_two(x[:, skip:], decimator)
+            position += (skip + half_taps) * step
             level += 1
         step = 2**decimations
         hop, taps = hop_length // step, kernel.shape[0]
-        start = margin // step + first_offset
+        start = -position // step + first_offset
         segment = x[:, start : start + (n_frames - 1) * hop + taps]
         product = _frames_times(segment, taps, hop, kernel)
         n_group = kernel.shape[1] // 2
@@ -749,6 +753,7 @@ def normalize(x, norm=np.inf, axis: int = -1, threshold: float | None = None):
     """
     if norm is None:
         return x
+    x = ops.convert_to_tensor(x)  # the dtype the backend computes in (float64 NumPy is float32 on JAX without x64)
     dtype = keras_backend.standardize_dtype(x.dtype)
     floor = float(np.finfo(dtype).tiny) if threshold is None else float(threshold)
     magnitude = ops.abs(x)

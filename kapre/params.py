@@ -376,7 +376,8 @@ DB_NAMES = prefixed("db_", ("ref_value", "amin", "dynamic_range"))
 
 
 # The octave recursion of the constant-Q transform (see ConstantQ): a group of bins is computed at 1 / 2**d of the
-# rate when its top cutoff lies below CQT_DECIMATION_HEADROOM x the decimated Nyquist frequency; the decimation
+# rate when its wavelets' spectra (to two side lobes past the main lobe) end below CQT_DECIMATION_HEADROOM x the
+# decimated Nyquist frequency; the decimation
 # low-pass (constants.halfband_lowpass) rejects what would alias onto that band by CQT_DECIMATION_ATTENUATION dB.
 # At 0.5 and 100 dB the recursion is within 2e-5 (relative) of the full-rate transform; at 0.9 it is 2e-2 away.
 CQT_DECIMATION_HEADROOM = 0.5
@@ -481,14 +482,16 @@ class ConstantQ:
         """The groups of bins from the top down (``bins_per_octave`` each, the lowest possibly fewer), each at the
         lowest rate its cutoff and the hop allow (never higher than the group above it), the decimation low-pass
         and the padding."""
-        _, cutoffs = constants.wavelet_lengths(self.frequencies, self.sample_rate, self.window, self.filter_scale,
-                                               self.gamma)
+        # where each wavelet's spectrum has fallen far: its centre plus its window's main lobe and two side lobes,
+        # in bins of 1 / length (librosa's cutoff, the centre plus half the noise bandwidth, is far inside that for
+        # a variable-Q wavelet, whose length follows f + gamma / alpha, not f)
+        edges = self.frequencies + (constants.cqt_window_main_lobe(self.window) + 2.0) * self.sample_rate / self.lengths
         gains = np.sqrt(self.lengths) if self.scale else self.lengths
         hop_twos = (self.hop_length & -self.hop_length).bit_length() - 1  # the hop's factors of two
         groups, decimations = [], 0
         for stop in range(self.n_bins, 0, -self.bins_per_octave):
             start = max(0, stop - self.bins_per_octave)
-            top = cutoffs[start:stop].max()
+            top = edges[start:stop].max()
             while (decimations < hop_twos
                    and top <= CQT_DECIMATION_HEADROOM * self.sample_rate / 2 ** (decimations + 2)):
                 decimations += 1
@@ -499,12 +502,14 @@ class ConstantQ:
             groups.append(ConstantQOctave(start, stop, decimations, kernel, first))
         lowpass = constants.halfband_lowpass(CQT_DECIMATION_ATTENUATION)
         reach = max(group.reach for group in groups)
+        # each decimation drops up to taps // 2 + 1 samples (of its input rate) at the start, and at the end up to
+        # a block of outputs plus the low-pass's reach: the margins take them, beyond the kernels' reach
         deepest = groups[-1].decimations
-        ringing = (lowpass.shape[0] // 2) * 2 ** (deepest + 1) if deepest else 0
-        # rounded up to a multiple of the deepest decimation, so that the padding stays aligned with every rate
-        margin = -(-(reach + ringing) // 2**deepest) * 2**deepest
+        half_taps = lowpass.shape[0] // 2
+        dropped_before = sum((half_taps + 1) * 2**level for level in range(deepest))
+        dropped_after = sum((2 * CQT_DECIMATION_BLOCK + 2 * half_taps) * 2**level for level in range(deepest))
         return ConstantQPlan(tuple(groups), lowpass, constants.decimation_matrix(lowpass, CQT_DECIMATION_BLOCK),
-                             reach, margin)
+                             reach, reach + dropped_before, reach + dropped_after + self.hop_length)
 
     def check_length(self, layer_name: str, length: int | None, reach: int) -> None:
         """Reflect padding mirrors the ``reach`` samples each end's frames read: the signal must be longer."""
@@ -519,14 +524,16 @@ class ConstantQ:
 @dataclass(frozen=True)
 class ConstantQPlan:
     """How :func:`kapre.functional.constant_q` computes a :class:`ConstantQ`: the groups of bins (top down), the
-    decimation low-pass, the farthest sample a frame reads (``reach``) and the padding at each end (``margin``:
-    the reach plus the low-passes' ringing, so that the decimated signals keep it)."""
+    decimation low-pass (and as a ``decimator`` matrix), the farthest sample a frame reads (``reach``) and the
+    zeros before and after the signal (``margin``, ``margin_after``: the reach plus what the decimations drop, so
+    that the decimated signals keep the low-pass's ringing at the edges)."""
 
     octaves: tuple[ConstantQOctave, ...]
     lowpass: np.ndarray = field(repr=False)
     decimator: np.ndarray = field(repr=False)
     reach: int = 0
     margin: int = 0
+    margin_after: int = 0
 
 
 @dataclass(frozen=True)

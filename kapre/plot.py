@@ -20,9 +20,25 @@ import numpy as np
 
 from kapre import constants
 
-__all__ = ["specshow", "waveshow"]
+__all__ = ["specshow", "waveshow", "note_name", "PITCH_CLASSES"]
 
-_Y_AXES = ("linear", "hz", "log", "mel", "cqt_hz", "logfreq", "coef", None)
+_Y_AXES = ("linear", "hz", "log", "mel", "cqt_hz", "logfreq", "cqt_note", "chroma", "coef", None)
+_C1_HZ = 32.70319566257483  # librosa.note_to_hz('C1')
+# Pitch classes from C, as librosa.midi_to_note(..., unicode=False) names them (sharps).
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(frequency: float, octave: bool = True, cents: bool = False) -> str:
+    """The nearest equal-tempered note of ``frequency`` (Hz, A4 = 440 Hz) as librosa's ``hz_to_note`` names it
+    (``'C1'``, ``'A#4'``; without the octave with ``octave=False``; with the deviation in cents, ``'A4+12'``, with
+    ``cents=True``)."""
+    midi = 12.0 * np.log2(float(frequency) / 440.0) + 69.0
+    nearest = int(np.round(midi))
+    name = PITCH_CLASSES[nearest % 12] + (str(nearest // 12 - 1) if octave else "")
+    if cents:
+        deviation = int(np.round(100 * (midi - nearest)))
+        name += f"{deviation:+d}" if deviation else ""
+    return name
 
 
 def _pyplot():
@@ -91,6 +107,19 @@ def _hz_formatter():
     return FuncFormatter(fmt)
 
 
+def _note_ticks(low: float, high: float) -> np.ndarray:
+    """Tick frequencies of a ``'cqt_note'`` axis from ``low`` to ``high`` Hz: every C (C0 .. C10), or every natural
+    note when fewer than two Cs fall in the range (every semitone below a few notes)."""
+    midi = np.arange(0, 140)
+    freqs = 440.0 * 2.0 ** ((midi - 69) / 12.0)
+    inside = (freqs >= low) & (freqs <= high)
+    for pitch_classes in ((0,), (0, 2, 4, 5, 7, 9, 11), tuple(range(12))):
+        chosen = inside & np.isin(midi % 12, pitch_classes)
+        if chosen.sum() >= 2:
+            return freqs[chosen]
+    return freqs[inside]
+
+
 def specshow(
     S,
     sr: float = 22050,
@@ -104,6 +133,8 @@ def specshow(
     htk: bool = False,
     bins_per_octave: int = 12,
     center: bool = False,
+    tuning: float = 0.0,
+    n_chroma: int | None = None,
     cmap: str = "magma",
     colorbar: str | bool | None = None,
     **kwargs,
@@ -123,15 +154,25 @@ def specshow(
             - ``'log'``: STFT bins on a logarithmic Hz axis;
             - ``'mel'``: mel bands from ``fmin`` (default 0) to ``fmax`` (default ``sr / 2``), evenly spaced on the
               axis and labelled in Hz (``htk`` selects the mel formula);
-            - ``'cqt_hz'`` (or ``'logfreq'``): kapre's log-frequency bins, ``fmin * 2 ** (i / bins_per_octave)``
-              (``fmin`` defaults to C1 = 32.70 Hz), on a logarithmic Hz axis;
+            - ``'cqt_hz'`` (or ``'logfreq'``): kapre's log-frequency bins or a constant-Q transform's
+              (``kapre.CQT``, ``kapre.VQT``), ``fmin * 2 ** ((i + tuning) / bins_per_octave)`` (``fmin`` defaults to
+              C1 = 32.70 Hz), on a logarithmic Hz axis;
+            - ``'cqt_note'``: the same axis labelled with note names (``C1``, ``C2``, ... at each C; every natural
+              note, ``C4``, ``D4``, ..., when the bins span less than two octaves), as ``librosa.display.specshow``'s
+              ``'cqt_note'``;
+            - ``'chroma'``: pitch classes (``kapre.Chroma``), ``n_chroma`` bins per octave from C, labelled ``C``,
+              ``C#``, ``D``, ... (``librosa.display.specshow``'s ``'chroma'``);
             - ``'coef'`` or ``None``: bin index (e.g. MFCC coefficients).
         x_axis: ``'time'`` (seconds) or ``None`` (frame index).
         ax: the Axes to draw on (default: the current Axes).
-        fmin, fmax: frequency range for ``'mel'`` and ``'cqt_hz'``.
+        fmin, fmax: frequency range for ``'mel'``; ``fmin`` the first bin of ``'cqt_hz'`` and ``'cqt_note'``.
         htk: HTK mel formula (as the layer's ``mel_htk``).
-        bins_per_octave: for ``'cqt_hz'``.
-        center: the frames were taken with ``STFT(center=True)`` (frame ``t`` centred at ``t * hop``).
+        bins_per_octave: for ``'cqt_hz'`` and ``'cqt_note'``.
+        center: the frames were taken with ``STFT(center=True)`` (frame ``t`` centred at ``t * hop``); constant-Q
+            transforms' frames are centred: ``center=True`` (or ``n_fft=None``) for them.
+        tuning: the bins' deviation from A440 in fractions of a bin (the layer's ``tuning``), for ``'cqt_hz'`` and
+            ``'cqt_note'``.
+        n_chroma: chroma bins per octave for ``'chroma'`` (default: the bins of ``S``).
         cmap: colour map.
         colorbar: ``True`` or a label (e.g. ``'dB'``) to add a colour bar next to ``ax``.
         **kwargs: passed to ``Axes.pcolormesh`` (``vmin``, ``vmax``, ...).
@@ -188,13 +229,33 @@ def specshow(
 
         hz = _hz_formatter()
         formatter = FuncFormatter(lambda m, pos=None: hz(float(constants.mel_to_hz(m, htk=htk)), pos))
-    elif y_axis in ("cqt_hz", "logfreq"):
-        lo = 32.70319566 if fmin is None else fmin
+    elif y_axis in ("cqt_hz", "logfreq", "cqt_note"):
+        lo = (_C1_HZ if fmin is None else fmin) * 2.0 ** (float(tuning) / bins_per_octave)
         y = lo * 2.0 ** ((np.arange(n_bins + 1) - 0.5) / bins_per_octave)
         y_scale = "log"
-        ax.set_ylabel("frequency (Hz, log scale)")
-        formatter = _hz_formatter()
-        log_ticks = np.array([16, 32, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000], dtype=float)
+        if y_axis == "cqt_note":
+            ax.set_ylabel("note")
+            log_ticks = _note_ticks(y[0], y[-1])
+            from matplotlib.ticker import FuncFormatter
+
+            formatter = FuncFormatter(lambda f, _pos=None: note_name(f) if f > 0 else "")
+        else:
+            ax.set_ylabel("frequency (Hz, log scale)")
+            formatter = _hz_formatter()
+            log_ticks = np.array([16, 32, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000], dtype=float)
+    elif y_axis == "chroma":
+        per_octave = n_bins if n_chroma is None else int(n_chroma)
+        if per_octave < 1:
+            raise ValueError(f"n_chroma must be a positive integer, received n_chroma={n_chroma!r}.")
+        step = 12.0 / per_octave  # semitones per chroma bin; bin i is centred on i * step semitones above C
+        y = (np.arange(n_bins + 1) - 0.5) * step
+        ax.set_ylabel("pitch class")
+        from matplotlib.ticker import FixedLocator, FuncFormatter
+
+        semitones = np.arange(int(np.floor(y[0])), int(np.ceil(y[-1])) + 1)
+        semitones = semitones[(semitones >= y[0]) & (semitones <= y[-1])]
+        ax.yaxis.set_major_locator(FixedLocator(semitones.astype(float)))
+        formatter = FuncFormatter(lambda v, _pos=None: PITCH_CLASSES[int(np.round(v)) % 12])
     else:
         y = np.arange(n_bins + 1) - 0.5
         ax.set_ylabel("coefficient" if y_axis == "coef" else "bin")

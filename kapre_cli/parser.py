@@ -7,13 +7,14 @@ import argparse
 import json
 import math
 
-__all__ = ["FEATURES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
+__all__ = ["FEATURES", "CHROMA_SOURCES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
            "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
            "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in", "FRONTENDS", "Frontend",
            "FEATURE_DESTS", "FLAGS", "frontend_arg", "frontend_problem", "frontend_error",
            "check_frontend_args"]
 
-FEATURES = ("stft", "mel", "logfreq", "mfcc")
+FEATURES = ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt", "chroma")
+CHROMA_SOURCES = ("stft", "cqt")
 C1_HZ = 32.70319566
 # kapre.constants' window names: the plain (scipy/librosa, periodic) ones first, then tf.signal's.
 WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "triang", "cosine", "boxcar",
@@ -26,11 +27,13 @@ MAX_SAMPLE_RATE = 10_000_000  # Hz: 13 times 768 kHz, the highest rate of audio 
 MAX_SAMPLES = 2**24  # --n-fft, --win-length, --hop: 16,777,216 samples (5.8 minutes at 48 kHz)
 MAX_BANDS = 4096  # --n-mels, --n-mfcc, --n-bins
 MAX_BATCH_SIZE = 1024  # --batch-size: files in one zero-padded batch
+MAX_OCTAVES = 32  # --n-octaves (chroma from a CQT): 2**32 times --fmin is beyond any sample rate
 MAX_VALUE = 3.4028234663852886e38  # --amin, --ref: float32's largest, the features' type (1e300 would be inf)
 # FeatureOptions field: (smallest, largest) of the integer options.
 INT_BOUNDS = {"sample_rate": (1, MAX_SAMPLE_RATE), "n_fft": (2, MAX_SAMPLES), "hop_length": (1, MAX_SAMPLES),
               "win_length": (1, MAX_SAMPLES), "n_mels": (1, MAX_BANDS), "n_mfcc": (1, MAX_BANDS),
-              "n_bins": (1, MAX_BANDS), "batch_size": (1, MAX_BATCH_SIZE)}
+              "n_bins": (1, MAX_BANDS), "batch_size": (1, MAX_BATCH_SIZE), "bins_per_octave": (1, MAX_BANDS),
+              "n_chroma": (1, MAX_BANDS), "n_octaves": (1, MAX_OCTAVES)}
 _WHY = {MAX_SAMPLE_RATE: " (10 MHz)", MAX_SAMPLES: " (2**24 samples)"}
 
 
@@ -91,7 +94,9 @@ FRONTENDS = {f.name: f for f in (
 )}
 # argparse destinations of the feature options (--config, --frontend and --frontend-arg apart), and their flags.
 FEATURE_DESTS = ("feature", "sample_rate", "n_fft", "hop_length", "win_length", "window", "center", "pad_mode",
-                 "power", "n_mels", "fmin", "fmax", "n_mfcc", "n_bins", "db", "top_db", "amin", "ref", "mono")
+                 "power", "n_mels", "fmin", "fmax", "n_mfcc", "n_bins", "bins_per_octave", "tuning",
+                 "filter_scale", "gamma", "n_chroma", "chroma_source", "n_octaves", "db", "top_db", "amin", "ref",
+                 "mono")
 FLAGS = {"sample_rate": "--sr", "hop_length": "--hop"}
 
 
@@ -257,6 +262,22 @@ def ref_value(text: str) -> float | str:
     return level(text)
 
 
+def tuning_value(text: str) -> float:
+    """``--tuning``: the deviation from A440 tuning, in fractions of a bin, in [-0.5, 0.5)."""
+    value = _float(text)
+    if not -0.5 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a fraction of a bin from -0.5 to below 0.5, got {text!r}")
+    return value
+
+
+def filter_scale_value(text: str) -> float:
+    """``--filter-scale``: a number > 0, at most 1000 (the filters' length grows with it)."""
+    value = positive_float(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(f"expected at most 1000, got {text!r}")
+    return value
+
+
 def power_value(text: str) -> float:
     value = _float(text)
     if value not in (1.0, 2.0):
@@ -267,7 +288,9 @@ def power_value(text: str) -> float:
 def add_feature_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by ``kapre extract`` and ``kapre show`` (``docs/cli.md`` lists them with their meaning)."""
     group = parser.add_argument_group("feature options (defaults: librosa's, frames as kapre's STFT)")
-    group.add_argument("--feature", choices=FEATURES, default=None, help="representation to compute (default: mel)")
+    group.add_argument("--feature", choices=FEATURES, default=None,
+                       help="representation to compute (default: mel); cqt and vqt: kapre.CQT/VQT (librosa.cqt/vqt), "
+                            "chroma: kapre.Chroma (librosa.feature.chroma_stft/chroma_cqt)")
     group.add_argument("--sr", dest="sample_rate", type=int_in(MAX_SAMPLE_RATE), default=None, metavar="HZ",
                        help="sample rate; files at another rate are resampled (default: 22050)")
     group.add_argument("--n-fft", type=int_in(MAX_SAMPLES), default=None, metavar="N", help="FFT size (default: 2048)")
@@ -287,14 +310,31 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--n-mels", type=int_in(MAX_BANDS), default=None, metavar="N",
                        help="mel bands for mel and mfcc (default: 128)")
     group.add_argument("--fmin", type=frequency, default=None, metavar="HZ",
-                       help="lowest frequency of the mel filterbank (default: 0) or of the first log-frequency bin "
-                            "(default: C1, 32.7 Hz)")
+                       help="lowest frequency of the mel filterbank (default: 0) or of the first log-frequency or "
+                            "constant-Q bin (default: C1, 32.7 Hz)")
     group.add_argument("--fmax", type=frequency, default=None, metavar="HZ",
                        help="highest frequency of the mel filterbank (default: sr / 2)")
     group.add_argument("--n-mfcc", type=int_in(MAX_BANDS), default=None, metavar="N",
                        help="MFCC coefficients (default: 20)")
     group.add_argument("--n-bins", type=int_in(MAX_BANDS), default=None, metavar="N",
-                       help="log-frequency bins from --fmin, 12 per octave (default: 84)")
+                       help="log-frequency or constant-Q bins from --fmin (default: 84)")
+    group.add_argument("--bins-per-octave", type=int_in(MAX_BANDS), default=None, metavar="N",
+                       help="bins per octave of logfreq, cqt, vqt and chroma from a CQT (default: 12; chroma from a "
+                            "CQT: 36)")
+    group.add_argument("--tuning", type=tuning_value, default=None, metavar="X",
+                       help="deviation from A440 in fractions of a bin, -0.5 to 0.5, for cqt, vqt and chroma "
+                            "(default: 0)")
+    group.add_argument("--filter-scale", type=filter_scale_value, default=None, metavar="X",
+                       help="filter length factor of cqt and vqt (librosa's filter_scale, default: 1)")
+    group.add_argument("--gamma", type=frequency, default=None, metavar="HZ",
+                       help="bandwidth offset of vqt's filters (default: librosa's, proportional to the ERB; 0 is "
+                            "the CQT)")
+    group.add_argument("--n-chroma", type=int_in(MAX_BANDS), default=None, metavar="N",
+                       help="chroma bins per octave (default: 12)")
+    group.add_argument("--chroma-source", choices=CHROMA_SOURCES, default=None,
+                       help="chroma from an STFT (librosa.feature.chroma_stft, default) or a CQT (chroma_cqt)")
+    group.add_argument("--n-octaves", type=int_in(MAX_OCTAVES), default=None, metavar="N",
+                       help="octaves of the CQT of --chroma-source cqt (default: 7)")
     group.add_argument("--db", action="store_true", default=None,
                        help="decibels as kapre.MelSpectrogram(return_decibel=True) and librosa.power_to_db: "
                             "10*log10(max(S, amin) / ref), floored --top-db below each file's maximum (mfcc: "
@@ -332,6 +372,9 @@ def _add_demo(sub) -> argparse.ArgumentParser:
                                       "(or your FILE) with kapre's layers, draw them and compare with librosa.")
     demo.add_argument("file", nargs="?", default=None, help="audio file to use instead of the built-in clip")
     demo.add_argument("-o", "--output", default="kapre-demo.png", help="picture to write (default: kapre-demo.png)")
+    demo.add_argument("--feature", dest="features", choices=FEATURES, action="append", default=None, metavar="NAME",
+                      help="a representation to draw, repeatable, in the order given: "
+                           f"{', '.join(FEATURES)} (default: stft, mel, logfreq and mfcc)")
     return demo
 
 

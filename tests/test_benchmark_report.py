@@ -213,13 +213,71 @@ def test_report_states_the_cpu_read_at_run_time_and_the_skipped_peers(tmp_path):
 def test_missing_peers_name_the_setup_command(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "VENV_PYTHON", tmp_path / "no-venv" / "bin" / "python")
     monkeypatch.setenv("BENCH_TORCHAUDIO_PATH", str(tmp_path))
+    monkeypatch.setenv("BENCH_NNAUDIO_PATH", str(tmp_path))
     missing = run.missing_peers()
-    assert set(missing) == {"kapre041", "torchaudio", "whisper"}
+    assert set(missing) == {"kapre041", "torchaudio", "whisper", "nnaudio"}
     assert all(run.SETUP_COMMAND in why for why in missing.values())
+    assert "benchmarks/setup_nnaudio.sh" in missing["nnaudio"]
     (tmp_path / "torchaudio").mkdir()
-    assert set(run.missing_peers()) == {"kapre041", "whisper"}
+    assert set(run.missing_peers()) == {"kapre041", "whisper", "nnaudio"}
     (tmp_path / "whisper").mkdir()
+    (tmp_path / "nnAudio").mkdir()
     assert set(run.missing_peers()) == {"kapre041"}
+
+
+def test_constantq_rows_need_their_peer_folders_and_are_repeated_in_rounds():
+    configs = run.configurations(False, "constantq")
+    assert {run.needs(c[0]) for c in configs} >= {"kapre", "nnaudio", "torchaudio"}
+    assert [c[1:3] for c in configs if c[0] == "kapre"] == list(run.CONSTANTQ_KAPRE) * 2
+    assert all(set(c[3]) <= set(run.CONSTANTQ_WORKLOADS) for c in configs)
+    assert set(run.configurations(False, "all")) >= set(configs)
+
+
+def test_constantq_deviations_relative_and_max_abs(tmp_path):
+    import numpy as np
+
+    cqt, resample = run.CQT_WORKLOADS[0], run.RESAMPLE_WORKLOADS[0]
+    ref = np.ones((2, 3, 4), "float32")
+    rows = []
+    for impl, scale in (("kapre", 1.01), ("ref_librosa_cqt_clip", 1.0)):
+        rows.append(dict(workload=cqt, impl=impl, status="ok", row_id=impl))
+        np.save(tmp_path / f"{impl}__{cqt}.npy", ref * scale)
+    run.constantq_deviations(rows, tmp_path)
+    assert rows[0]["deviation"] == pytest.approx(0.01, rel=1e-4) and rows[0]["deviation_unit"] == "relative"
+    assert rows[1]["deviation"] == 0.0
+    rows = [dict(workload=resample, impl="kapre", status="ok", row_id="k"),
+            dict(workload=resample, impl="ref_ta_resample", status="ok", row_id="t")]
+    np.save(tmp_path / f"k__{resample}.npy", np.array([[0.0, 0.5]], "float32"))
+    np.save(tmp_path / f"t__{resample}.npy", np.array([[0.0, 0.25]], "float32"))
+    run.constantq_deviations(rows, tmp_path)
+    assert rows[0]["deviation"] == 0.25 and rows[0]["deviation_unit"] == "max abs"
+
+
+def test_constantq_verdicts_take_kapres_fastest_backend_against_the_fastest_peer(tmp_path):
+    cqt, resample = run.CQT_WORKLOADS[0], run.RESAMPLE_WORKLOADS[0]
+    rows = [
+        _row(cqt, "kapre", "jax", "jit", 100.0, 160, peak=300.0, imported=200.0),
+        _row(cqt, "kapre", "torch", "eager", 400.0, 160),
+        _row(cqt, "ref_librosa_cqt_batch", "-", "-", 140.0, 160, peak=100.0, imported=50.0),
+        _row(cqt, "ref_nnaudio_cqt1992v2", "torch", "eager", 500.0, 160),
+        _row(resample, "kapre", "torch", "eager", 50.0, 160),
+        _row(resample, "ref_ta_resample", "torch", "eager", 60.0, 160),
+    ]
+    targets = {v["workload"]: v for v in run.constantq_verdicts(rows)}
+    v = targets[cqt]
+    assert v["kapre"]["configuration"] == "kapre.CQT (magnitude) [JAX, jax.jit]" and v["kapre"]["memory_mib"] == 100
+    assert v["fastest_peer"]["configuration"] == "librosa.cqt on the batch" and v["fastest_peer"]["memory_mib"] == 50
+    assert v["speedup"] == pytest.approx(1.4) and v["meets_target"] is False  # target 1.5x
+    assert [p["speedup"] for p in v["peers"]] == pytest.approx([1.4, 5.0])
+    assert targets[resample]["speedup"] == pytest.approx(1.2) and targets[resample]["meets_target"] is True
+    run.write_report(rows, _meta(), tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "## CQT and resampling: kapre's fastest backend against the fastest peer" in text
+    assert "| 1.40x | 1.5x | **no** |" in text
+    import json
+
+    summary = json.loads((tmp_path / "summary.json").read_text())["constantq"][cqt]
+    assert summary["speedup_over_fastest_peer"] == 1.4 and summary["meets_target"] is False
 
 
 def test_alternate_passes_table_skips_failed_passes():

@@ -308,7 +308,7 @@ def test_show(tmp_path):
     "argv, words",
     [
         (["extract", "a.wav"], "required: -o"),
-        (["extract", "a.wav", "-o", "o", "--feature", "cqt"], "invalid choice: 'cqt'"),
+        (["extract", "a.wav", "-o", "o", "--feature", "gammatone"], "invalid choice: 'gammatone'"),
         (["extract", "a.wav", "-o", "o", "--hop", "-3"], "expected a positive integer"),
         (["extract", "a.wav", "-o", "o", "--sr", "fast"], "expected a positive integer"),
         (["extract", "a.wav", "-o", "o", "--n-fft", "256", "--win-length", "512"], "at most --n-fft"),

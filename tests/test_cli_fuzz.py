@@ -181,6 +181,12 @@ VALID = {
     "--n-mels": ["1", "8", "40", "64", "128"],
     "--n-mfcc": ["1", "13", "20"],
     "--n-bins": ["1", "12", "48", "84"],
+    "--bins-per-octave": ["12", "24", "36"],
+    "--tuning": ["0", "-0.5", "0.25"],
+    "--filter-scale": ["0.5", "1", "2"],
+    "--gamma": ["0", "10", "30"],
+    "--n-chroma": ["12", "24"],
+    "--n-octaves": ["3", "6", "7"],
     "--fmin": ["0", "20", "100", "1000", "5000"],
     "--fmax": ["100", "4000", "8000", "11025"],
     "--top-db": ["1", "80", "none", "200", "1e300"],
@@ -194,7 +200,8 @@ VALID = {
 ADVERSARIAL = ["0", "-1", "-0", "nan", "NaN", "inf", "-inf", "1e15", "1e400", "99999999999999999999", "1.5", "abc",
                "", " ", "0x10", "1e-400", "5e-324", "1e300", "-1e-300", "none", "max"]
 BOUND_FLAGS = {"--sr": "sample_rate", "--n-fft": "n_fft", "--hop": "hop_length", "--win-length": "win_length",
-               "--n-mels": "n_mels", "--n-mfcc": "n_mfcc", "--n-bins": "n_bins", "--batch-size": "batch_size"}
+               "--n-mels": "n_mels", "--n-mfcc": "n_mfcc", "--n-bins": "n_bins", "--batch-size": "batch_size",
+               "--bins-per-octave": "bins_per_octave", "--n-chroma": "n_chroma", "--n-octaves": "n_octaves"}
 
 
 def subcommand_actions(name: str) -> list[argparse.Action]:

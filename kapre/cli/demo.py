@@ -16,9 +16,20 @@ from kapre.cli.info import backend_name, backend_reason
 from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version, reported_warnings
 from kapre.cli.show import hidden_colorbar, save_figure
 
-__all__ = ["run", "DEMO_MAX_SECONDS"]
+__all__ = ["run", "DEMO_MAX_SECONDS", "DEFAULT_FEATURES"]
 
 DEMO_MAX_SECONDS = 60.0
+DEFAULT_FEATURES = ("stft", "mel", "logfreq", "mfcc")  # `kapre demo --feature NAME ...` draws others
+
+
+def _constant_q_bins(sr: int) -> int:
+    """How many bins of 12 per octave from C1 a CQT at ``sr`` can have below the Nyquist frequency (librosa's check:
+    the top filter's upper edge), from ``kapre.constants.wavelet_lengths``."""
+    from kapre.cli.options import cqt_extent
+
+    probe = FeatureOptions(feature="cqt", sample_rate=sr, n_bins=12 * 12)
+    _, _, cutoffs = cqt_extent(probe)
+    return int(np.sum(cutoffs <= sr / 2))
 
 
 def _timed(model, x: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -39,6 +50,8 @@ def librosa_reference(name: str, y: np.ndarray, o: FeatureOptions) -> np.ndarray
         import librosa
     except ImportError:
         return None
+    if name in ("cqt", "vqt", "chroma"):
+        return _librosa_constant_q(librosa, name, y, o)
     power = np.abs(librosa.stft(y, n_fft=o.n_fft, hop_length=o.resolved_hop, win_length=o.n_fft, window="hann",
                                 center=False)) ** 2
     if name == "stft":
@@ -53,6 +66,17 @@ def librosa_reference(name: str, y: np.ndarray, o: FeatureOptions) -> np.ndarray
     return None  # librosa has no log-frequency filterbank
 
 
+def _librosa_constant_q(librosa, name: str, y: np.ndarray, o: FeatureOptions) -> np.ndarray:
+    """librosa's CQT/VQT (centred frames, as kapre.CQT) in dB (``amplitude_to_db``), or its chroma."""
+    if name == "chroma":
+        return librosa.feature.chroma_stft(y=y, sr=o.sample_rate, n_fft=o.n_fft, hop_length=o.resolved_hop,
+                                           center=False, tuning=0.0, n_chroma=o.n_chroma).T
+    transform = librosa.cqt if name == "cqt" else librosa.vqt
+    C = transform(y, sr=o.sample_rate, hop_length=o.resolved_hop, fmin=C1_HZ, n_bins=o.n_bins,
+                  bins_per_octave=o.resolved_bins_per_octave)
+    return librosa.amplitude_to_db(np.abs(C), ref=1.0, amin=1e-5, top_db=80.0).T
+
+
 def layer_names(feature: str) -> str:
     """The kapre layers behind a representation of the demo, for the picture."""
     if feature == "stft":
@@ -61,6 +85,10 @@ def layer_names(feature: str) -> str:
         return "MelSpectrogram(return_decibel=True)"
     if feature == "logfreq":
         return "STFT > Magnitude(power=2) > ApplyFilterbank('log') > MagnitudeToDecibel()"
+    if feature in ("cqt", "vqt"):
+        return f"{feature.upper()}(output_type='power') > MagnitudeToDecibel()"
+    if feature == "chroma":
+        return "Chroma(source='stft')"
     return "MelSpectrogram(return_decibel=True) > LogmelToMFCC(dct_norm='ortho')"
 
 
@@ -101,6 +129,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     n_bins = min(96, int(math.floor(12 * math.log2((sr // 2) / C1_HZ))))
     o = FeatureOptions(sample_rate=sr, n_fft=n_fft, hop_length=n_fft // 8, n_mels=128 if sr >= 16000 else 64,
                        n_mfcc=20, n_bins=n_bins, db=True)  # the decibels of `kapre extract --db`
+    features = list(dict.fromkeys(getattr(args, "features", None) or DEFAULT_FEATURES))
+    # The constant-Q transforms: up to 84 bins from C1 (7 octaves), as many as stay below the Nyquist frequency.
+    cq_bins = min(84, _constant_q_bins(sr))
     if y.shape[0] < n_fft:
         print(f"kapre demo: error: {source}: {y.shape[0]} samples, shorter than one frame ({n_fft})", file=sys.stderr)
         return 1
@@ -108,16 +139,30 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"kapre {kapre_version()} demo, Keras {keras.__version__} on {backend_name()} ({backend_reason()})")
     print(f"input: {source}, {y.shape[0] / sr:.2f} s at {sr} Hz")
     print(f"frames: n_fft={o.n_fft}, hop={o.resolved_hop}, Hann window, center=False")
+    if {"cqt", "vqt"} & set(features):
+        if cq_bins < 2:
+            print(f"kapre demo: error: {source}: at {sr} Hz no two constant-Q bins from C1 stay below the Nyquist "
+                  "frequency", file=sys.stderr)
+            return 1
+        print(f"constant-Q: hop={o.resolved_hop}, {cq_bins} bins from C1, 12 per octave, centred frames")
     x = y[None, :, None].astype(np.float32)
-    reps = [
-        ("stft", "STFT power (dB)"),
-        ("mel", f"mel spectrogram, {o.n_mels} bands (dB)"),
-        ("logfreq", f"log-frequency spectrogram, {o.n_bins} bins (dB)"),
-        ("mfcc", f"MFCC, {o.n_mfcc} coefficients"),
-    ]
+    labels = {
+        "stft": "STFT power (dB)",
+        "mel": f"mel spectrogram, {o.n_mels} bands (dB)",
+        "logfreq": f"log-frequency spectrogram, {o.n_bins} bins (dB)",
+        "mfcc": f"MFCC, {o.n_mfcc} coefficients",
+        "cqt": f"constant-Q transform, {cq_bins} bins (dB)",
+        "vqt": f"variable-Q transform, {cq_bins} bins (dB)",
+        "chroma": f"chroma (from an STFT), {o.n_chroma} bins",
+    }
+    reps = [(feature, labels[feature]) for feature in features]
     results = []
     for feature, label in reps:
         opts = FeatureOptions(**{**asdict(o), "feature": feature})
+        if feature in ("cqt", "vqt"):
+            opts.n_bins, opts.db = cq_bins, True
+        elif feature == "chroma":
+            opts.db = False
         with reported_warnings() as report:
             model = build_frontend(opts)
         report.print_to("kapre demo")
@@ -125,11 +170,19 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         S = out[0, :, :, 0]
         reference = librosa_reference(feature, y, opts)
         deviation = None
-        if reference is not None:
-            deviation = float(np.max(np.abs(S - reference))) if reference.shape == S.shape else float("nan")
+        if reference is not None and reference.shape != S.shape:
+            deviation = float("nan")
+        elif reference is not None and feature in ("cqt", "vqt"):
+            # librosa's decimation (soxr) and sparse filters leak tens of dB below the peaks: the issue's measure,
+            # the relative error of the magnitudes, says more than the largest dB difference
+            got, want = 10.0 ** (S / 20.0), 10.0 ** (reference / 20.0)
+            deviation = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+        elif reference is not None:
+            deviation = float(np.max(np.abs(S - reference)))
         results.append((feature, label, S, out.shape, first, warm, deviation))
 
-    unit = {"stft": "dB", "mel": "dB", "logfreq": "dB", "mfcc": ""}
+    unit = {"stft": "dB", "mel": "dB", "logfreq": "dB", "mfcc": "", "cqt": "relative (|C|)", "vqt": "relative (|C|)",
+            "chroma": ""}
     header = ("representation", "output shape", "1st call", "2nd call", "max |kapre - librosa|")
     table = [header]
     for feature, label, _, shape, first, warm, deviation in results:
@@ -144,22 +197,28 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
-    fig, axes = plt.subplots(5, 1, figsize=(11, 14), layout="constrained",
-                             gridspec_kw={"height_ratios": [1, 2.2, 2.2, 2.2, 1.4]})
+    ratios = [1.0] + [1.4 if feature in ("mfcc", "chroma") else 2.2 for feature in features]
+    # 14 inches for the default four panels (ratios summing to 9), in proportion for others.
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(11, 14 * sum(ratios) / 9.0), layout="constrained",
+                             gridspec_kw={"height_ratios": ratios}, squeeze=False)
+    axes = axes[:, 0]
     fig.suptitle(f"kapre {kapre_version()} on Keras {keras.__version__} / {backend_name()}: {source}",
                  fontsize=11)
     plot.waveshow(y, sr=sr, ax=axes[0])
     axes[0].set_title("waveform", loc="left", fontsize=10)
     hidden_colorbar(fig, axes[0])
-    y_axes = {"stft": "linear", "mel": "mel", "logfreq": "cqt_hz", "mfcc": "coef"}
+    y_axes = {"stft": "linear", "mel": "mel", "logfreq": "cqt_hz", "mfcc": "coef", "cqt": "cqt_note",
+              "vqt": "cqt_note", "chroma": "chroma"}
     for ax, (feature, label, S, _, _, _, _) in zip(axes[1:], results, strict=True):
         limits = {}
         if feature == "mfcc":  # c0 (the mean level) dwarfs the others: scale the colours to c1 and up
             vmax = float(np.percentile(np.abs(S[:, 1:]), 99.5)) if S.shape[1] > 1 else None
             limits = {"vmin": -vmax, "vmax": vmax} if vmax else {}
-        plot.specshow(S, sr=sr, hop_length=o.resolved_hop, n_fft=o.n_fft, y_axis=y_axes[feature], ax=ax,
-                      cmap="coolwarm" if feature == "mfcc" else "magma",
-                      colorbar="dB" if feature != "mfcc" else "value (c0 clipped)", **limits)
+        constant_q = feature in ("cqt", "vqt")  # centred frames
+        colorbar = {"mfcc": "value (c0 clipped)", "chroma": "value"}.get(feature, "dB")
+        plot.specshow(S, sr=sr, hop_length=o.resolved_hop, n_fft=None if constant_q else o.n_fft,
+                      y_axis=y_axes[feature], ax=ax, center=constant_q, fmin=C1_HZ if constant_q else None,
+                      cmap="coolwarm" if feature == "mfcc" else "magma", colorbar=colorbar, **limits)
         ax.set_xlim(0, y.shape[0] / sr)
         ax.set_title(label, loc="left", fontsize=10)
         ax.set_title(f"kapre: {layer_names(feature)}", loc="right", fontsize=8, color="0.35")

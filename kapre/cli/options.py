@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 from kapre.cli._report import _one_line, reported_warnings
 from kapre.params import MAX_FILTERBANK_VALUES as MAX_FILTERBANK  # the layers' own bound
 from kapre_cli.parser import (
     C1_HZ,
+    CHROMA_SOURCES,
     FEATURES,
     INT_BOUNDS,
     MAX_VALUE,
@@ -32,7 +34,8 @@ from kapre_cli.parser import (
 )
 
 __all__ = ["FEATURES", "C1_HZ", "FeatureOptions", "add_feature_options", "options_from_args", "build_frontend",
-           "mfcc_layer", "describe", "positive_int", "kapre_version", "RECORD_FORMAT", "LEGACY_OPTIONS",
+           "mfcc_layer", "constant_q_layer", "chroma_layer", "cqt_extent", "describe",
+           "positive_int", "kapre_version", "RECORD_FORMAT", "LEGACY_OPTIONS",
            "options_from_record", "frontend_record", "check_options", "build_reported", "reported_warnings"]
 
 # The version of kapre-frontend.json's layout. Records without "format" were written by kapre 1.0 pre-releases,
@@ -67,10 +70,36 @@ class FeatureOptions:
     ref: float | str = 1.0
     dct_norm: str | None = "ortho"
     mono: bool = True
+    # cqt, vqt and chroma (issue 17); bins_per_octave None: 12, or 36 for chroma from a CQT (librosa's defaults)
+    bins_per_octave: int | None = None
+    tuning: float = 0.0
+    filter_scale: float = 1.0
+    gamma: float | None = None
+    n_chroma: int = 12
+    chroma_source: str = "stft"
+    n_octaves: int = 7
+
+    @property
+    def constant_q(self) -> bool:
+        """The front-end starts with a constant-Q (or variable-Q) transform: centred frames, librosa's hop 512."""
+        return self.feature in ("cqt", "vqt") or (self.feature == "chroma" and self.chroma_source == "cqt")
 
     @property
     def resolved_hop(self) -> int:
+        if self.constant_q:
+            return self.hop_length or 512
         return self.hop_length or max(1, (self.win_length or self.n_fft) // 4)
+
+    @property
+    def resolved_bins_per_octave(self) -> int:
+        if self.bins_per_octave is not None:
+            return self.bins_per_octave
+        return 36 if self.feature == "chroma" and self.chroma_source == "cqt" else 12
+
+    @property
+    def resolved_fmin(self) -> float:
+        """The lowest bin of logfreq, cqt, vqt and chroma from a CQT: ``--fmin``, C1 by default."""
+        return C1_HZ if self.fmin is None else float(self.fmin)
 
 
 # Keys accepted in an options file given to --config, with the FeatureOptions field they set.
@@ -91,10 +120,12 @@ CONFIG_KEYS = {
     "ref_value": "ref",
     "db_dynamic_range": "top_db",
     "dynamic_range": "top_db",
+    "source": "chroma_source",
 }
 # argparse destinations that set a FeatureOptions field of the same name.
 _OPTION_DESTS = ("feature", "sample_rate", "n_fft", "hop_length", "win_length", "window", "center", "pad_mode",
-                 "power", "n_mels", "fmin", "fmax", "n_mfcc", "n_bins", "db", "top_db", "amin", "ref", "mono")
+                 "power", "n_mels", "fmin", "fmax", "n_mfcc", "n_bins", "bins_per_octave", "tuning", "filter_scale",
+                 "gamma", "n_chroma", "chroma_source", "n_octaves", "db", "top_db", "amin", "ref", "mono")
 _FLAGS = {"sample_rate": "--sr", "hop_length": "--hop"}
 
 
@@ -277,9 +308,10 @@ def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: 
 
     if o.feature not in FEATURES:
         error("feature", f"feature must be one of {list(FEATURES)}, got {o.feature!r}")
-    for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "n_mfcc", "n_bins"):
+    for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "n_mfcc", "n_bins", "bins_per_octave",
+                 "n_chroma", "n_octaves"):
         value = getattr(o, name)
-        if value is None and name in ("hop_length", "win_length"):
+        if value is None and name in ("hop_length", "win_length", "bins_per_octave"):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             error(name, f"{_flag(name)} must be a positive integer, got {value!r}")
@@ -292,7 +324,10 @@ def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: 
         error("window", f"--window must be one of {', '.join(WINDOWS)}, got {o.window!r}")
     if o.pad_mode not in ("constant", "reflect"):
         error("pad_mode", f"--pad-mode must be constant or reflect, got {o.pad_mode!r}")
-    if "pad_mode" in explicit and not o.center:
+    if o.chroma_source not in CHROMA_SOURCES:
+        error("chroma_source", f"--chroma-source must be stft or cqt, got {o.chroma_source!r}")
+    _check_applicable(parser, o, explicit)
+    if "pad_mode" in explicit and not o.center and not o.constant_q:
         parser.error("--pad-mode applies to centred frames: add --center")
     if o.power not in (1, 2) or isinstance(o.power, bool):
         error("power", f"--power must be 1 (magnitude) or 2 (power), got {o.power!r}")
@@ -305,10 +340,14 @@ def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: 
         error("top_db", f"--top-db must be a number > 0 or none, got {o.top_db!r}")
     if o.dct_norm not in ("ortho", None):
         error("dct_norm", f"dct_norm must be 'ortho' or null, got {o.dct_norm!r}")
-    for name in ("fmin", "fmax"):
+    for name in ("fmin", "fmax", "gamma"):
         value = getattr(o, name)
         if value is not None and (not _is_number(value) or value < 0):
             error(name, f"{_flag(name)} must be a number >= 0, got {value!r}")
+    if not _is_number(o.tuning) or not -0.5 <= o.tuning < 0.5:
+        error("tuning", f"--tuning must be a fraction of a bin from -0.5 to below 0.5, got {o.tuning!r}")
+    if not _is_number(o.filter_scale) or not 0 < o.filter_scale <= 1000:
+        error("filter_scale", f"--filter-scale must be a number > 0 and at most 1000, got {o.filter_scale!r}")
     if o.win_length is not None and o.win_length > o.n_fft:
         error("win_length", f"--win-length ({o.win_length}) must be at most --n-fft ({o.n_fft})")
     if o.n_fft < 2:
@@ -326,31 +365,165 @@ def check_options(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: 
             error("n_mels", f"--n-fft {o.n_fft} with --n-mels {o.n_mels} makes a mel filterbank of "
                             f"{n_freq * o.n_mels} weights, more than {MAX_FILTERBANK} (2**26, about 3 GB to build); "
                             "lower --n-fft or --n-mels")
-    else:
-        for name in ("fmax",) if o.feature == "logfreq" else ("fmin", "fmax"):
-            if name in explicit:
-                uses = "mel and mfcc" if name == "fmax" else "mel, mfcc and logfreq"
-                parser.error(f"{_flag(name)} applies to --feature {uses}, not {o.feature}")
     if o.feature == "mfcc" and o.n_mfcc > o.n_mels:
         error("n_mfcc", f"--n-mfcc ({o.n_mfcc}) must be at most --n-mels ({o.n_mels})")
     if o.feature == "logfreq":
-        fmin = C1_HZ if o.fmin is None else o.fmin
+        fmin = o.resolved_fmin
+        bpo = o.resolved_bins_per_octave
         if fmin <= 0:
             error("fmin", "--fmin must be > 0 for --feature logfreq (a logarithmic axis)")
         if fmin >= o.sample_rate // 2:
             error("fmin", f"--fmin {fmin:g} Hz must be below the Nyquist frequency of --sr {o.sample_rate} "
                           f"({o.sample_rate // 2} Hz)")
-        top = fmin * 2 ** (o.n_bins / 12)
-        if top > o.sample_rate // 2:
-            fits = int(math.floor(12 * math.log2((o.sample_rate // 2) / fmin)))
+        top_octaves = o.n_bins / bpo  # 2 ** 4096 overflows a float: compared in octaves
+        if math.log2(fmin) + top_octaves > math.log2(o.sample_rate // 2):
+            top = fmin * 2 ** top_octaves if top_octaves < 1000 else math.inf
+            fits = int(math.floor(bpo * math.log2((o.sample_rate // 2) / fmin)))
             if fits < 1:
                 error("fmin", f"--fmin {fmin:g} Hz leaves no log-frequency bin below the Nyquist frequency of --sr "
                               f"{o.sample_rate} ({o.sample_rate // 2} Hz)")
-            error("n_bins", f"--n-bins {o.n_bins} from {fmin:.1f} Hz reaches {top:.0f} Hz, above the Nyquist "
+            reach = f"{top:.0f} Hz" if math.isfinite(top) else "beyond any frequency"
+            error("n_bins", f"--n-bins {o.n_bins} from {fmin:.1f} Hz reaches {reach}, above the Nyquist "
                             f"frequency of --sr {o.sample_rate} ({o.sample_rate // 2} Hz); use --n-bins {fits} or less")
         if n_freq * o.n_bins > MAX_FILTERBANK:
             error("n_bins", f"--n-fft {o.n_fft} with --n-bins {o.n_bins} makes a filterbank of {n_freq * o.n_bins} "
                             f"weights, more than {MAX_FILTERBANK} (2**26); lower --n-fft or --n-bins")
+    if o.constant_q:
+        _check_constant_q(error, o)
+    if o.feature == "chroma" and o.chroma_source == "stft" and n_freq * o.n_chroma > MAX_FILTERBANK:
+        error("n_chroma", f"--n-fft {o.n_fft} with --n-chroma {o.n_chroma} makes a chroma filterbank of "
+                          f"{n_freq * o.n_chroma} weights, more than {MAX_FILTERBANK} (2**26); lower --n-fft or "
+                          "--n-chroma")
+
+
+# Which feature uses which option (given on the command line, an option that does not apply is an error): the
+# features, and for chroma the --chroma-source it needs ("chroma" alone: either source).
+_STFT_FRAMED = ("stft", "mel", "logfreq", "mfcc", "chroma/stft")
+_APPLIES = {
+    "n_fft": _STFT_FRAMED,
+    "win_length": _STFT_FRAMED,
+    "center": _STFT_FRAMED,
+    "window": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt", "chroma/stft"),
+    "pad_mode": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt", "chroma/stft"),
+    "power": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt"),
+    "n_mels": ("mel", "mfcc"),
+    "n_mfcc": ("mfcc",),
+    "fmin": ("mel", "mfcc", "logfreq", "cqt", "vqt", "chroma/cqt"),
+    "fmax": ("mel", "mfcc"),
+    "n_bins": ("logfreq", "cqt", "vqt"),
+    "bins_per_octave": ("logfreq", "cqt", "vqt", "chroma/cqt"),
+    "tuning": ("cqt", "vqt", "chroma"),
+    "filter_scale": ("cqt", "vqt"),
+    "gamma": ("vqt",),
+    "n_chroma": ("chroma",),
+    "chroma_source": ("chroma",),
+    "n_octaves": ("chroma/cqt",),
+    "db": ("stft", "mel", "logfreq", "cqt", "vqt"),
+    "top_db": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt"),
+    "amin": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt"),
+    "ref": ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt"),
+}
+# Options kapre 1.0 took with every feature (and ignored where they do not apply): still taken by the features it
+# had, so that no command line that ran before is refused now; the new features and the new options are strict.
+_LENIENT = ("n_fft", "win_length", "center", "window", "power", "n_mels", "n_mfcc", "n_bins", "db", "top_db", "amin",
+            "ref")
+
+
+def _uses(o: FeatureOptions) -> str:
+    return f"chroma/{o.chroma_source}" if o.feature == "chroma" else o.feature
+
+
+def _names(uses) -> str:
+    names = [u if "/" not in u else f"{u.split('/')[0]} (--chroma-source {u.split('/')[1]})" for u in uses]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _check_applicable(parser: argparse.ArgumentParser, o: FeatureOptions, explicit: dict) -> None:
+    """An option given on the command line that the feature does not use is one line of error (``--fmax applies to
+    --feature mel and mfcc, not stft``)."""
+    uses = _uses(o)
+    for name in explicit:
+        applies = _APPLIES.get(name)
+        if applies is None or uses in applies or o.feature in applies:
+            continue
+        if name in _LENIENT and o.feature in ("stft", "mel", "logfreq", "mfcc"):
+            continue
+        if name == "pad_mode" and o.feature in ("stft", "mel", "logfreq", "mfcc"):
+            continue  # "add --center", below
+        shown = o.feature if o.feature != "chroma" else f"chroma with --chroma-source {o.chroma_source}"
+        if name in ("n_fft", "win_length", "center") and o.constant_q:
+            parser.error(f"{_flag(name)} applies to the STFT's frames, not to {shown}: a constant-Q transform's "
+                         "frames are centred on t * --hop, its filters as long as each frequency needs")
+        parser.error(f"{_flag(name)} applies to --feature {_names(applies)}, not {shown}")
+
+
+def cqt_extent(o: FeatureOptions):
+    """Centre frequencies, filter lengths (samples) and upper cutoffs (Hz) of the constant-Q (or variable-Q)
+    transform the options describe (``kapre.constants.wavelet_lengths``, librosa's ``wavelet_lengths``)."""
+    import numpy as np
+
+    from kapre import constants
+
+    chroma = o.feature == "chroma"
+    bpo = o.resolved_bins_per_octave
+    n_bins = o.n_octaves * bpo if chroma else o.n_bins
+    window = "hann" if chroma else (o.window or "hann")
+    gamma = o.gamma if o.feature == "vqt" else 0.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        freqs = constants.cqt_frequencies(n_bins, o.resolved_fmin, bpo, o.tuning)
+        lengths, cutoffs = constants.wavelet_lengths(freqs, o.sample_rate, window, 1.0 if chroma else o.filter_scale,
+                                                     gamma)
+    return freqs, lengths, cutoffs
+
+
+def _check_constant_q(error, o: FeatureOptions) -> None:
+    """The constant-Q options together: bins below the Nyquist frequency (librosa's check on the top filter's
+    cutoff), filters of a bounded length, a window the wavelets can use; in the flags' words, with the value to use."""
+    import numpy as np
+
+    from kapre import constants
+
+    chroma = o.feature == "chroma"
+    bpo = o.resolved_bins_per_octave
+    n_bins = o.n_octaves * bpo if chroma else o.n_bins
+    fmin = o.resolved_fmin
+    count = "--n-octaves" if chroma else "--n-bins"
+    count_name = "n_octaves" if chroma else "n_bins"
+    if fmin <= 0:
+        error("fmin", f"--fmin must be > 0 for --feature {o.feature} (a logarithmic axis)")
+    windows = getattr(constants, "CQT_WINDOWS", tuple(constants.CQT_WINDOW_BANDWIDTHS))
+    if not chroma and o.window is not None and o.window not in windows:
+        usable = [w for w in WINDOWS if w in windows]
+        error("window", f"--window {o.window} cannot shape --feature {o.feature}'s filters; use one of "
+                        f"{', '.join(usable)}")
+    if n_bins < 2:
+        error(count_name, f"{count} {o.n_octaves if chroma else o.n_bins} gives {n_bins} bin: --feature "
+                          f"{o.feature} needs at least 2 (each filter's bandwidth comes from its neighbours)")
+    if chroma and bpo % o.n_chroma:
+        error("bins_per_octave", f"--bins-per-octave {bpo} must be a multiple of --n-chroma {o.n_chroma} for "
+                                 "--chroma-source cqt (each chroma bin sums whole CQT bins)")
+    freqs, lengths, cutoffs = cqt_extent(o)
+    nyquist = o.sample_rate / 2
+    fits = int(np.sum(np.isfinite(cutoffs) & (cutoffs <= nyquist)))
+    if fits < n_bins:
+        top = f"{cutoffs[-1]:.0f} Hz" if np.isfinite(cutoffs[-1]) else "beyond any frequency"
+        where = (f"{count} {o.n_octaves if chroma else o.n_bins} at --bins-per-octave {bpo} from --fmin {fmin:.1f} Hz "
+                 f"reaches {top} (the top filter's upper edge), above the Nyquist frequency of --sr {o.sample_rate} "
+                 f"({nyquist:g} Hz)")
+        usable = fits // bpo if chroma else fits
+        if usable < (1 if chroma else 2):
+            error("fmin", f"{where}; no {'octave' if chroma else 'two bins'} fit: lower --fmin or raise --sr")
+        error(count_name, f"{where}; use {count} {usable} or less")
+    longest = float(np.max(lengths))
+    if not longest <= 2**24:
+        error("fmin", f"--fmin {fmin:g} Hz at --bins-per-octave {bpo}"
+                      + ("" if chroma else f" and --filter-scale {o.filter_scale:g}")
+                      + f" makes the lowest filter {longest:.3g} samples long at --sr {o.sample_rate}, more than "
+                        "2**24; raise --fmin or lower --bins-per-octave" + ("" if chroma else " or --filter-scale"))
+    total = float(np.sum(np.ceil(lengths)))
+    if not total <= MAX_FILTERBANK:
+        error(count_name, f"{count} {o.n_octaves if chroma else o.n_bins} at --bins-per-octave {bpo} makes filters of "
+                          f"{total:.3g} weights in all, more than {MAX_FILTERBANK} (2**26); use fewer bins")
 
 
 def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **kwargs):
@@ -360,9 +533,25 @@ def build_reported(parser: argparse.ArgumentParser, options: FeatureOptions, **k
         try:
             model = build_frontend(options, **kwargs)
         except (ValueError, TypeError) as err:
+            if options.feature in ("cqt", "vqt", "chroma"):  # the layer's words, in the flags'
+                parser.error(f"--feature {options.feature}: {_in_flags(_one_line(err))}")
             parser.error(_one_line(err))
     report.print_to(parser.prog)
     return model
+
+
+# The arguments of kapre.CQT, kapre.VQT and kapre.Chroma that a flag sets.
+_LAYER_FLAGS = {"sr": "--sr", "sample_rate": "--sr", "hop_length": "--hop", "fmin": "--fmin", "n_bins": "--n-bins",
+                "bins_per_octave": "--bins-per-octave", "tuning": "--tuning", "filter_scale": "--filter-scale",
+                "gamma": "--gamma", "window": "--window", "pad_mode": "--pad-mode", "n_chroma": "--n-chroma",
+                "n_octaves": "--n-octaves", "n_fft": "--n-fft", "win_length": "--win-length",
+                "source": "--chroma-source", "center": "--center"}
+_LAYER_ARG = re.compile(r"(?<![\w-])(" + "|".join(sorted(_LAYER_FLAGS, key=len, reverse=True)) + r")(?![\w-])(=?)")
+
+
+def _in_flags(text: str) -> str:
+    """A layer's message about its arguments (``n_bins=90``) in the command's flags (``--n-bins 90``)."""
+    return _LAYER_ARG.sub(lambda m: _LAYER_FLAGS[m.group(1)] + (" " if m.group(2) else ""), text)
 
 
 def _wrapped_error(err: BaseException) -> BaseException:
@@ -462,13 +651,49 @@ def mel_layer(options: FeatureOptions, return_decibel: bool):
     )
 
 
+def constant_q_layer(options: FeatureOptions):
+    """``kapre.CQT`` (``--feature cqt``) or ``kapre.VQT`` (``vqt``): librosa's ``cqt``/``vqt`` with the options'
+    bins, as the power ``|C| ** 2`` (``--power 2``, the default) or the magnitude ``|C|`` (``--power 1``): its
+    ``output_type``."""
+    import kapre
+
+    o = options
+    kwargs = {"sr": o.sample_rate, "hop_length": o.resolved_hop, "fmin": o.fmin, "n_bins": o.n_bins,
+              "bins_per_octave": o.resolved_bins_per_octave, "tuning": float(o.tuning),
+              "filter_scale": float(o.filter_scale), "window": o.window or "hann", "pad_mode": o.pad_mode,
+              "output_type": "power" if o.power == 2.0 else "magnitude", "input_data_format": "channels_last",
+              "output_data_format": "channels_last"}
+    if o.feature == "vqt":
+        return kapre.VQT(gamma=o.gamma, **kwargs)
+    return kapre.CQT(**kwargs)
+
+
+def chroma_layer(options: FeatureOptions):
+    """``kapre.Chroma``: ``librosa.feature.chroma_stft`` (``--chroma-source stft``: the options' STFT frames, so not
+    centred unless ``--center``) or ``chroma_cqt`` (``cqt``: centred frames, ``--n-octaves`` of
+    ``--bins-per-octave`` bins from ``--fmin``)."""
+    import kapre
+
+    o = options
+    common = {"sr": o.sample_rate, "n_chroma": o.n_chroma, "tuning": float(o.tuning), "hop_length": o.resolved_hop,
+              "input_data_format": "channels_last", "output_data_format": "channels_last"}
+    if o.chroma_source == "cqt":
+        return kapre.Chroma(source="cqt", fmin=o.fmin, n_octaves=o.n_octaves,
+                            bins_per_octave=o.resolved_bins_per_octave, **common)
+    return kapre.Chroma(source="stft", n_fft=o.n_fft, win_length=o.win_length, window=o.window or "hann",
+                        center=o.center, pad_mode=o.pad_mode, **common)
+
+
 def build_frontend(options: FeatureOptions, db: str | None = "auto"):
     """A ``keras.Sequential`` of kapre layers for ``options``: ``(batch, time, channels)`` waveforms in,
     ``(batch, frames, bins, channels)`` out (channels_last on both sides).
 
     ``stft`` is ``STFT > Magnitude(power)``, ``logfreq`` that ``> ApplyFilterbank('log')``, each
     ``> MagnitudeToDecibel(ref, amin, top_db)`` with decibels; ``mel`` is ``kapre.MelSpectrogram`` and ``mfcc`` its
-    decibels ``> kapre.LogmelToMFCC``. With power 2 and the default ``amin``/``ref``/``top_db`` the decibels are
+    decibels ``> kapre.LogmelToMFCC``; ``cqt``/``vqt`` are ``kapre.CQT``/``kapre.VQT`` (``output_type='power'`` or
+    ``'magnitude'``) with the same decibels (``--db`` of the power is ``librosa.amplitude_to_db(abs(cqt(y)))`` with
+    ``amin`` ``sqrt(--amin)``); ``chroma`` is ``kapre.Chroma`` alone. With power 2 and the default
+    ``amin``/``ref``/``top_db`` the decibels are
     ``librosa.power_to_db`` of the (filtered) power spectrogram, per file.
 
     Args:
@@ -488,10 +713,14 @@ def build_frontend(options: FeatureOptions, db: str | None = "auto"):
         decibels = {"amplitude": False, "amin": o.amin} if (o.db if db == "auto" else False) else None
     if o.feature == "mfcc":
         return keras.Sequential([mel_layer(o, return_decibel=True), mfcc_layer(o.n_mfcc, o.dct_norm)], name="mfcc")
+    if o.feature == "chroma":  # values in [0, 1] (each frame's maximum 1): never decibels
+        return keras.Sequential([chroma_layer(o)], name="chroma")
     if o.feature == "mel" and (decibels is None or not decibels["amplitude"]):
         return keras.Sequential([mel_layer(o, return_decibel=decibels is not None)], name="melspectrogram")
     if o.feature == "mel":
         layers = [mel_layer(o, return_decibel=False)]
+    elif o.feature in ("cqt", "vqt"):
+        layers = [constant_q_layer(o)]
     else:
         layers = [kapre.STFT(**_frames(o), window_name=o.window, center=o.center, pad_mode=o.pad_mode,
                              input_data_format="channels_last", output_data_format="channels_last"),
@@ -499,14 +728,15 @@ def build_frontend(options: FeatureOptions, db: str | None = "auto"):
         if o.feature == "logfreq":
             fmin = C1_HZ if o.fmin is None else float(o.fmin)
             layers.append(kapre.ApplyFilterbank("log", {"sample_rate": o.sample_rate, "n_freq": o.n_fft // 2 + 1,
-                                                        "n_bins": o.n_bins, "bins_per_octave": 12, "f_min": fmin},
+                                                        "n_bins": o.n_bins,
+                                                        "bins_per_octave": o.resolved_bins_per_octave, "f_min": fmin},
                                                 data_format="channels_last"))
     if decibels is not None:
         ref = o.ref if o.ref == "max" or not decibels["amplitude"] else math.sqrt(o.ref)
         layers.append(kapre.MagnitudeToDecibel(ref_value=ref, amin=decibels["amin"], dynamic_range=o.top_db,
                                                amplitude=decibels["amplitude"]))
     name = {"stft": "stft_magnitude" if o.power == 1.0 else "stft_power", "mel": "melspectrogram",
-            "logfreq": "log_frequency_spectrogram"}[o.feature]
+            "logfreq": "log_frequency_spectrogram", "cqt": "cqt", "vqt": "vqt"}[o.feature]
     return keras.Sequential(layers, name=name)
 
 
@@ -516,7 +746,7 @@ def describe(model) -> dict:
     from kapre.extraction import frontend_layers
 
     desc = {"y_axis": "linear", "n_fft": 2048, "hop": 512, "fmin": None, "fmax": None, "htk": False, "bpo": 12,
-            "db": False, "label": "STFT magnitude", "center": False}
+            "db": False, "label": "STFT magnitude", "center": False, "tuning": 0.0, "n_chroma": None}
     power = 1.0
     for layer in frontend_layers(model):
         if isinstance(layer, (kapre.STFT, kapre.MelSpectrogram)):
@@ -545,4 +775,23 @@ def describe(model) -> dict:
             desc["db"] = "amplitude" if layer.amplitude else "power" if power == 2.0 else "kapre"
         elif isinstance(layer, kapre.LogmelToMFCC):
             desc.update(y_axis="coef", db=False, label="MFCC")
+        elif type(layer).__name__ in ("CQT", "VQT"):  # kapre.CQT, kapre.VQT
+            config = layer.get_config()
+            output = config.get("output_type", config.get("output", "complex"))
+            power = 2.0 if output == "power" else 1.0
+            desc.update(y_axis="cqt_note", fmin=config.get("fmin") or C1_HZ, bpo=config.get("bins_per_octave", 12),
+                        tuning=config.get("tuning", 0.0), hop=config.get("hop_length", 512), n_fft=None, center=True,
+                        label=("constant-Q" if type(layer).__name__ == "CQT" else "variable-Q")
+                        + (" power" if power == 2.0 else " magnitude"))
+            if output == "db":
+                desc["db"] = "amplitude"
+        elif type(layer).__name__ == "Chroma":  # kapre.Chroma
+            config = layer.get_config()
+            source = config.get("source", "stft")
+            desc.update(y_axis="chroma", n_chroma=config.get("n_chroma", 12), hop=config.get("hop_length", 512),
+                        db=False, label=f"chroma (from {'an STFT' if source == 'stft' else 'a CQT'})")
+            if source == "stft":
+                desc.update(n_fft=config.get("n_fft", 2048), center=bool(config.get("center", True)))
+            else:
+                desc.update(n_fft=None, center=True)
     return desc

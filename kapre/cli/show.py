@@ -18,10 +18,18 @@ __all__ = ["run", "check_length", "too_short_error", "hidden_colorbar"]
 def check_length(extractor, audio: np.ndarray, sample_rate: int) -> None:
     """Raise ``AudioError`` if ``audio`` is shorter than one frame of the front-end."""
     try:
-        if extractor.num_frames(audio.shape[0], audio.shape[1]) is None and _is_model_frontend(extractor.first_layer):
-            extractor.first_layer.compute_output_shape((1, audio.shape[0], audio.shape[1]))  # per-clip --frontend
+        if extractor.num_frames(audio.shape[0], audio.shape[1]) is None and _checks_length(extractor.first_layer):
+            # a front-end run clip by clip (a --frontend, a CQT with reflect padding): its own check, before a failed
+            # call leaves a keras.Sequential built for another length
+            extractor.first_layer.compute_output_shape((1, audio.shape[0], audio.shape[1]))
     except ValueError as err:
         raise too_short_error(extractor, audio.shape[0], sample_rate, str(err)) from err
+
+
+def _checks_length(layer) -> bool:
+    """A layer whose ``compute_output_shape`` refuses a clip shorter than it needs: :mod:`kapre.frontends`' and
+    the constant-Q layers (``kapre.CQT``, ``kapre.VQT``, ``kapre.Chroma``)."""
+    return _is_model_frontend(layer) or type(layer).__name__ in ("CQT", "VQT", "Chroma")
 
 
 def _is_model_frontend(layer) -> bool:
@@ -36,7 +44,12 @@ def too_short_error(extractor, samples: int, sample_rate: int, reason: str | Non
 
     first = extractor.first_layer
     needed = (getattr(first, "win_length", None) or getattr(first, "n_fft", None)) if first is not None else None
-    if needed is None or _is_model_frontend(first):  # a --frontend: the layer's own message
+    constant_q = type(first).__name__ in ("CQT", "VQT") or getattr(first, "source", None) == "cqt"
+    if constant_q and reason:  # the layer's reason in the flags' words (--pad-mode 'reflect', --fmin)
+        from kapre.cli.options import _in_flags
+
+        reason = _in_flags(reason)
+    if needed is None or _is_model_frontend(first) or constant_q:  # the layer's own message
         reason = f": {reason}" if reason else ""
         return AudioError(f"too short: {samples} samples at {sample_rate} Hz for the front-end{reason}")
     return AudioError(f"too short: {samples} samples at {sample_rate} Hz, one frame needs {needed} "
@@ -82,7 +95,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _run_frontend(parser, args, options, args.frontend_spec, plot, plt)
     if model is None:
         # Without --db the picture still shows decibels (of the power, or 20*log10 of a magnitude).
-        model = build_reported(parser, options, db="auto" if options.db or options.feature == "mfcc" else "picture")
+        # Chroma is drawn as it is (each frame's maximum 1).
+        model = build_reported(parser, options, db="auto" if options.db or options.feature in ("mfcc", "chroma")
+                               else "picture")
     elif len(args.frontend_output.shape) != 4:
         parser.error(f"--config {args.config}: the front-end returns shape {tuple(args.frontend_output.shape)} per "
                      "batch; kapre show draws (batch, frames, bins, channels)")
@@ -116,11 +131,14 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     unit = {"amplitude": "dB", "power": "dB", "kapre": "dB (kapre: 10·log10 |X|)", False: "value"}[desc["db"]]
     if desc["y_axis"] == "coef":
         unit = "MFCC value"
+    elif desc["y_axis"] == "chroma":
+        unit = "chroma (frame maximum 1)"
     for c in range(channels):
         ax = axes[1 + c]
         plot.specshow(features[:, :, c], sr=sr, hop_length=desc["hop"], n_fft=desc["n_fft"], y_axis=desc["y_axis"],
                       ax=ax, fmin=desc["fmin"], fmax=desc["fmax"], htk=desc["htk"], bins_per_octave=desc["bpo"],
-                      center=desc["center"], colorbar=unit, cmap="coolwarm" if desc["y_axis"] == "coef" else "magma")
+                      center=desc["center"], tuning=desc["tuning"], n_chroma=desc["n_chroma"], colorbar=unit,
+                      cmap="coolwarm" if desc["y_axis"] == "coef" else "magma")
         ax.set_title(f"{desc['label']}" + (f", channel {c}" if channels > 1 else "")
                      + f"  {tuple(features.shape[:2])}")
     save_figure(fig, args.output)
