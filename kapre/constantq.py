@@ -178,7 +178,8 @@ class VQT(KapreLayer):
             waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, channels, time)
         batch, channels, length = (size if size is not None else ops.shape(waveforms)[axis]
                                    for axis, size in enumerate(waveforms.shape))
-        rows = ops.reshape(waveforms, (-1, length))
+        count = batch * channels if isinstance(batch, int) and isinstance(channels, int) else -1
+        rows = ops.reshape(waveforms, (count, length))  # explicit: -1 is ambiguous for an empty batch or signal
         real, imag = functional.constant_q(rows, self._tensors, self._transform.hop_length, self.pad_mode)
         values = self._finish(real, imag)  # (batch * channels, frames, n_bins)
         frames = self._transform.num_frames(length) if isinstance(length, int) else ops.shape(values)[1]

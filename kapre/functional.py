@@ -550,16 +550,19 @@ def decimate_by_two(signals, decimator):
     give ``block`` outputs each (a matrix product runs at full speed on every backend)."""
     span, block = decimator.shape
     decimated = _frames_times(signals, span, 2 * block, decimator)
-    return ops.reshape(decimated, (ops.shape(decimated)[0], -1))
+    rows, n_blocks = (size if _is_static(size) else ops.shape(decimated)[axis]
+                      for axis, size in enumerate(decimated.shape[:2]))
+    return ops.reshape(decimated, (rows, n_blocks * block))
 
 
 def _frames_times(signals, frame_length: int, hop_length: int, matrix):
     """The frames of ``(rows, samples)`` times ``matrix``: ``(rows, frames, matrix columns)``, as one 2-D product
     (PyTorch runs a 3-D product of strided frames as a batched one over copies: 10x slower)."""
     frames = _native_frame(signals, frame_length, hop_length)
-    n_frames = frames.shape[1] if _is_static(frames.shape[1]) else ops.shape(frames)[1]
-    product = _backend.matmul(ops.reshape(frames, (-1, frame_length)), matrix)
-    return ops.reshape(product, (-1, n_frames, matrix.shape[1]))
+    rows, n_frames = (size if _is_static(size) else ops.shape(frames)[axis]
+                      for axis, size in enumerate(frames.shape[:2]))
+    product = _backend.matmul(ops.reshape(frames, (rows * n_frames, frame_length)), matrix)
+    return ops.reshape(product, (rows, n_frames, matrix.shape[1]))
 
 
 def constant_q_tensors(plan, dtype: str) -> dict:
