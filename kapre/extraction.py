@@ -229,6 +229,20 @@ class Extractor:
             return None
         return int(self.batched_layers[0].compute_output_shape(self._input_shape(length, channels))[axes[0]])
 
+    def _check_length(self, length: int, channels: int) -> None:
+        """The first layer's own error for a clip it cannot take (too short for its frames or its reflect padding),
+        before the call: a ``keras.Sequential`` whose first call fails stays configured to that input shape, and
+        every later clip would then fail with Keras' shape message instead."""
+        first = self.first_layer
+        if first is None:
+            return
+        try:
+            first.compute_output_shape(self._input_shape(length, channels))
+        except ValueError:
+            raise
+        except Exception:  # noqa: S110 (compute_output_shape not implemented: the call itself will tell)
+            pass
+
     def _batch_function(self, channels: int):
         """``f(waveforms, frame_mask)`` running the batched layers, compiled (once per shape) on JAX."""
         if channels in self._functions:
@@ -286,6 +300,7 @@ class Extractor:
         if axes is None:  # run whole; only equal lengths can share a batch
             outputs = {}
             for length in sorted(set(lengths)):
+                self._check_length(length, channels)
                 idx = [i for i, n in enumerate(lengths) if n == length]
                 result = keras.ops.convert_to_numpy(self.frontend(layout(np.stack([waveforms[i] for i in idx]))))
                 outputs.update((i, np.asarray(result[k])) for k, i in enumerate(idx))

@@ -223,3 +223,18 @@ def test_cli_mel_and_mfcc_equal_the_composed_chain(feature, db, legacy):
         np.testing.assert_allclose(new_out, old_out, atol=1e-6 * float(np.max(old_out)), rtol=1e-5)
     else:  # decibels and MFCCs of decibels
         np.testing.assert_allclose(new_out, old_out, atol=1e-4, rtol=0)
+
+
+def test_unbatched_front_end_rejects_a_short_clip_before_calling_it():
+    # A reflect-padded CQT runs whole (frame locality None). A clip too short for its reflection must fail with the
+    # layer's own message before the call: a keras.Sequential whose first call fails stays configured to that
+    # shape, and every later clip would fail with Keras' shape message instead.
+    cqt = kapre.CQT(sr=8000, hop_length=16, fmin=110.0, n_bins=24, pad_mode="reflect", output_type="magnitude",
+                    input_data_format="channels_last", output_data_format="channels_last")
+    extractor = Extractor(keras.Sequential([cqt]))
+    assert not extractor.batched
+    with pytest.raises(ValueError, match="reflect"):
+        extractor([np.zeros((50, 1), "float32")])
+    clip = np.random.default_rng(0).standard_normal((3000, 1)).astype("float32")
+    (features,) = extractor([clip])
+    np.testing.assert_allclose(features, keras.ops.convert_to_numpy(cqt(clip[None]))[0], rtol=1e-5, atol=1e-6)
