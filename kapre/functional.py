@@ -617,6 +617,9 @@ def constant_q(signals, plan: dict, hop_length: int, pad_mode: str = "constant")
     return ops.concatenate(reals[::-1], axis=-1), ops.concatenate(imags[::-1], axis=-1)
 
 
+_CONSTANT_Q_FUNCTIONS: dict = {}  # (arguments, dtype) -> (reach, compiled transform): the last 16 used
+
+
 def cqt(signals, sr: float = 22050, hop_length: int = 512, fmin: float | None = None, n_bins: int = 84,
         bins_per_octave: int = 12, tuning: float = 0.0, filter_scale: float = 1.0, norm=1, window: str = "hann",
         scale: bool = True, pad_mode: str = "constant"):
@@ -635,17 +638,27 @@ def vqt(signals, sr: float = 22050, hop_length: int = 512, fmin: float | None = 
     n_bins)``. See :class:`kapre.VQT`."""
     from kapre.params import ConstantQ  # kapre.params imports nothing of this module; kept local all the same
 
-    transform = ConstantQ.resolve(sr, hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale, norm,
-                                  window, scale, pad_mode, gamma)
-    plan = transform.plan()
+    arguments = (sr, hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale, norm, window, scale, pad_mode,
+                 gamma)
+    transform = ConstantQ.resolve(*arguments)
     dtype = "float64" if keras_backend.standardize_dtype(signals.dtype) == "float64" else "float32"
     shape = ops.shape(signals)
     leading = tuple(shape[:-1])
     rows = math.prod(leading) if all(_is_static(size) for size in leading) else -1
     flat = ops.reshape(ops.cast(signals, dtype), (rows, shape[-1]))
-    transform.check_length("kapre.functional.vqt", flat.shape[-1], plan.reach)
-    real, imag = constant_q(flat, constant_q_tensors(plan, dtype), hop_length=transform.hop_length,
-                            pad_mode=transform.pad_mode)
+    key = (repr(arguments), dtype)
+    compiled = _CONSTANT_Q_FUNCTIONS.get(key)
+    if compiled is None:  # the plan built once per transform; compiled where eager mode runs op by op (JAX)
+        plan = transform.plan()
+        tensors = constant_q_tensors(plan, dtype)
+        compiled = (plan.reach, _backend.compile_function(
+            lambda x: constant_q(x, tensors, hop_length=transform.hop_length, pad_mode=transform.pad_mode)))
+        if len(_CONSTANT_Q_FUNCTIONS) >= 16:
+            _CONSTANT_Q_FUNCTIONS.pop(next(iter(_CONSTANT_Q_FUNCTIONS)))
+        _CONSTANT_Q_FUNCTIONS[key] = compiled
+    reach, function = compiled
+    transform.check_length("kapre.functional.vqt", flat.shape[-1], reach)
+    real, imag = function(flat)
     spectrum = _backend.make_complex(real, imag)
     return ops.reshape(spectrum, (*leading, ops.shape(spectrum)[-2], transform.n_bins))
 
