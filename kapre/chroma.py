@@ -65,8 +65,8 @@ class Chroma(KapreLayer):
         sr: sampling rate in Hz (22050).
         hop_length: samples between frames (512, 23.2 ms at 22,050 Hz).
         n_chroma: pitch classes per octave (12).
-        tuning: deviation from A440 in fractions of a chroma bin (``'stft'``) or of a CQT bin (``'cqt'``), as
-            librosa (0.0).
+        tuning: deviation from A440 in fractions of a chroma bin (``'stft'``) or of a CQT bin (``'cqt'``, from
+            -0.5 to 0.5), as librosa (0.0).
         norm: the normalisation of each frame: ``np.inf`` (maximum 1, the default), ``-np.inf``, ``0``, a
             p-norm ``p > 0`` or ``None`` (none).
         threshold: ``'cqt'`` only: chroma values below it are set to 0 before the normalisation (0.0); ``None``
@@ -234,8 +234,11 @@ class Chroma(KapreLayer):
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)
-        # the CQT's decimation needs the signal's length: one trace per length (TensorFlow relaxes shapes otherwise)
-        return _backend.call_compiled_when_eager(self, self._compute, inputs, static_shapes=self.source == "cqt")
+        channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
+        if inputs.shape[0] == 0 or channels == 0:
+            # an empty batch (or no channel): ops.max and the CQT's reshapes refuse zero-size tensors
+            return ops.zeros(self.compute_output_shape(inputs.shape), self.output_dtype(self.transform_dtype))
+        return _backend.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
         waveforms = ops.cast(inputs, self.transform_dtype)
