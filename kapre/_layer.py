@@ -77,6 +77,39 @@ class KapreLayer(keras.layers.Layer):
         target = self.output_dtype(computed_dtype)
         return values if keras.backend.standardize_dtype(values.dtype) == target else ops.cast(values, target)
 
+    # -- waveform in, (frames, features) out, in the layouts self._input_format / self._output_format ----------
+
+    def waveform_dims(self, input_shape) -> tuple:
+        """``(batch, length, channels)`` of a waveform input shape in the layer's input format."""
+        if self._input_format == V.CH_LAST:
+            batch, length, channels = input_shape
+        else:
+            batch, channels, length = input_shape
+        return batch, length, channels
+
+    def framed_shape(self, batch, frames, n_features, channels) -> tuple:
+        """The output shape ``(batch, frames, n_features, channels)`` or ``(batch, channels, frames, n_features)``."""
+        if self._output_format == V.CH_LAST:
+            return (batch, frames, n_features, channels)
+        return (batch, channels, frames, n_features)
+
+    def channels_first_waveforms(self, inputs):
+        """``inputs`` in the transform dtype as ``(batch, channels, time)``."""
+        waveforms = ops.cast(inputs, self.transform_dtype)
+        if self._input_format != V.CH_LAST:
+            return waveforms
+        if inputs.shape[2] == 1:  # a reshape is free, a transpose is a copy
+            return ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
+        return ops.transpose(waveforms, (0, 2, 1))
+
+    def framed_output(self, features):
+        """``(batch, channels, frames, n_features)`` in the layer's output format."""
+        if self._output_format != V.CH_LAST:
+            return features
+        if features.shape[1] == 1:
+            return ops.expand_dims(ops.squeeze(features, axis=1), -1)
+        return ops.transpose(features, (0, 2, 3, 1))
+
     def check_rank(self, shape, rank: int, layout: str) -> None:
         """A ``ValueError`` naming the layer, the expected layout and the received shape."""
         V.check_input_rank(type(self).__name__, shape, rank, layout)

@@ -219,14 +219,8 @@ class Chroma(KapreLayer):
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
-        if self._input_format == V.CH_LAST:
-            batch, length, channels = input_shape
-        else:
-            batch, channels, length = input_shape
-        frames = self._num_frames(length)
-        if self._output_format == V.CH_LAST:
-            return (batch, frames, self.n_chroma, channels)
-        return (batch, channels, frames, self.n_chroma)
+        batch, length, channels = self.waveform_dims(input_shape)
+        return self.framed_shape(batch, self._num_frames(length), self.n_chroma, channels)
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(self.compute_output_shape(inputs.shape),
@@ -241,13 +235,7 @@ class Chroma(KapreLayer):
         return _backend.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
-        waveforms = ops.cast(inputs, self.transform_dtype)
-        channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
-        if self._input_format == V.CH_LAST:
-            if channels == 1:  # a reshape is free, a transpose is a copy
-                waveforms = ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
-            else:
-                waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
+        waveforms = self.channels_first_waveforms(inputs)  # (batch, ch, time)
         if self.source == "stft":
             features = self._stft_power(waveforms)  # (batch, ch, frames, n_freq)
         else:
@@ -256,12 +244,7 @@ class Chroma(KapreLayer):
         if self.source == "cqt" and self._threshold > 0.0:  # chroma >= 0: a threshold <= 0 changes nothing
             chroma = functional.zero_below(chroma, self._threshold)
         chroma = functional.normalize(chroma, self._norm, axis=-1)
-        if self._output_format == V.CH_LAST:
-            if channels == 1:
-                chroma = ops.expand_dims(ops.squeeze(chroma, axis=1), -1)
-            else:
-                chroma = ops.transpose(chroma, (0, 2, 3, 1))
-        return self.to_output_dtype(chroma, self.transform_dtype)
+        return self.to_output_dtype(self.framed_output(chroma), self.transform_dtype)
 
     def _stft_power(self, waveforms):
         n_fft = self._framing.n_fft

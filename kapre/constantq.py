@@ -153,14 +153,8 @@ class VQT(KapreLayer):
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
-        if self._input_format == V.CH_LAST:
-            batch, length, channels = input_shape
-        else:
-            batch, channels, length = input_shape
-        frames = self._transform.num_frames(length)
-        if self._output_format == V.CH_LAST:
-            return (batch, frames, self.n_bins, channels)
-        return (batch, channels, frames, self.n_bins)
+        batch, length, channels = self.waveform_dims(input_shape)
+        return self.framed_shape(batch, self._transform.num_frames(length), self.n_bins, channels)
 
     def compute_output_spec(self, inputs):
         shape = self.compute_output_shape(inputs.shape)
@@ -173,9 +167,7 @@ class VQT(KapreLayer):
         return _backend.call_compiled_when_eager(self, self._compute, inputs)
 
     def _compute(self, inputs):
-        waveforms = ops.cast(inputs, self.transform_dtype)
-        if self._input_format == V.CH_LAST:
-            waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, channels, time)
+        waveforms = self.channels_first_waveforms(inputs)  # (batch, channels, time)
         batch, channels, length = (size if size is not None else ops.shape(waveforms)[axis]
                                    for axis, size in enumerate(waveforms.shape))
         count = batch * channels if isinstance(batch, int) and isinstance(channels, int) else -1
@@ -188,9 +180,7 @@ class VQT(KapreLayer):
             d = self._decibel
             reference = d.ref_value if isinstance(d.ref_value, str) else d.ref_value**2
             values = functional.reference_decibel(values, reference, d.amin**2, d.dynamic_range)
-        if self._output_format == V.CH_LAST:
-            values = ops.transpose(values, (0, 2, 3, 1))
-        return values
+        return self.framed_output(values)
 
     def _finish(self, real, imag):
         """The requested output from the real and imaginary parts, ``(rows, frames, n_bins)``."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import ops
 
 from kapre import _backend, constants, functional
 from kapre import _validation as V
@@ -177,14 +176,8 @@ class MelSpectrogram(KapreLayer):
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
-        if self._input_format == V.CH_LAST:
-            batch, length, channels = input_shape
-        else:
-            batch, channels, length = input_shape
-        frames = self._framing.num_frames(length)
-        if self._output_format == V.CH_LAST:
-            return (batch, frames, self.n_mels, channels)
-        return (batch, channels, frames, self.n_mels)
+        batch, length, channels = self.waveform_dims(input_shape)
+        return self.framed_shape(batch, self._framing.num_frames(length), self.n_mels, channels)
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.output_dtype(self.transform_dtype))
@@ -215,18 +208,13 @@ class MelSpectrogram(KapreLayer):
             chunk_samples=self._chunk_samples,
             amin=self._effective_amin(),
         )
-        return self._finish(mel, mel.shape[1])
+        return self._finish(mel)
 
     def _compute_generic(self, inputs):
         """The backend-independent composition (``keras.ops``), compiled by JAX, TensorFlow and ``torch.compile``;
         the logarithm is taken chunk by chunk."""
-        waveforms = ops.cast(inputs, self.transform_dtype)
-        channels = inputs.shape[2] if self._input_format == V.CH_LAST else inputs.shape[1]
-        if self._input_format == V.CH_LAST:
-            if channels == 1:  # a reshape is free, a transpose is a copy
-                waveforms = ops.expand_dims(ops.squeeze(waveforms, axis=2), 1)
-            else:
-                waveforms = ops.transpose(waveforms, (0, 2, 1))  # (batch, ch, time)
+        waveforms = self.channels_first_waveforms(inputs)  # (batch, ch, time)
+        channels = waveforms.shape[1]
         win_length, hop_length = self._framing.frame_length, self._framing.hop_length
         rows = (inputs.shape[0] or 1) * (channels or 1)  # signals framed side by side (1 where unknown)
         per_chunk = functional.frames_per_chunk(rows, win_length, self._chunk_samples)
@@ -239,19 +227,14 @@ class MelSpectrogram(KapreLayer):
             max_chunks=self._max_chunks or _backend.max_frame_chunks(),
             loop=_backend.LOOPS_OVER_FRAME_CHUNKS if self._loop_chunks is None else self._loop_chunks,
         )
-        return self._finish(mel, channels)
+        return self._finish(mel)
 
-    def _finish(self, mel, channels):
+    def _finish(self, mel):
         """The reference and floor of the decibels, the output layout and dtype, on ``(batch, ch, frames, mels)``."""
         if self.return_decibel:  # the output is fresh: the floor may be written into it
             d = self._decibel
             mel = functional.reference_decibel(mel, d.ref_value, d.amin, d.dynamic_range, in_place=True)
-        if self._output_format == V.CH_LAST:
-            if channels == 1:
-                mel = ops.expand_dims(ops.squeeze(mel, axis=1), -1)
-            else:
-                mel = ops.transpose(mel, (0, 2, 3, 1))
-        return self.to_output_dtype(mel, self.transform_dtype)
+        return self.to_output_dtype(self.framed_output(mel), self.transform_dtype)
 
     def _effective_amin(self) -> float | None:
         """``db_amin`` as the decibels use it (at least the transform dtype's smallest normal); ``None`` without

@@ -109,10 +109,7 @@ class Resample(KapreLayer):
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
-        if self._input_format == V.CH_LAST:
-            batch, length, channels = input_shape
-        else:
-            batch, channels, length = input_shape
+        batch, length, channels = self.waveform_dims(input_shape)
         length = self._resampling.output_length(length)
         if self._output_format == V.CH_LAST:
             return (batch, length, channels)

@@ -195,8 +195,11 @@ def _outputs(out) -> dict:
 def _interrupt(args, out, sig, n_files: int) -> subprocess.CompletedProcess:
     """Start `kapre extract`, send ``sig`` once 10 outputs exist, return the finished process."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    # SIGINT as a terminal delivers it: a shell that starts the tests in the background (no job control) leaves
+    # SIGINT ignored, and a child would inherit that and never see the Ctrl-C
     proc = subprocess.Popen([sys.executable, "-m", "kapre", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
         if out.is_dir() and sum(1 for _ in out.rglob("*.npy")) >= 10:
@@ -229,13 +232,16 @@ def test_a_signal_between_an_output_and_its_manifest_row_waits_for_the_row(tmp_p
             os.kill(os.getpid(), sig)  # delivered at once, between this output and its manifest row
 
     monkeypatch.setattr(cli.extract, "atomic_save", save_then_signal)
+    # the handler in force before the run (default_int_handler; SIG_IGN where the shell started the tests in the
+    # background): the run must leave it as it found it
+    before = signal.getsignal(signal.SIGINT)
     code = kapre_cli.main(["extract", str(src), "-o", str(out), "--feature", "mel", "--sr", "16000", "--n-fft", "256",
                            "--n-mels", "40"])
     assert code == 130
     rows = cli.extract.Manifest.read(str(out / cli.MANIFEST_NAME))
     listed = sorted(row["output"] for row in rows.values() if row["status"] == "ok")
     assert listed == sorted(str(p.relative_to(out)) for p in out.rglob("*.npy")) and len(listed) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are restored
+    assert signal.getsignal(signal.SIGINT) is before  # the handlers are restored
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
