@@ -88,7 +88,7 @@ def test_cqt_note_axis_with_36_bins_per_octave_tuning_and_a_short_range():
 
 
 def test_note_names_are_librosa_s():
-    librosa = pytest.importorskip("librosa")
+    import librosa
     freqs = librosa.midi_to_hz(np.arange(12, 120)) * 2 ** (np.linspace(-0.45, 0.45, 108) / 12)
     assert [plot.note_name(f) for f in freqs] == list(librosa.hz_to_note(freqs, unicode=False))
     assert plot.note_name(C1) == "C1" and plot.note_name(440.0) == "A4" and plot.note_name(466.16) == "A#4"
@@ -189,14 +189,6 @@ def test_demo_refuses_an_unknown_feature(capsys):
 # The features: the layers' own output, per file and in batches
 # ------------------------------------------------------------------------------------------------------------------
 
-needs_layers = pytest.mark.skipif(not all(hasattr(kapre, name) for name in ("CQT", "VQT", "Chroma")),
-                                  reason="kapre.CQT/VQT/Chroma not written yet")
-
-
-def _needs(name: str):
-    layer = "Chroma" if name.startswith("chroma") else "CQT"
-    return pytest.param(name, marks=pytest.mark.skipif(not hasattr(kapre, layer), reason=f"kapre.{layer} not written"))
-
 
 def _files(tmp_path) -> dict:
     folder = tmp_path / "audio"
@@ -257,7 +249,7 @@ def _compare(got, want, kind, name):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0, err_msg=name)
 
 
-@pytest.mark.parametrize("name", [_needs(name) for name in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_extract_writes_the_layer_s_output(tmp_path, capsys, name):
     argv, make_layer, kind = CASES[name]
     files = _files(tmp_path)
@@ -284,7 +276,6 @@ def test_extract_writes_the_layer_s_output(tmp_path, capsys, name):
     assert code == 2 and "holds features made with another front-end" in err
 
 
-@needs_layers
 def test_a_file_too_short_for_reflect_padding_is_an_error_row(tmp_path, capsys):
     files = _files(tmp_path)
     out = tmp_path / "o"
@@ -300,7 +291,7 @@ def test_a_file_too_short_for_reflect_padding_is_an_error_row(tmp_path, capsys):
     assert not list(out.glob("**/*.npy"))
 
 
-@pytest.mark.parametrize("name", [_needs(name) for name in ("cqt-db", "vqt-magnitude", "chroma-cqt")])
+@pytest.mark.parametrize("name", ["cqt-db", "vqt-magnitude", "chroma-cqt"])
 def test_extract_in_batches_equals_each_file_alone_per_channel(tmp_path, capsys, name):
     argv, make_layer, kind = CASES[name]
     files = _files(tmp_path)
@@ -315,10 +306,9 @@ def test_extract_in_batches_equals_each_file_alone_per_channel(tmp_path, capsys,
         _compare(got, _layer_output(layer, path, mono=False), kind, f"{name} {filename} batched")
 
 
-@needs_layers
 def test_extract_cqt_db_is_librosa_s(tmp_path, capsys):
     """End to end: `--feature cqt --db` at librosa's defaults is `amplitude_to_db(abs(librosa.cqt(y)))`."""
-    librosa = pytest.importorskip("librosa")
+    import librosa
     sr = 22050
     t = np.arange(2 * sr) / sr
     y = (0.4 * np.sin(2 * np.pi * 220.0 * t) + 0.2 * np.sin(2 * np.pi * 1318.5 * t)).astype(np.float32)
@@ -344,7 +334,6 @@ def test_extract_cqt_db_is_librosa_s(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------------------------
 
 
-@needs_layers
 @pytest.mark.parametrize("argv, label, shape", [
     (["--feature", "cqt", "--n-bins", "72"], "constant-Q power", (16, 72, 1)),
     (["--feature", "vqt", "--n-bins", "72", "--per-channel"], "variable-Q power", (16, 72, 2)),
@@ -366,7 +355,6 @@ def test_show_draws_the_new_features(tmp_path, capsys, argv, label, shape):
     assert not [p for p in picture.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-@needs_layers
 def test_show_axes_of_the_new_features(tmp_path, capsys, monkeypatch):
     """The panels `kapre show` draws use the note axis (cqt) and the pitch-class axis (chroma)."""
     import matplotlib.pyplot as plt
@@ -386,7 +374,6 @@ def test_show_axes_of_the_new_features(tmp_path, capsys, monkeypatch):
         real(drawn["fig"])
 
 
-@needs_layers
 def test_demo_with_cqt_and_chroma(tmp_path, capsys):
     import matplotlib.image
 
