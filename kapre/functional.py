@@ -805,10 +805,24 @@ def zero_below(x, threshold: float):
 __all__ += ["normalize", "zero_below"]
 
 
+_RESAMPLE_KERNELS: dict = {}  # (Resampling, dtype) -> kernel tensor, for resample(): the last 16 used
+
+
 def resample_conv_kernel(resampling, dtype: str):
     """The kernel of :func:`apply_resample_kernel` for a :class:`kapre.params.Resampling`: ``(taps, 1, phases)``
     in ``dtype``, created outside any trace."""
     return _backend.constant(resampling.build().T[:, None, :], dtype)
+
+
+def _cached_resample_kernel(resampling, dtype: str):
+    """:func:`resample_conv_kernel`, built once per parameters and dtype (the functional form is called per batch)."""
+    key = (resampling, dtype)
+    kernel = _RESAMPLE_KERNELS.get(key)
+    if kernel is None:
+        if len(_RESAMPLE_KERNELS) >= 16:
+            _RESAMPLE_KERNELS.pop(next(iter(_RESAMPLE_KERNELS)))
+        kernel = _RESAMPLE_KERNELS[key] = resample_conv_kernel(resampling, dtype)
+    return kernel
 
 
 def apply_resample_kernel(signals, kernel, orig: int, new: int, width: int):
@@ -850,5 +864,5 @@ def resample(signals, orig_freq, new_freq, lowpass_filter_width: int = 6, rollof
     dtype = "float64" if keras_backend.standardize_dtype(signals.dtype) == "float64" else "float32"
     signals = ops.cast(signals, dtype)
     phases = resampling.phases
-    return apply_resample_kernel(signals, resample_conv_kernel(resampling, dtype), resampling.orig * phases,
+    return apply_resample_kernel(signals, _cached_resample_kernel(resampling, dtype), resampling.orig * phases,
                                  resampling.new * phases, resampling.width)
