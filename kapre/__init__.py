@@ -28,6 +28,11 @@ from kapre.constantq import CQT, VQT
 from kapre.melspectrogram import MelSpectrogram
 from kapre.resample import Resample
 from kapre.chroma import Chroma
+from kapre.pcen import *  # noqa: I001  (issue 18 sections, one module each)
+from kapre.leaf import *
+from kapre.sincnet import *
+from kapre.inversion import *
+from kapre import pcen, leaf, sincnet, inversion  # noqa: F401
 from kapre.signal import *  # kapre 0.4 exports the signal layers at top level
 from kapre.stft_spectrogram import *
 from kapre.time_frequency import (
@@ -81,4 +86,8 @@ __all__ = [
     *signal.__all__,
     *time_frequency_tflite.__all__,
     *stft_spectrogram.__all__,  # noqa: F405
+    *pcen.__all__,
+    *leaf.__all__,
+    *sincnet.__all__,
+    *inversion.__all__,
 ]

@@ -864,3 +864,19 @@ def cq_to_chroma_matrix(
     roll = first if base_c else first - 9
     matrix = np.roll(matrix, int(np.round(roll * (n_chroma / 12.0))), axis=0)
     return np.ascontiguousarray(matrix.T)
+
+
+# ==== section: pcen (issue 18) ====
+# ==== end section: pcen ====
+
+
+# ==== section: leaf (issue 18) ====
+# ==== end section: leaf ====
+
+
+# ==== section: sincconv (issue 18) ====
+# ==== end section: sincconv ====
+
+
+# ==== section: inversion (issue 18) ====
+# ==== end section: inversion ====

@@ -866,3 +866,19 @@ def resample(signals, orig_freq, new_freq, lowpass_filter_width: int = 6, rollof
     phases = resampling.phases
     return apply_resample_kernel(signals, _cached_resample_kernel(resampling, dtype), resampling.orig * phases,
                                  resampling.new * phases, resampling.width)
+
+
+# ==== section: pcen (issue 18) ====
+# ==== end section: pcen ====
+
+
+# ==== section: leaf (issue 18) ====
+# ==== end section: leaf ====
+
+
+# ==== section: sincconv (issue 18) ====
+# ==== end section: sincconv ====
+
+
+# ==== section: inversion (issue 18) ====
+# ==== end section: inversion ====

@@ -895,3 +895,19 @@ class Resampling:
         phases = self.phases
         return constants.sinc_resample_kernel(self.orig * phases, self.new * phases, self.lowpass_filter_width,
                                               self.rolloff, self.resampling_method, self.beta, width=self.width)
+
+
+# ==== section: pcen (issue 18) ====
+# ==== end section: pcen ====
+
+
+# ==== section: leaf (issue 18) ====
+# ==== end section: leaf ====
+
+
+# ==== section: sincconv (issue 18) ====
+# ==== end section: sincconv ====
+
+
+# ==== section: inversion (issue 18) ====
+# ==== end section: inversion ====

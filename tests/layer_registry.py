@@ -403,6 +403,14 @@ CASES: list[LayerCase] = [
         source="cqt", sr=8000, hop_length=HOP, fmin=440.0, n_octaves=2, bins_per_octave=24, threshold=0.05,
         pad_mode="reflect", **CF), (2, 400), (kapre.Chroma,), time_axis=1, output_time_axis=1,
               edge_lengths=(317, 413), frame_locality=None, rtol=1e-5),
+    # ==== section: pcen (issue 18) ====
+    # ==== end section: pcen ====
+    # ==== section: leaf (issue 18) ====
+    # ==== end section: leaf ====
+    # ==== section: sincconv (issue 18) ====
+    # ==== end section: sincconv ====
+    # ==== section: inversion (issue 18) ====
+    # ==== end section: inversion ====
 ]
 
 

@@ -1,0 +1,3 @@
+"""``kapre.PCEN``: per-channel energy normalisation, librosa's and LEAF's trainable form."""
+
+__all__: list[str] = []
