@@ -867,16 +867,225 @@ def cq_to_chroma_matrix(
 
 
 # ==== section: pcen (issue 18) ====
+__all__ += ["pcen_smooth_coefficient", "decay_matrix", "decay_powers"]
+
+
+def pcen_smooth_coefficient(time_constant: float, sr: float, hop_length: float) -> float:
+    """The first-order smoother's coefficient ``b`` for a time constant in seconds, as ``librosa.pcen``: with
+    ``t = time_constant * sr / hop_length`` frames, ``b = (sqrt(1 + 4 t**2) - 1) / (2 t**2)``, computed as the
+    equal ``2 / (sqrt(1 + 4 t**2) + 1)`` (no cancellation for long time constants). It solves
+    ``b**2 + (1 - b) / t - 2 = 0``, the full width at half maximum of the squared response of the low-pass filter
+    (Lostanlen et al., 2019). 0.4 s at 22,050 Hz and a 512-sample hop (17.2 frames): ``b = 0.0564``."""
+    t_frames = float(time_constant) * float(sr) / float(hop_length)
+    return 2.0 / (math.sqrt(1.0 + 4.0 * t_frames**2) + 1.0)
+
+
+def decay_matrix(log_decay: float, size: int) -> np.ndarray:
+    """The ``(size, size)`` lower-triangular matrix ``a**(i - j)`` (``i >= j``, else 0) with ``a =
+    exp(log_decay)``, in float64: the zero-state response of ``M[t] = a M[t-1] + u[t]`` over ``size`` steps is
+    ``decay_matrix @ u``. ``log_decay`` may be ``-inf`` (``a = 0``: the identity)."""
+    steps = np.arange(size)
+    lags = steps[:, None] - steps[None, :]
+    with np.errstate(invalid="ignore", over="ignore"):
+        powers = np.exp(np.maximum(lags, 0) * log_decay) if log_decay != -math.inf else (lags == 0) * 1.0
+    return np.where(lags >= 0, powers, 0.0)
+
+
+def decay_powers(log_decay: float, size: int) -> np.ndarray:
+    """``a**1, ..., a**size`` in float64 (``a = exp(log_decay)``): the weight of the state before ``size`` steps of
+    ``M[t] = a M[t-1] + u[t]`` in each of them."""
+    if log_decay == -math.inf:
+        return np.zeros(size)
+    return np.exp(np.arange(1, size + 1) * log_decay)
+
+
 # ==== end section: pcen ====
 
 
 # ==== section: leaf (issue 18) ====
+__all__ += [
+    "leaf_window_samples",
+    "leaf_stride_samples",
+    "htk_triangular_filterbank",
+    "gabor_init_from_mels",
+    "gabor_sigma_bounds",
+    "gabor_time_axis",
+    "LEAF_INIT_N_FFT",
+]
+
+LEAF_INIT_N_FFT = 512  # the FFT size of the mel filterbank LEAF's Gabor filters are fitted to (melfilters.Gabor)
+
+
+def leaf_window_samples(sample_rate: float, window_len_ms: float) -> int:
+    """LEAF's filter and pooling length in samples, ``int(sample_rate * window_len // 1000 + 1)`` (401 at 16 kHz
+    and 25 ms): one sample more than the window, so that the filters have a centre tap."""
+    return int(sample_rate * window_len_ms // 1000 + 1)
+
+
+def leaf_stride_samples(sample_rate: float, window_stride_ms: float) -> int:
+    """LEAF's pooling stride in samples, ``int(sample_rate * window_stride // 1000)`` (160 at 16 kHz and 10 ms)."""
+    return int(sample_rate * window_stride_ms // 1000)
+
+
+def _htk_mel_ln(frequencies):
+    """The HTK mel scale as TensorFlow writes it: ``1127 * ln(1 + f / 700)``."""
+    return 1127.0 * np.log1p(np.asarray(frequencies, dtype=np.float64) / 700.0)
+
+
+def htk_triangular_filterbank(n_mels: int, n_freq: int, sample_rate: float, f_min: float, f_max: float) -> np.ndarray:
+    """``(n_freq, n_mels)`` triangles on the HTK mel scale, as ``tf.signal.linear_to_mel_weight_matrix`` builds
+    them (LEAF's mel filterbank): ``n_mels + 2`` edges equally spaced in mel from ``f_min`` to ``f_max``, the bins
+    at ``linspace(0, sample_rate / 2, n_freq)`` Hz, each triangle rising from its lower edge to 1 at its centre
+    and falling to 0 at its upper edge (linear in mel, not in Hz), no normalisation, the DC bin zero."""
+    bins_mel = _htk_mel_ln(np.linspace(0.0, sample_rate / 2.0, n_freq)[1:])[:, None]
+    edges = np.linspace(_htk_mel_ln(f_min), _htk_mel_ln(f_max), n_mels + 2)
+    lower, center, upper = edges[None, :-2], edges[None, 1:-1], edges[None, 2:]
+    rising = (bins_mel - lower) / (center - lower)
+    falling = (upper - bins_mel) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.concatenate([np.zeros((1, n_mels)), weights], axis=0)
+
+
+def gabor_init_from_mels(n_filters: int, sample_rate: float, f_min: float, f_max: float,
+                         n_fft: int = LEAF_INIT_N_FFT) -> np.ndarray:
+    """LEAF's initial Gabor parameters ``(n_filters, 2)``, fitted to a mel filterbank (``initializers.GaborInit``,
+    ``melfilters.Gabor.gabor_params_from_mels``): column 0 the centre frequency in radians per sample, the peak
+    bin of each filter's square root (``2 pi argmax / n_fft``); column 1 the standard deviation in samples of
+    the filter's Gaussian envelope, ``sqrt(2 ln 2) n_fft / (pi w)`` where ``w`` counts the bins at which the square
+    root of the filter reaches half its peak (the full width at half maximum of the squared response, in bins).
+
+    A filter that no bin falls into (too many filters for ``n_fft``) has no peak: as in LEAF, it starts at 0 rad
+    with the width of all ``n_fft // 2 + 1`` bins (clipped at run time), and :class:`EmptyFilterbankWarning` is
+    issued."""
+    root = np.sqrt(htk_triangular_filterbank(n_filters, n_fft // 2 + 1, sample_rate, f_min, f_max).T)
+    peaks = root.max(axis=1, keepdims=True)
+    if not (peaks > 0).all():
+        warnings.warn(
+            f"{int((peaks <= 0).sum())} of the {n_filters} Gabor filters fall between the bins of the "
+            f"{n_fft}-point mel filterbank LEAF fits them to (too many filters between {f_min:g} and {f_max:g} Hz): "
+            "they start at 0 Hz with the narrowest envelope.", EmptyFilterbankWarning, stacklevel=3)
+    widths = (root >= peaks / 2.0).sum(axis=1)
+    centers = np.argmax(root, axis=1) * 2.0 * np.pi / n_fft
+    sigmas = np.sqrt(2.0 * np.log(2.0)) * n_fft / (np.pi * widths)
+    return np.stack([centers, sigmas], axis=1)
+
+
+def gabor_sigma_bounds(kernel_size: int) -> tuple[float, float]:
+    """LEAF's ``GaborConstraint`` on the envelope's standard deviation, in samples, ``(lower, upper)``: the full
+    width at half maximum of the frequency response, ``2 sqrt(2 ln 2) / sigma`` radians, stays between pi / 2 and
+    one bin of a ``kernel_size``-point DFT (``2 pi / kernel_size``): ``sigma`` from ``4 sqrt(2 ln 2) / pi`` (1.50)
+    to ``kernel_size sqrt(2 ln 2) / pi`` (150.3 for 401 taps)."""
+    root = math.sqrt(2.0 * math.log(2.0))
+    return 4.0 * root / math.pi, kernel_size * root / math.pi
+
+
+def gabor_time_axis(kernel_size: int) -> np.ndarray:
+    """The taps' times in samples, ``-(kernel_size // 2) ... (kernel_size + 1) // 2 - 1`` (LEAF's
+    ``impulse_responses.gabor_filters``): centred for an odd size, one more tap before 0 for an even one."""
+    return np.arange(-(kernel_size // 2), (kernel_size + 1) // 2, dtype=np.float64)
+
+
 # ==== end section: leaf ====
 
 
 # ==== section: sincconv (issue 18) ====
+SINCNET_INIT_LOW_HZ = 30.0  # SincNet's lowest initial cut-off (SincConv_fast in mravanelli/SincNet's dnn_models.py)
+
+
+def sincnet_initial_bands(
+    filters: int, sample_rate: float, min_low_hz: float = 50.0, min_band_hz: float = 50.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """SincNet's initial parameters ``(low_hz_, band_hz_)``, float64, ``(filters,)`` each: ``filters + 1`` edges
+    equally spaced on the HTK mel scale (``2595 log10(1 + f / 700)``) from 30 Hz to ``sample_rate / 2 - (min_low_hz +
+    min_band_hz)``; ``low_hz_`` is every edge but the last, ``band_hz_`` the differences of neighbours. (The layer
+    adds ``min_low_hz`` and ``min_band_hz`` to them in its forward pass, so the first filter starts at 80 Hz.)"""
+    edges = mel_frequencies(filters + 1, SINCNET_INIT_LOW_HZ, sample_rate / 2.0 - (min_low_hz + min_band_hz), htk=True)
+    return edges[:-1], np.diff(edges)
+
+
+def sincnet_half_window(kernel_size: int) -> np.ndarray:
+    """SincNet's Hamming window over the left half of an odd kernel, float64, ``((kernel_size - 1) // 2,)``: taps
+    ``-n .. -1`` of the kernel (``n = (kernel_size - 1) // 2``; the centre tap is not windowed, the right half is the
+    mirror image). As SincNet computes it: ``0.54 - 0.46 cos(2 pi m / kernel_size)`` at ``n`` points ``m`` equally
+    spaced from 0 to ``kernel_size / 2 - 1`` (a step of ``(n - 1/2) / (n - 1)``, slightly above one sample), so the
+    outermost tap holds 0.08 and the tap next to the centre ``0.54 - 0.46 cos(2 pi (n - 1/2) / kernel_size)``."""
+    half = (kernel_size - 1) // 2
+    positions = np.linspace(0.0, kernel_size / 2.0 - 1.0, half)
+    return 0.54 - 0.46 * np.cos(2.0 * np.pi * positions / kernel_size)
+
+
+def sincnet_half_phase(kernel_size: int, sample_rate: float) -> np.ndarray:
+    """``2 pi t / sample_rate`` at the left half's taps ``t = -n .. -1`` (``n = (kernel_size - 1) // 2``), float64,
+    ``((kernel_size - 1) // 2,)``: the angular time axis SincNet multiplies the cut-offs (Hz) by."""
+    half = (kernel_size - 1) // 2
+    return 2.0 * np.pi * np.arange(-half, 0, dtype=np.float64) / float(sample_rate)
+
+
+__all__ += ["SINCNET_INIT_LOW_HZ", "sincnet_initial_bands", "sincnet_half_window", "sincnet_half_phase"]
 # ==== end section: sincconv ====
 
 
 # ==== section: inversion (issue 18) ====
+
+def mel_inversion_tables(filterbank: np.ndarray) -> dict:
+    """What :func:`kapre.functional.mel_to_stft` needs to invert a ``(n_freq, n_mels)`` filterbank ``F``
+    (:func:`mel_filterbank`, as :class:`kapre.InverseMel` builds it), all float64:
+
+    - ``'filterbank'``: ``F`` (``mel = power @ F``) and ``'filterbank_t'``: ``F.T`` (the gradient's product);
+    - ``'pinv'``: ``pinv(F)``, ``(n_mels, n_freq)``: the least-squares start ``max(mel @ pinv(F), 0)``, as
+      ``librosa.util.nnls`` starts (``np.linalg.pinv``'s default cut-off);
+    - ``'step'``: ``1 / L`` with ``L = ||F||_2 ** 2``, the Lipschitz constant of the gradient of
+      ``0.5 * ||x @ F - mel|| ** 2`` (0 for an all-zero filterbank, which has nothing to fit).
+    """
+    weights = np.asarray(filterbank, dtype=np.float64)
+    lipschitz = float(np.linalg.norm(weights, 2) ** 2) if weights.size else 0.0
+    return {
+        "filterbank": np.ascontiguousarray(weights),
+        "filterbank_t": np.ascontiguousarray(weights.T),
+        "pinv": np.ascontiguousarray(np.linalg.pinv(weights)),
+        "step": 1.0 / lipschitz if lipschitz > 0 else 0.0,
+    }
+
+
+def inverse_dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = None, lifter: float = 0.0) -> np.ndarray:
+    """``(n_mfcc, n_mels)`` matrix ``W`` such that ``mfcc @ W`` is the log-mel spectrogram the first ``n_mfcc``
+    coefficients come from, the others taken as 0: the exact inverse of :func:`dct_matrix` ``(n_mels, n_mels,
+    norm)`` (``x @ D = c``, so ``x = c @ inv(D)``; for ``'ortho'`` this is ``D.T``), its first ``n_mfcc`` rows,
+    each divided by librosa's lifter weight ``1 + (lifter / 2) sin(pi (i + 1) / lifter)``
+    (:func:`cepstral_lifter` with ``offset=1``, ``librosa.feature.inverse.mfcc_to_mel``). Equals
+    ``scipy.fft.idct(c, n=n_mels, norm=...)`` of the zero-padded coefficients for ``'ortho'`` and ``'backward'``
+    (scipy's ``norm=None``).
+
+    Raises:
+        ValueError: ``n_mfcc > n_mels``, or a lifter weight within float64's epsilon of 0 (``lifter=2`` and a third
+            coefficient: librosa warns and divides by ``tiny``, which turns that coefficient into ~1e38).
+    """
+    if n_mfcc > n_mels:
+        raise ValueError(f"n_mfcc={n_mfcc} coefficients cannot come from n_mels={n_mels} mel bands (a DCT of "
+                         f"{n_mels} values has {n_mels} coefficients).")
+    forward = dct_matrix(n_mels, n_mels, norm=norm)
+    if norm == "ortho":
+        inverse = forward.T
+    elif norm == "backward":  # 2 cos(...): D = D_ortho diag(s), s_0 = 2 sqrt(n), s_k = sqrt(2 n)
+        inverse = dct_matrix(n_mels, n_mels, norm="ortho").T / _dct_scales(n_mels, 2.0 * np.sqrt(n_mels),
+                                                                           np.sqrt(2.0 * n_mels))[:, None]
+    else:  # kapre / tf.signal: D = D_ortho diag(s), s_0 = sqrt(2), s_k = 1
+        inverse = dct_matrix(n_mels, n_mels, norm="ortho").T / _dct_scales(n_mels, np.sqrt(2.0), 1.0)[:, None]
+    weights = cepstral_lifter(n_mfcc, lifter, offset=1)
+    if np.any(np.abs(weights) < np.finfo(np.float64).eps):
+        bad = np.flatnonzero(np.abs(weights) < np.finfo(np.float64).eps).tolist()
+        raise ValueError(
+            f"lifter={lifter!r} gives the coefficients {bad} a lifter weight of 0 "
+            "(1 + lifter / 2 * sin(pi * (i + 1) / lifter)): they cannot be un-liftered. Use another lifter."
+        )
+    return np.ascontiguousarray(inverse[:n_mfcc] / weights[:, None])
+
+
+def _dct_scales(n: int, first: float, others: float) -> np.ndarray:
+    scales = np.full(n, others, dtype=np.float64)
+    scales[0] = first
+    return scales
+
+
+__all__ += ["mel_inversion_tables", "inverse_dct_matrix"]
 # ==== end section: inversion ====

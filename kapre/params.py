@@ -898,16 +898,416 @@ class Resampling:
 
 
 # ==== section: pcen (issue 18) ====
+__all__ += ["PCENParams"]
+
+PCEN_MIN_EPS = float(np.finfo(np.float32).tiny)  # 1.18e-38: below it eps is 0 in float32 (or flushed to 0)
+
+
+@dataclass(frozen=True)
+class PCENParams:
+    """Per-channel energy normalisation as ``librosa.pcen`` (``gain``, ``bias``, ``power``, ``eps``, the smoothing
+    coefficient ``b`` from ``time_constant`` seconds at ``sr`` Hz and ``hop_length`` samples per frame, or
+    ``smooth_coef`` given; ``max_size``), and whether LEAF's trainable form holds them as weights (``learnable``,
+    one per band when ``per_band``)."""
+
+    sr: float
+    hop_length: int
+    gain: float
+    bias: float
+    power: float
+    time_constant: float
+    eps: float
+    b: float  # the smoothing coefficient: smooth_coef, or the one time_constant gives
+    max_size: int
+    learnable: bool
+    per_band: bool
+
+    @classmethod
+    def resolve(cls, sr=22050, hop_length=512, gain=0.98, bias=2.0, power=0.5, time_constant=0.4, eps=1e-6,
+                smooth_coef=None, max_size=1, learnable=False, per_band=True) -> PCENParams:
+        sr = V.check_sample_rate("sr", sr)
+        hop_length = V.check_int("hop_length", hop_length, minimum=1, maximum=V.MAX_SAMPLES)
+        gain = V.check_float("gain", gain, minimum=0.0)
+        bias = V.check_float("bias", bias, minimum=0.0)
+        power = V.check_float("power", power, minimum=0.0)
+        time_constant = V.check_float("time_constant", time_constant, exclusive_minimum=0.0)
+        eps = V.check_float("eps", eps, exclusive_minimum=0.0)
+        if eps < PCEN_MIN_EPS:
+            raise ValueError(f"eps must be at least {PCEN_MIN_EPS:.4g} (float32's smallest normal number; below it "
+                             f"eps is 0 and the smoother's logarithm -inf), received eps={eps!r}.")
+        smooth_coef = V.check_float("smooth_coef", smooth_coef, minimum=0.0, maximum=1.0, allow_none=True)
+        max_size = V.check_int("max_size", max_size, minimum=1, maximum=V.MAX_COUNT)
+        learnable = V.check_bool("learnable", learnable)
+        per_band = V.check_bool("per_band", per_band)
+        if learnable and power == 0:
+            raise ValueError("learnable=True trains root = 1 / power (LEAF's form): power must be > 0, received "
+                             "power=0.0 (the logarithmic compression has no root to train).")
+        if learnable and bias == 0:
+            raise ValueError("learnable=True trains delta = bias, which enters as delta**(1 / root) (LEAF's form), "
+                             "whose gradient is infinite at 0: bias must be > 0, received bias=0.0.")
+        b = smooth_coef if smooth_coef is not None else constants.pcen_smooth_coefficient(time_constant, sr,
+                                                                                          hop_length)
+        return cls(sr, hop_length, gain, bias, power, time_constant, eps, b, max_size, learnable, per_band)
+
+
 # ==== end section: pcen ====
 
 
 # ==== section: leaf (issue 18) ====
+__all__ += ["Leaf", "LEAF_COMPRESSIONS"]
+
+LEAF_COMPRESSIONS = ("pcen", "log", None)
+_FAST_FFT_FACTORS = (1, 3, 5, 9, 15)  # FFT lengths m * 2**k: within 25 % of any length, all fast on every backend
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """LEAF's front-end (Zeghidour et al., ICLR 2021; ``leaf_audio.frontend.Leaf``) resolved: the Gabor filters'
+    and the pooling's length ``kernel_size`` and the pooling ``stride`` in samples (LEAF's rounding of
+    ``window_len`` / ``window_stride`` milliseconds), the filters' initial parameters fitted to a mel filterbank,
+    the Gaussian pooling's initial width and the compression."""
+
+    n_filters: int
+    sample_rate: float
+    window_len: float
+    window_stride: float
+    min_freq: float
+    max_freq: float
+    pooling_init: float
+    compression: str | None
+    kernel_size: int
+    stride: int
+
+    @classmethod
+    def resolve(cls, n_filters=40, sample_rate=16000, window_len=25.0, window_stride=10.0, min_freq=60.0,
+                max_freq=7800.0, pooling_init=0.4, compression="pcen", *,
+                names: dict[str, str] | None = None) -> Leaf:
+        name = _namer(names)
+        n_filters = V.check_int(name("n_filters"), n_filters, minimum=1, maximum=V.MAX_COUNT)
+        sample_rate = V.check_sample_rate(name("sample_rate"), sample_rate)
+        window_len = V.check_float(name("window_len"), window_len, exclusive_minimum=0.0)
+        window_stride = V.check_float(name("window_stride"), window_stride, exclusive_minimum=0.0)
+        kernel_size = constants.leaf_window_samples(sample_rate, window_len)
+        if kernel_size > V.MAX_SAMPLES:
+            raise ValueError(f"{name('window_len')} must be at most 2**24 samples long ({kernel_size} at "
+                             f"{name('sample_rate')}={sample_rate:g}), received {name('window_len')}={window_len!r} "
+                             "(milliseconds).")
+        stride = constants.leaf_stride_samples(sample_rate, window_stride)
+        if not 1 <= stride <= V.MAX_SAMPLES:
+            raise ValueError(
+                f"{name('window_stride')} must be from one sample to 2**24 samples at {name('sample_rate')}="
+                f"{sample_rate:g} (from {1000.0 / sample_rate:g} ms), received {name('window_stride')}="
+                f"{window_stride!r} (milliseconds: {stride} samples)."
+            )
+        min_freq = V.check_float(name("min_freq"), min_freq, minimum=0.0)
+        max_freq = V.check_float(name("max_freq"), max_freq, exclusive_minimum=0.0)
+        if not min_freq < max_freq <= sample_rate / 2.0:
+            raise ValueError(
+                f"{name('min_freq')} < {name('max_freq')} <= {name('sample_rate')} / 2 = {sample_rate / 2.0:g} Hz "
+                f"is required, received {name('min_freq')}={min_freq!r}, {name('max_freq')}={max_freq!r}."
+            )
+        pooling_init = V.check_float(name("pooling_init"), pooling_init, exclusive_minimum=0.0, maximum=0.5)
+        if compression not in LEAF_COMPRESSIONS:
+            raise ValueError(f"{name('compression')} must be one of {list(LEAF_COMPRESSIONS)}, received "
+                             f"{name('compression')}={compression!r}.")
+        return cls(n_filters, sample_rate, window_len, window_stride, min_freq, max_freq, pooling_init, compression,
+                   kernel_size, stride)
+
+    def num_frames(self, length: int | None) -> int | None:
+        """``ceil(length / stride)``: the pooling's ``'same'`` padding (as TensorFlow's)."""
+        return None if length is None else -(-length // self.stride)
+
+    def pooling_padding(self, length: int) -> tuple[int, int]:
+        """The zeros TensorFlow's ``'same'`` padding puts before and after the ``length`` filter outputs for the
+        pooling: ``max((frames - 1) * stride + kernel_size - length, 0)`` in all, the smaller half before."""
+        total = max((self.num_frames(length) - 1) * self.stride + self.kernel_size - length, 0)
+        return total // 2, total - total // 2
+
+    @property
+    def filter_reach(self) -> int:
+        """How far the ``'same'``-padded filters read beyond either end of the signal: ``(kernel_size - 1) // 2``
+        taps before the output sample (TensorFlow's smaller half), ``kernel_size // 2`` after."""
+        return self.kernel_size // 2
+
+    def fft_length(self, length: int) -> int:
+        """The FFT size of the filtering: the smallest ``m * 2**k`` (``m`` in 1, 3, 5, 9, 15) at which the circular
+        convolution of ``length`` samples with the filters wraps onto nothing but zeros."""
+        needed = length + self.filter_reach
+        return min(m << max(0, (-(-needed // m) - 1).bit_length()) for m in _FAST_FFT_FACTORS)
+
+    def gabor_init(self) -> np.ndarray:
+        """``(n_filters, 2)``: LEAF's initial centre frequencies (radians per sample) and envelope standard
+        deviations (samples), fitted to a 512-point mel filterbank (:func:`constants.gabor_init_from_mels`)."""
+        return constants.gabor_init_from_mels(self.n_filters, self.sample_rate, self.min_freq, self.max_freq)
+
+    def pooling_init_values(self) -> np.ndarray:
+        """``(n_filters,)``: every Gaussian pooling window's initial width (its standard deviation as a fraction of
+        half the window), ``pooling_init``."""
+        return np.full(self.n_filters, self.pooling_init)
+
+
 # ==== end section: leaf ====
 
 
 # ==== section: sincconv (issue 18) ====
+SINC_PADDINGS = ("valid", "same")
+
+
+@dataclass(frozen=True)
+class SincFilters:
+    """SincNet's band-pass filterbank and its convolution (:class:`kapre.SincConv`): ``filters`` windowed sinc
+    band-pass filters of ``kernel_size`` taps (odd) at ``sample_rate`` Hz, applied at ``stride`` with ``padding``
+    (Keras' ``Conv1D`` rule) and ``dilation``; cut-offs kept ``>= min_low_hz`` and bands ``>= min_band_hz``."""
+
+    filters: int = 80
+    kernel_size: int = 251
+    sample_rate: float = 16000.0
+    stride: int = 1
+    padding: str = "valid"
+    dilation: int = 1
+    min_low_hz: float = 50.0
+    min_band_hz: float = 50.0
+
+    @classmethod
+    def resolve(cls, filters=80, kernel_size=251, sample_rate=16000, stride=1, padding="valid", dilation=1,
+                min_low_hz=50.0, min_band_hz=50.0) -> SincFilters:
+        filters = V.check_int("filters", filters, minimum=1, maximum=V.MAX_COUNT)
+        kernel_size = V.check_int("kernel_size", kernel_size, minimum=3, maximum=V.MAX_SAMPLES)
+        if kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd: SincNet's filters are symmetric about a centre tap (SincNet itself rounds "
+                f"an even size up by one), received kernel_size={kernel_size!r}; use kernel_size={kernel_size + 1}."
+            )
+        sample_rate = V.check_sample_rate("sample_rate", sample_rate)
+        stride = V.check_int("stride", stride, minimum=1, maximum=V.MAX_SAMPLES)
+        padding = V.check_choice("padding", padding, SINC_PADDINGS)
+        dilation = V.check_int("dilation", dilation, minimum=1, maximum=V.MAX_SAMPLES)
+        if stride > 1 and dilation > 1:
+            raise ValueError(
+                "stride > 1 together with dilation > 1 is not supported (as in Keras' Conv1D), received "
+                f"stride={stride!r}, dilation={dilation!r}."
+            )
+        if (kernel_size - 1) * dilation + 1 > V.MAX_SAMPLES:
+            raise ValueError(
+                f"The dilated kernel spans (kernel_size - 1) * dilation + 1 = {(kernel_size - 1) * dilation + 1} "
+                f"samples, more than {V.MAX_SAMPLES}, received kernel_size={kernel_size!r}, dilation={dilation!r}."
+            )
+        min_low_hz = V.check_float("min_low_hz", min_low_hz, minimum=0.0)
+        min_band_hz = V.check_float("min_band_hz", min_band_hz, exclusive_minimum=0.0)
+        top = sample_rate / 2.0 - (min_low_hz + min_band_hz)
+        if top <= constants.SINCNET_INIT_LOW_HZ:
+            raise ValueError(
+                f"min_low_hz + min_band_hz must stay below sample_rate / 2 - {constants.SINCNET_INIT_LOW_HZ:g} Hz: "
+                f"SincNet's initial filterbank spans {constants.SINCNET_INIT_LOW_HZ:g} Hz to sample_rate / 2 - "
+                f"(min_low_hz + min_band_hz), received min_low_hz={min_low_hz!r}, min_band_hz={min_band_hz!r}, "
+                f"sample_rate={sample_rate!r}."
+            )
+        return cls(filters, kernel_size, sample_rate, stride, padding, dilation, min_low_hz, min_band_hz)
+
+    @property
+    def span(self) -> int:
+        """Input samples one output sample reads: ``(kernel_size - 1) * dilation + 1``."""
+        return (self.kernel_size - 1) * self.dilation + 1
+
+    def output_length(self, length: int | None) -> int | None:
+        """Output samples for ``length`` input samples: ``ceil(length / stride)`` with ``'same'``, ``(length -
+        span) // stride + 1`` with ``'valid'`` (a ``ValueError`` below one span, as Keras' ``Conv1D``)."""
+        if length is None:
+            return None
+        if self.padding == "same":
+            return -(-length // self.stride)
+        self.check_length(length)
+        return (length - self.span) // self.stride + 1
+
+    def check_length(self, length: int | None, layer_name: str = "SincConv") -> None:
+        if length is not None and self.padding == "valid" and length < self.span:
+            reach = f"kernel_size={self.kernel_size}" + (f", dilation={self.dilation}" if self.dilation > 1 else "")
+            raise ValueError(
+                f"{layer_name} with padding='valid' needs at least {self.span} samples ({reach}), received an input "
+                f"of {length} samples: use a longer signal or padding='same'."
+            )
+
+    def initial_bands(self) -> tuple[np.ndarray, np.ndarray]:
+        """SincNet's initial ``(low_hz_, band_hz_)`` (:func:`kapre.constants.sincnet_initial_bands`), float64."""
+        return constants.sincnet_initial_bands(self.filters, self.sample_rate, self.min_low_hz, self.min_band_hz)
+
+
+__all__ += ["SINC_PADDINGS", "SincFilters"]
 # ==== end section: sincconv ====
 
 
 # ==== section: inversion (issue 18) ====
+GRIFFIN_LIM_INITS = ("random", "zeros")
+MAX_SEED = 2**31 - 1
+MAX_INVERSION_ITERATIONS = 10_000  # each is an STFT and an inverse STFT (Griffin-Lim) or two matrix products
+MAX_OUTPUT_LENGTH = 2**31 - 1  # samples of a reconstructed signal (int32 indexing)
+INVERSE_LOGS = ("db", "natural", "log10", None)
+
+
+@dataclass(frozen=True, eq=False)
+class GriffinLimOptions:
+    """Griffin-Lim's settings: the STFT's :class:`Framing` the magnitudes came from, the iterations (``n_iter``,
+    ``momentum``), the initial phase (``init``, ``seed``), the output ``length`` and the input's ``power``; and
+    the integer arithmetic of frames and samples."""
+
+    framing: Framing
+    n_iter: int = 32
+    momentum: float = 0.99
+    init: str = "random"
+    seed: int | None = None
+    length: int | None = None
+    power: float = 1.0
+
+    @classmethod
+    def resolve(cls, n_fft=2048, win_length=None, hop_length=None, window="hann", *, center=True,
+                pad_mode="constant", pad_begin=False, pad_end=False, n_iter=32, momentum=0.99, init="random",
+                seed=None, length=None, power=1.0, names: dict[str, str] | None = None) -> GriffinLimOptions:
+        """Checks every argument (messages name it as ``names`` says); warns for ``momentum > 1`` as librosa."""
+        name = _namer(names)
+        framing = Framing.resolve(n_fft, win_length, hop_length, window, center=center, pad_mode=pad_mode,
+                                  pad_begin=pad_begin, pad_end=pad_end, names=names)
+        n_iter = V.check_int(name("n_iter"), n_iter, minimum=0, maximum=MAX_INVERSION_ITERATIONS)
+        momentum = V.check_float(name("momentum"), momentum, minimum=0.0)
+        if momentum > 1:
+            import warnings
+
+            warnings.warn(f"Griffin-Lim with {name('momentum')}={momentum} > 1 can be unstable (librosa's warning).",
+                          UserWarning, stacklevel=3)
+        init = V.check_choice(name("init"), init, GRIFFIN_LIM_INITS)
+        seed = V.check_int(name("seed"), seed, minimum=0, maximum=MAX_SEED, allow_none=True)
+        length = V.check_int(name("length"), length, minimum=1, maximum=MAX_OUTPUT_LENGTH, allow_none=True)
+        if isinstance(power, bool) or power not in (1, 2, 1.0, 2.0):
+            raise ValueError(f"{name('power')} must be 1.0 (magnitude) or 2.0 (power spectrogram), received "
+                             f"{name('power')}={power!r}.")
+        return cls(framing, n_iter, momentum, init, seed, length, float(power))
+
+    @property
+    def signal_offsets(self) -> tuple[int, int, int]:
+        """``(start, end_trim, end_pad)``: the signal is ``y[start : len(y) - end_trim]`` of the overlap-added
+        ``(frames - 1) * hop_length + frame_length`` samples ``y``, zero-padded by ``end_pad`` at the end.
+        Centred: the ``n_fft // 2`` padded samples at both ends; else the ``pad_begin`` zeros at the start and, with
+        ``pad_end``, ``frames * hop_length`` samples in all (the longest signal with that many frames)."""
+        f = self.framing
+        if f.center:
+            return f.n_fft // 2, f.n_fft // 2, 0
+        if f.pad_end:
+            return f.begin_padding, max(0, f.win_length - f.hop_length), max(0, f.hop_length - f.win_length)
+        return f.begin_padding, 0, 0
+
+    def natural_length(self, frames: int | None) -> int | None:
+        """Samples of the signal ``frames`` frames are inverted to without ``length``: librosa's ``istft`` length
+        when centred (``(frames - 1) * hop_length``, one more for an odd ``n_fft``), else the samples the frames
+        cover less the ``pad_begin`` zeros (``frames * hop_length`` of them with ``pad_end``)."""
+        if frames is None:
+            return None
+        start, end_trim, end_pad = self.signal_offsets
+        covered = (frames - 1) * self.framing.hop_length + self.framing.frame_length - start - end_trim + end_pad
+        return max(0, covered)  # frames that read only pad_begin's zeros: no sample of the signal to rebuild
+
+    def num_samples(self, frames: int | None) -> int | None:
+        """Output samples: ``length`` if given, else :meth:`natural_length`."""
+        return self.length if self.length is not None else self.natural_length(frames)
+
+    def check_frames(self, layer_name: str, frames: int | None, n_fft_name: str = "n_fft") -> None:
+        """A ``ValueError`` if no signal gives ``frames`` frames with this framing, or ``length`` gives another
+        number of frames (the iterations frame the estimate as the magnitudes were framed)."""
+        if frames is None:
+            return
+        f = self.framing
+        natural = self.natural_length(frames)
+        if frames < 1 or f.num_frames(natural) != frames:
+            raise ValueError(
+                f"{layer_name} received a spectrogram of {frames} frames, which no signal gives with {n_fft_name}="
+                f"{f.n_fft}, win_length={f.win_length}, hop_length={f.hop_length}, center={f.center}, pad_begin="
+                f"{f.pad_begin}, pad_end={f.pad_end} (at least {self._fewest_frames()} frames)."
+            )
+        if self.length is not None and f.num_frames(self.length) != frames:
+            raise ValueError(
+                f"{layer_name} with length={self.length} frames a signal of that length into "
+                f"{f.num_frames(self.length)} frames, but received a spectrogram of {frames} frames: length must be "
+                "the length of the signal the spectrogram was computed from (or None)."
+            )
+        f.check_length(layer_name, natural if self.length is None else self.length,
+                       "Griffin-Lim reframes its estimate as the STFT did: use pad_mode='constant' or more frames.")
+
+    def _fewest_frames(self) -> int:
+        f = self.framing
+        if f.center:
+            return 1
+        return max(1, f.num_frames(max(0, f.win_length - f.begin_padding)) or 1)
+
+
+@dataclass(frozen=True)
+class MelInversion:
+    """:class:`kapre.InverseMel`'s settings: the mel filterbank (:class:`MelFilterbank` for ``n_fft // 2 + 1``
+    bins), the spectrogram's ``power`` and the solver's ``n_iter``."""
+
+    filterbank: MelFilterbank
+    n_fft: int
+    power: float = 2.0
+    n_iter: int = 100
+
+    @classmethod
+    def resolve(cls, sample_rate=22050, n_fft=2048, n_mels=128, f_min=0.0, f_max=None, htk=False, norm="slaney",
+                power=2.0, n_iter=100, *, names: dict[str, str] | None = None) -> MelInversion:
+        name = _namer(names)
+        n_fft = V.check_int(name("n_fft"), n_fft, minimum=2, maximum=V.MAX_SAMPLES)
+        filterbank = MelFilterbank.resolve(sample_rate, n_fft // 2 + 1, n_mels, f_min, f_max, htk, norm,
+                                           names=names)
+        power = V.check_float(name("power"), power, exclusive_minimum=0.0, maximum=V.MAX_POWER)
+        n_iter = V.check_int(name("n_iter"), n_iter, minimum=0, maximum=MAX_INVERSION_ITERATIONS)
+        return cls(filterbank, n_fft, power, n_iter)
+
+    @property
+    def n_freq(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def build(self) -> dict:
+        """:func:`kapre.constants.mel_inversion_tables` of the filterbank (NumPy, float64)."""
+        return constants.mel_inversion_tables(self.filterbank.build())
+
+
+@dataclass(frozen=True)
+class MfccInversion:
+    """MFCCs back to a mel spectrogram (:class:`kapre.MFCCToMel`, :func:`kapre.functional.mfcc_to_mel`): the inverse
+    DCT-II (``norm`` as :func:`kapre.constants.dct_matrix`: ``None`` kapre/``tf.signal``, ``'ortho'``,
+    ``'backward'`` scipy's/librosa's ``norm=None``) of ``n_mfcc`` coefficients zero-padded to ``n_mels``, the
+    lifter undone, then the logarithm ``log`` undone and scaled by ``ref``."""
+
+    n_mfcc: int
+    n_mels: int = 128
+    norm: str | None = None
+    lifter: float = 0.0
+    log: str | None = "db"
+    ref: float = 1.0
+
+    @classmethod
+    def resolve(cls, n_mfcc, n_mels=128, norm=None, lifter=0.0, log="db", ref=1.0, dct_type=2, *,
+                names: dict[str, str] | None = None) -> MfccInversion:
+        name = _namer(names)
+        n_mels = V.check_int(name("n_mels"), n_mels, minimum=1, maximum=V.MAX_COUNT)
+        n_mfcc = V.check_int(name("n_mfcc"), n_mfcc, minimum=1, maximum=V.MAX_COUNT)
+        if n_mfcc > n_mels:
+            raise ValueError(f"{n_mfcc} MFCCs cannot come from {name('n_mels')}={n_mels} mel bands (the DCT of "
+                             f"{n_mels} values has {n_mels} coefficients); received {name('n_mels')}={n_mels!r}.")
+        if isinstance(dct_type, bool) or dct_type != 2:
+            raise ValueError(f"{name('dct_type')} must be 2 (the DCT-II of every kapre MFCC), received "
+                             f"{name('dct_type')}={dct_type!r}.")
+        norm = V.check_choice(name("norm"), norm, (None, "ortho", "backward"))
+        lifter = V.check_float(name("lifter"), lifter, minimum=0.0)
+        log = V.check_choice(name("log"), log, INVERSE_LOGS)
+        ref = V.check_float(name("ref"), ref, exclusive_minimum=0.0, maximum=V.FLOAT32_MAX)
+        if log is None and ref != 1.0:
+            raise ValueError(f"{name('ref')} scales the power a logarithm is undone to: with {name('log')}=None "
+                             f"(the log-mel spectrogram returned as it is) it must be 1.0, received {name('ref')}="
+                             f"{ref!r}.")
+        constants.inverse_dct_matrix(n_mfcc, n_mels, norm, lifter)  # raises for a lifter weight of 0
+        return cls(n_mfcc, n_mels, norm, lifter, log, ref)
+
+    def build(self) -> np.ndarray:
+        """:func:`kapre.constants.inverse_dct_matrix`, ``(n_mfcc, n_mels)``, float64."""
+        return constants.inverse_dct_matrix(self.n_mfcc, self.n_mels, self.norm, self.lifter)
+
+
+__all__ += ["GriffinLimOptions", "MelInversion", "MfccInversion", "GRIFFIN_LIM_INITS", "INVERSE_LOGS"]
 # ==== end section: inversion ====

@@ -28,6 +28,8 @@ MAX_SAMPLES = 2**24  # --n-fft, --win-length, --hop: 16,777,216 samples (5.8 min
 MAX_BANDS = 4096  # --n-mels, --n-mfcc, --n-bins
 MAX_BATCH_SIZE = 1024  # --batch-size: files in one zero-padded batch
 MAX_OCTAVES = 32  # --n-octaves (chroma from a CQT): 2**32 times --fmin is beyond any sample rate
+MAX_ITERATIONS = 10_000  # kapre invert --n-iter: Griffin-Lim converges in tens to hundreds
+MAX_SEED = 2**31 - 1  # kapre invert --seed
 MAX_VALUE = 3.4028234663852886e38  # --amin, --ref: float32's largest, the features' type (1e300 would be inf)
 # FeatureOptions field: (smallest, largest) of the integer options.
 INT_BOUNDS = {"sample_rate": (1, MAX_SAMPLE_RATE), "n_fft": (2, MAX_SAMPLES), "hop_length": (1, MAX_SAMPLES),
@@ -207,6 +209,17 @@ def int_in(largest: int):
     return bounded_int
 
 
+def seed_value(text: str) -> int:
+    """``--seed``: an integer from 0 to 2**31 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -369,9 +382,12 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
 def _add_demo(sub) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="compute every representation of a clip and draw them (kapre-demo.png)",
                           description="Compute the STFT, mel, log-frequency spectrograms and MFCC of a built-in clip "
-                                      "(or your FILE) with kapre's layers, draw them and compare with librosa.")
+                                      "(or your FILE) with kapre's layers, draw them and compare with librosa; turn "
+                                      "the mel spectrogram back into sound (kapre invert's chain) beside the picture.")
     demo.add_argument("file", nargs="?", default=None, help="audio file to use instead of the built-in clip")
-    demo.add_argument("-o", "--output", default="kapre-demo.png", help="picture to write (default: kapre-demo.png)")
+    demo.add_argument("-o", "--output", default="kapre-demo.png",
+                      help="picture to write (default: kapre-demo.png); the reconstructed sound is written beside it, "
+                           "the same name with .wav")
     demo.add_argument("--feature", dest="features", choices=FEATURES, action="append", default=None, metavar="NAME",
                       help="a representation to draw, repeatable, in the order given: "
                            f"{', '.join(FEATURES)} (default: stft, mel, logfreq and mfcc)")
@@ -411,6 +427,35 @@ def _add_show(sub) -> argparse.ArgumentParser:
     return show
 
 
+def _add_invert(sub) -> argparse.ArgumentParser:
+    invert = sub.add_parser(
+        "invert", help="turn features written by kapre extract back into sound (.wav)",
+        description="Turn features written by kapre extract (--feature stft, mel or mfcc) back into sound: the "
+                    "decibels undone, mel bands back to a linear spectrogram (kapre.InverseMel; MFCCs first through "
+                    "kapre.MFCCToMel), the phase estimated by kapre.GriffinLim. How the features were made is read "
+                    "from the kapre-frontend.json of the extract run, beside the .npy or in a folder above it.",
+        epilog="Exit status: 0 success, 1 some input could not be read or inverted (the others are written), 2 "
+               "invalid options, no record, features kapre cannot invert, an output that exists (without "
+               "--overwrite) or cannot be written.")
+    invert.add_argument("inputs", nargs="+", metavar="FEATURES.npy", help=".npy files written by kapre extract")
+    invert.add_argument("-o", "--output", default=None, metavar="OUT.wav",
+                        help="the sound to write, with one input (default: FEATURES.wav beside each FEATURES.npy); "
+                             ".wav is 32-bit float, .flac, .ogg and .aiff are written too")
+    invert.add_argument("--record", default=None, metavar="FILE.json",
+                        help="how the features were made: a kapre-frontend.json, or feature options as JSON as "
+                             "kapre extract --config takes them (default: the kapre-frontend.json beside the .npy or "
+                             "in the nearest folder above it)")
+    invert.add_argument("--n-iter", type=int_in(MAX_ITERATIONS), default=32, metavar="N",
+                        help="Griffin-Lim iterations (default: 32, librosa's)")
+    invert.add_argument("--seed", type=seed_value, default=0, metavar="N",
+                        help="seed of Griffin-Lim's random initial phase (default: 0: the same command writes the "
+                             "same sound)")
+    invert.add_argument("--keep-level", action="store_true",
+                        help="keep the reconstructed level (default: scale the peak to 0.9, -0.9 dBFS)")
+    invert.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    return invert
+
+
 def _add_info(sub) -> argparse.ArgumentParser:
     return sub.add_parser("info", help="versions, the Keras backend in use and its devices",
                           description="Print the versions of kapre, Keras and the backend, the backend in use and "
@@ -427,7 +472,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kapre {version}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_demo, _add_extract, _add_show, _add_info):
+    for add in (_add_demo, _add_extract, _add_show, _add_invert, _add_info):
         subparser = add(sub)
         subparser.set_defaults(command_parser=subparser)  # errors after parsing print this command's usage
     return parser

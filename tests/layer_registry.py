@@ -404,12 +404,69 @@ CASES: list[LayerCase] = [
         pad_mode="reflect", **CF), (2, 400), (kapre.Chroma,), time_axis=1, output_time_axis=1,
               edge_lengths=(317, 413), frame_locality=None, rtol=1e-5),
     # ==== section: pcen (issue 18) ====
+    # kapre.PCEN: frame_locality None (PCEN is causal, which no locality describes; tests/test_pcen.py checks it).
+    # The harness' noise has negative values, which PCEN counts as 0 (documented). return_state=True (a second
+    # output) is checked in tests/test_pcen.py: the harness expects one output.
+    LayerCase("PCEN", lambda: kapre.PCEN(sr=8000, hop_length=HOP, data_format="channels_last"), SPEC, (kapre.PCEN,),
+              edge_lengths=SPEC_LENGTHS, frame_locality=None, rtol=1e-5),
+    LayerCase("PCEN-bias0-max_size-channels-first", lambda: kapre.PCEN(
+        sr=8000, hop_length=HOP, bias=0.0, power=0.25, max_size=3, data_format="channels_first"), (2, 12, N_FREQ),
+              (kapre.PCEN,), time_axis=1, output_time_axis=1, edge_lengths=SPEC_LENGTHS, frame_locality=None,
+              rtol=1e-5),
+    LayerCase("PCEN-learnable", lambda: kapre.PCEN(sr=8000, hop_length=HOP, learnable=True,
+                                                   data_format="channels_last"), SPEC, (kapre.PCEN,),
+              edge_lengths=SPEC_LENGTHS, frame_locality=None, holds_weights=True, rtol=1e-5),
+    LayerCase("PCEN-learnable-scalar-channels-first", lambda: kapre.PCEN(
+        learnable=True, per_band=False, gain=0.96, smooth_coef=0.04, eps=1e-12, data_format="channels_first"),
+              (2, 12, N_FREQ), (kapre.PCEN,), time_axis=1, output_time_axis=1, edge_lengths=SPEC_LENGTHS,
+              frame_locality=None, holds_weights=True, rtol=1e-5),
     # ==== end section: pcen ====
     # ==== section: leaf (issue 18) ====
+    # LEAF at 8 kHz: 41-tap filters, a 20-sample stride (the pooling's 'same' padding depends on the length)
+    LayerCase("LEAF", lambda: kapre.LEAF(n_filters=8, sample_rate=8000, window_len=5.0, window_stride=2.5,
+                                         max_freq=3900.0, **CL), WAVE, (kapre.LEAF,), edge_lengths=(1, 19, 203),
+              frame_locality=None, holds_weights=True, rtol=1e-5),
+    LayerCase("LEAF-log-channels-first", lambda: kapre.LEAF(n_filters=6, sample_rate=8000, window_len=6.0,
+                                                            window_stride=2.0, max_freq=4000.0, compression="log",
+                                                            **CF),
+              (2, 200), (kapre.LEAF,), time_axis=1, output_time_axis=1, edge_lengths=(1, 17), frame_locality=None,
+              holds_weights=True, rtol=1e-5),
     # ==== end section: leaf ====
     # ==== section: sincconv (issue 18) ====
+    LayerCase("SincConv", lambda: kapre.SincConv(filters=8, kernel_size=31, sample_rate=8000, **CL), WAVE,
+              (kapre.SincConv,), edge_lengths=(31, 32, 77), frame_locality="waveform", holds_weights=True,
+              rtol=1e-5),  # 31: the shortest valid input (one kernel), one output sample
+    LayerCase("SincConv-same-stride-channels-first", lambda: kapre.SincConv(
+        filters=6, kernel_size=15, sample_rate=16000, stride=3, padding="same", min_low_hz=30.0, min_band_hz=20.0,
+        **CF), (1, 200), (kapre.SincConv,), time_axis=1, output_time_axis=1, edge_lengths=(1, 2, 15, 203),
+              frame_locality=None, holds_weights=True, rtol=1e-5),  # 'same' + stride: the leading pad varies
+    LayerCase("SincConv-same-dilated", lambda: kapre.SincConv(filters=4, kernel_size=11, sample_rate=8000,
+                                                              padding="same", dilation=2, **CL), WAVE,
+              (kapre.SincConv,), edge_lengths=(1, 21, 22), frame_locality="waveform", holds_weights=True, rtol=1e-5),
     # ==== end section: sincconv ====
     # ==== section: inversion (issue 18) ====
+    # kapre.inversion. Griffin-Lim is not frame-local (every output sample depends on every frame through the
+    # iterations) and few iterations keep float32 and float64 (and batch 1 and 2) within the harness' tolerances:
+    # the momentum iterations amplify rounding (32 of them: 1e-3 apart in float32, tests/test_inversion.py)
+    LayerCase("GriffinLim-zeros", lambda: kapre.GriffinLim(n_fft=N_FFT, hop_length=HOP, n_iter=4, init="zeros",
+                                                          **CL), SPEC, (kapre.GriffinLim,),
+              edge_lengths=(2, 7), frame_locality=None, rtol=1e-5),
+    LayerCase("GriffinLim-seed-power-kapre-framing-channels-first", lambda: kapre.GriffinLim(
+        n_fft=N_FFT, win_length=48, hop_length=HOP, window_name="hamming", center=False, pad_begin=True,
+        pad_end=True, n_iter=3, seed=7, power=2.0, **CF), (2, 12, N_FREQ), (kapre.GriffinLim,), time_axis=1,
+              output_time_axis=1, edge_lengths=(4, 9), frame_locality=None, rtol=1e-5),
+    LayerCase("InverseMel", lambda: kapre.InverseMel(sample_rate=8000, n_fft=N_FFT, n_mels=8, n_iter=20,
+                                                     data_format="channels_last"), (12, 8, 1), (kapre.InverseMel,),
+              edge_lengths=SPEC_LENGTHS, frame_locality="frame", rtol=1e-5),
+    LayerCase("InverseMel-magnitude-htk-channels-first", lambda: kapre.InverseMel(
+        sample_rate=8000, n_fft=N_FFT, n_mels=8, htk=True, norm=None, power=1.0, data_format="channels_first"),
+              (2, 12, 8), (kapre.InverseMel,), time_axis=1, output_time_axis=1, edge_lengths=(1,),
+              frame_locality="frame", rtol=1e-5),
+    LayerCase("MFCCToMel", lambda: kapre.MFCCToMel(n_mels=8, data_format="channels_last"), (12, 6, 1),
+              (kapre.MFCCToMel,), edge_lengths=SPEC_LENGTHS, frame_locality="frame", rtol=1e-5),
+    LayerCase("MFCCToMel-ortho-lifter-log-channels-first", lambda: kapre.MFCCToMel(
+        n_mels=8, dct_norm="ortho", lifter=22.0, log=None, data_format="channels_first"), (2, 12, 8),
+              (kapre.MFCCToMel,), time_axis=1, output_time_axis=1, edge_lengths=(1,), frame_locality="frame"),
     # ==== end section: inversion ====
 ]
 

@@ -1,4 +1,5 @@
-"""``kapre demo``: compute every representation of a clip with kapre's layers, draw them and compare with librosa."""
+"""``kapre demo``: compute every representation of a clip with kapre's layers, draw them and compare with librosa;
+turn one of them back into sound (``kapre invert``'s chain), written beside the picture."""
 
 from __future__ import annotations
 
@@ -16,10 +17,32 @@ from kapre.cli.info import backend_name, backend_reason
 from kapre.cli.options import C1_HZ, FeatureOptions, build_frontend, kapre_version, reported_warnings
 from kapre.cli.show import hidden_colorbar, save_figure
 
-__all__ = ["run", "DEMO_MAX_SECONDS", "DEFAULT_FEATURES"]
+__all__ = ["run", "DEMO_MAX_SECONDS", "DEFAULT_FEATURES", "SOUND_FEATURES", "sound_path", "spectral_convergence"]
 
 DEMO_MAX_SECONDS = 60.0
 DEFAULT_FEATURES = ("stft", "mel", "logfreq", "mfcc")  # `kapre demo --feature NAME ...` draws others
+SOUND_FEATURES = ("mel", "stft", "mfcc")  # the sound is made from the first of these that is drawn
+
+
+def sound_path(picture: str) -> str:
+    """The reconstructed sound written beside the picture: the same name, ``.wav``."""
+    return os.path.splitext(picture)[0] + ".wav"
+
+
+def spectral_convergence(reference: np.ndarray, estimate: np.ndarray, n_fft: int, hop: int) -> float:
+    """``||abs(STFT(estimate)) - abs(STFT(reference))|| / ||abs(STFT(reference))||`` (Frobenius norms) of two
+    mono waveforms, periodic Hann frames of ``n_fft`` every ``hop`` samples (center=False), NumPy only."""
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+
+    def magnitude(y: np.ndarray) -> np.ndarray:
+        frames = np.lib.stride_tricks.sliding_window_view(y.astype(np.float64), n_fft)[::hop]
+        return np.abs(np.fft.rfft(frames * window, axis=-1))
+
+    want = magnitude(reference)
+    got = magnitude(estimate[: reference.shape[0]])
+    frames = min(want.shape[0], got.shape[0])
+    want, got = want[:frames], got[:frames]
+    return float(np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30))
 
 
 def _constant_q_bins(sr: int) -> int:
@@ -104,8 +127,13 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     from kapre._demo_clip import DEMO_DESCRIPTION, DEMO_SAMPLE_RATE, demo_clip
 
+    sound = sound_path(args.output)
+    if os.path.abspath(sound) == os.path.abspath(args.output):
+        parser.error(f"-o {args.output}: the reconstructed sound goes beside the picture as {sound}; name a picture "
+                     "(e.g. kapre-demo.png)")
     try:  # before computing anything, as kapre show
         prepare_output_file(args.output)
+        prepare_output_file(sound)
     except OutputPathError as err:
         parser.error(f"-o {args.output}: {err}")
 
@@ -157,6 +185,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     }
     reps = [(feature, labels[feature]) for feature in features]
     results = []
+    outputs = {}  # feature: its features (frames, bins, 1) and options, for the sound
     for feature, label in reps:
         opts = FeatureOptions(**{**asdict(o), "feature": feature})
         if feature in ("cqt", "vqt"):
@@ -180,6 +209,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         elif reference is not None:
             deviation = float(np.max(np.abs(S - reference)))
         results.append((feature, label, S, out.shape, first, warm, deviation))
+        outputs[feature] = (out[0], opts)
 
     unit = {"stft": "dB", "mel": "dB", "logfreq": "dB", "mfcc": "", "cqt": "relative (|C|)", "vqt": "relative (|C|)",
             "chroma": ""}
@@ -225,4 +255,28 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     save_figure(fig, args.output)
     plt.close(fig)
     print(f"wrote {args.output}")
+    _write_sound(sound, y, sr, outputs)
     return 0
+
+
+def _write_sound(path: str, y: np.ndarray, sr: int, outputs: dict) -> None:
+    """The first drawn of :data:`SOUND_FEATURES` back into sound (``kapre invert``'s chain, 32 Griffin-Lim
+    iterations, seed 0, peak 0.9), written to ``path`` through a temporary file."""
+    from kapre.cli.invert import inverse_chain, normalize_peak, reconstruct, write_audio
+
+    feature = next((name for name in SOUND_FEATURES if name in outputs), None)
+    if feature is None:
+        print("no sound: kapre invert turns stft, mel and mfcc back into sound, none of them is drawn (add "
+              "--feature mel)")
+        return
+    features, opts = outputs[feature]
+    start = time.perf_counter()
+    audio = reconstruct(features, opts, n_iter=32, seed=0, length=y.shape[0])
+    seconds = time.perf_counter() - start
+    convergence = spectral_convergence(y, audio[:, 0], opts.n_fft, opts.resolved_hop)
+    write_audio(path, normalize_peak(audio), sr)
+    print(f"wrote {path}: the {_NAMES[feature]} back into sound ({inverse_chain(opts, 32, describe=True)}, "
+          f"{seconds:.1f} s), spectral convergence against the clip {convergence:.2f}")
+
+
+_NAMES = {"mel": "mel spectrogram", "stft": "STFT power", "mfcc": "MFCCs"}
