@@ -61,7 +61,7 @@ MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(j
 LOGMEL = ("W1 log-mel", "W2 log-mel")
 EXTRA = ("STFT magnitude (W1)", "MFCC-20 (W1)", "STFT->iSTFT (W1)")
 SWEEP = tuple(f"sweep {b}x{s}s" for s in SWEEP_SECONDS for b in SWEEP_BATCHES)
-SUITES = ("all", "core", "frontends", "constantq")
+SUITES = ("all", "core", "frontends", "constantq", "learnable")
 FRONTEND_KAPRE = (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager"))  # kapre's mode per backend
 CONSTANTQ_KAPRE = FRONTEND_KAPRE  # kapre.CQT / kapre.Resample: one mode per backend, as the front-ends
 
@@ -975,7 +975,8 @@ def main() -> int:
                              "their reference implementations (default --out benchmarks/results/frontends); "
                              "constantq: kapre.CQT and kapre.Resample against nnAudio, librosa and torchaudio "
                              "(default --out benchmarks/results/constantq); all: all three (the default; --quick "
-                             "alone means core)")
+                             "alone means core); learnable: kapre.LEAF and kapre.SincConv against speechbrain's "
+                             "(benchmarks/learnable.py, its own driver; default --out benchmarks/results/learnable)")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -995,6 +996,12 @@ def main() -> int:
                         help="seconds per torch.compile configuration (compilation included)")
     args = parser.parse_args()
     suite = args.suite or ("core" if args.quick else "all")
+    if suite == "learnable":  # issue 18: benchmarks/learnable.py times its rows itself
+        import learnable
+
+        return learnable.main(["--runs", str(args.runs), "--rounds", str(args.rounds), "--min-time",
+                               str(args.min_time), "--timeout", str(args.timeout)]
+                              + (["--out", args.out] if args.out else []))
     if args.out is None:
         args.out = str(HERE / "results" / suite if suite in ("frontends", "constantq") else HERE / "results")
     if args.setup_peers:

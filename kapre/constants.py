@@ -911,6 +911,7 @@ __all__ += [
     "gabor_sigma_bounds",
     "gabor_time_axis",
     "LEAF_INIT_N_FFT",
+    "fast_fft_length",
 ]
 
 LEAF_INIT_N_FFT = 512  # the FFT size of the mel filterbank LEAF's Gabor filters are fitted to (melfilters.Gabor)
@@ -977,6 +978,15 @@ def gabor_sigma_bounds(kernel_size: int) -> tuple[float, float]:
     to ``kernel_size sqrt(2 ln 2) / pi`` (150.3 for 401 taps)."""
     root = math.sqrt(2.0 * math.log(2.0))
     return 4.0 * root / math.pi, kernel_size * root / math.pi
+
+
+FAST_FFT_FACTORS = (1, 3, 5, 9, 15)  # FFT lengths m * 2**k: within 25 % of any length, all fast on every backend
+
+
+def fast_fft_length(minimum: int) -> int:
+    """The smallest ``m * 2**k`` (``m`` in 1, 3, 5, 9, 15) of at least ``minimum``: an FFT size that every
+    backend's FFT computes fast (16,200 -> 16,384; 44,300 -> 49,152; 160,200 -> 163,840)."""
+    return min(m << max(0, (-(-minimum // m) - 1).bit_length()) for m in FAST_FFT_FACTORS)
 
 
 def gabor_time_axis(kernel_size: int) -> np.ndarray:

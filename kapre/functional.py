@@ -1252,11 +1252,11 @@ def gaussian_lowpass_windows(widths, kernel_size: int):
 
 
 def _leaf_fft_length(length, kernel_size: int):
-    """The FFT size for ``length`` samples: :meth:`kapre.params.Leaf.fft_length` for a static length; for a length
-    known only at run time (TensorFlow graphs), the next multiple of 1024 that leaves no wrap-around."""
+    """The FFT size for ``length`` samples, at least ``length + K // 2`` (no wrap-around): a fast size
+    (:func:`kapre.constants.fast_fft_length`) for a static length; for a length known only at run time
+    (TensorFlow graphs), the next multiple of 1024."""
     if _is_static(length):
-        needed = length + kernel_size // 2
-        return min(m << max(0, (-(-needed // m) - 1).bit_length()) for m in (1, 3, 5, 9, 15))
+        return _constants.fast_fft_length(length + kernel_size // 2)
     return (length + kernel_size // 2 + 1023) // 1024 * 1024
 
 

@@ -957,7 +957,6 @@ class PCENParams:
 __all__ += ["Leaf", "LEAF_COMPRESSIONS"]
 
 LEAF_COMPRESSIONS = ("pcen", "log", None)
-_FAST_FFT_FACTORS = (1, 3, 5, 9, 15)  # FFT lengths m * 2**k: within 25 % of any length, all fast on every backend
 
 
 @dataclass(frozen=True)
@@ -1030,10 +1029,9 @@ class Leaf:
         return self.kernel_size // 2
 
     def fft_length(self, length: int) -> int:
-        """The FFT size of the filtering: the smallest ``m * 2**k`` (``m`` in 1, 3, 5, 9, 15) at which the circular
-        convolution of ``length`` samples with the filters wraps onto nothing but zeros."""
-        needed = length + self.filter_reach
-        return min(m << max(0, (-(-needed // m) - 1).bit_length()) for m in _FAST_FFT_FACTORS)
+        """The FFT size of the filtering: the smallest fast size (:func:`constants.fast_fft_length`) at which the
+        circular convolution of ``length`` samples with the filters wraps onto nothing but zeros."""
+        return constants.fast_fft_length(length + self.filter_reach)
 
     def gabor_init(self) -> np.ndarray:
         """``(n_filters, 2)``: LEAF's initial centre frequencies (radians per sample) and envelope standard
