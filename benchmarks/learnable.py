@@ -3,11 +3,13 @@
 
 Rows (:data:`ROWS`, one :class:`Row` each; a new comparison is one more entry): ``kapre.LEAF`` against
 speechbrain's LEAF (``speechbrain.lobes.features.Leaf``) and ``kapre.SincConv`` against speechbrain's
-``speechbrain.nnet.CNN.SincConv``, each on a batch of 32 one-second clips at 16 kHz. kapre runs on TensorFlow
-(``tf.function``, and with XLA: ``jit_compile=True``), JAX (``jax.jit``) and PyTorch (eager); the peers on PyTorch
-(eager).
-Each is timed forward (inference: no gradient recorded) and forward + backward (the gradient of the output's sum
-with respect to every trainable weight, as a training step computes it).
+``speechbrain.nnet.CNN.SincConv``, each on a batch of 32 one-second clips at 16 kHz; ``kapre.PCEN`` against
+``librosa.pcen``, ``kapre.GriffinLim`` against ``librosa.griffinlim`` and torchaudio's ``GriffinLim``, and
+``kapre.InverseMel`` against ``librosa.feature.inverse.mel_to_stft`` and torchaudio's ``InverseMelScale``. kapre
+runs on TensorFlow (``tf.function``, and with XLA: ``jit_compile=True``), JAX (``jax.jit``) and PyTorch (eager); the
+peers on PyTorch (eager) or NumPy.
+Each is timed forward (inference: no gradient recorded) and, for layers with trainable weights, forward + backward
+(the gradient of the output's sum with respect to every trainable weight, as a training step computes it).
 
 Every configuration (row x implementation x backend) runs in its own subprocess (this file with ``--worker``), one
 after the other, ``--rounds`` times over the whole list (load on a shared machine comes and goes; the timed calls
@@ -66,6 +68,9 @@ class Row:
     needs: tuple = ("speechbrain",)
     target: float | None = None  # the speed-up over each peer the issue asks for (None: reported only)
     note: str = ""
+    make_input: Callable | None = None  # w -> the NumPy batch (default: uniform noise waveforms (batch, samples))
+    trainable: bool = True  # False: no trainable weight, forward only
+    size: str = ""  # the workload in words, for the report's heading (default: batch x seconds at sr)
 
 
 def _kapre_leaf(w):
@@ -100,10 +105,88 @@ def _speechbrain_sincconv(w, torch):
     return module, lambda x: torch.from_numpy(x[..., None])  # (batch, samples, 1) -> (batch, time, filters)
 
 
-def _has(name: str) -> bool:
-    """Whether kapre defines the layer ``name`` (a row whose layer has not landed yet is left out)."""
-    path = ROOT / "kapre" / {"LEAF": "leaf.py", "SincConv": "sincnet.py"}[name]
-    return path.is_file() and f"class {name}(" in path.read_text()
+def _noise_waveforms(w) -> np.ndarray:
+    return np.random.default_rng(0).uniform(-1.0, 1.0, (w["batch"], int(w["seconds"] * w["sr"]))).astype("float32")
+
+
+def _stft_magnitudes(w) -> np.ndarray:
+    """``|STFT|`` (batch, frames, n_fft // 2 + 1) of noise waveforms, Hann window, librosa's centred frames."""
+    x = _noise_waveforms(w)
+    n_fft, hop = w["n_fft"], w["hop_length"]
+    padded = np.pad(x, [(0, 0), (n_fft // 2, n_fft // 2)])
+    starts = np.arange(1 + x.shape[1] // hop) * hop
+    frames = padded[:, starts[:, None] + np.arange(n_fft)] * np.hanning(n_fft + 1)[:-1]
+    return np.abs(np.fft.rfft(frames, axis=-1)).astype("float32")
+
+
+def _mel_powers(w) -> np.ndarray:
+    """A mel power spectrogram (batch, frames, n_mels) of noise waveforms (kapre's filterbank, librosa's)."""
+    from kapre import constants
+
+    basis = constants.mel_filterbank(w["sr"], w["n_fft"] // 2 + 1, w["n_mels"], 0.0, w["sr"] / 2, htk=False,
+                                     norm="slaney")
+    return (_stft_magnitudes(w) ** 2 @ basis).astype("float32")
+
+
+def _kapre_pcen(w):
+    import kapre
+
+    return kapre.PCEN(sr=w["sr"], hop_length=w["hop_length"], data_format="channels_last"), lambda m: m[..., None]
+
+
+def _librosa_pcen(w, torch):
+    import librosa
+
+    return (lambda s: librosa.pcen(s, sr=w["sr"], hop_length=w["hop_length"], axis=-1)), (
+        lambda m: np.ascontiguousarray(m.transpose(0, 2, 1)))  # (batch, n_mels, frames)
+
+
+def _kapre_griffin_lim(w):
+    import kapre
+
+    layer = kapre.GriffinLim(n_fft=w["n_fft"], hop_length=w["hop_length"], center=True, n_iter=w["n_iter"],
+                             init="zeros", input_data_format="channels_last", output_data_format="channels_last")
+    return layer, lambda s: s[..., None]
+
+
+def _librosa_griffin_lim(w, torch):
+    import librosa
+
+    return (lambda s: librosa.griffinlim(s, n_iter=w["n_iter"], hop_length=w["hop_length"], n_fft=w["n_fft"],
+                                         init=None, momentum=0.99)), (
+        lambda s: np.ascontiguousarray(s.transpose(0, 2, 1)))  # (batch, freq, frames)
+
+
+def _torchaudio_griffin_lim(w, torch):
+    import torchaudio
+
+    module = torchaudio.transforms.GriffinLim(n_fft=w["n_fft"], hop_length=w["hop_length"], power=1.0,
+                                              n_iter=w["n_iter"], momentum=0.99, rand_init=False)
+    return module, lambda s: torch.from_numpy(np.ascontiguousarray(s.transpose(0, 2, 1)))
+
+
+def _kapre_inverse_mel(w):
+    import kapre
+
+    layer = kapre.InverseMel(sample_rate=w["sr"], n_fft=w["n_fft"], n_mels=w["n_mels"], power=2.0,
+                             data_format="channels_last")
+    return layer, lambda m: m[..., None]
+
+
+def _librosa_inverse_mel(w, torch):
+    import librosa
+
+    return (lambda m: librosa.feature.inverse.mel_to_stft(m, sr=w["sr"], n_fft=w["n_fft"], power=2.0)), (
+        lambda m: np.ascontiguousarray(m.transpose(0, 2, 1)))  # (batch, n_mels, frames)
+
+
+def _torchaudio_inverse_mel(w, torch):
+    import torchaudio
+
+    module = torchaudio.transforms.InverseMelScale(n_stft=w["n_fft"] // 2 + 1, n_mels=w["n_mels"], sample_rate=w["sr"],
+                                                   norm="slaney", mel_scale="slaney")
+    # InverseMelScale solves for the power spectrogram; the square root makes it the magnitude kapre returns
+    return (lambda m: torch.sqrt(module(m))), lambda m: torch.from_numpy(np.ascontiguousarray(m.transpose(0, 2, 1)))
 
 
 BATCH_1S = dict(batch=32, seconds=1.0, sr=16000)
@@ -113,15 +196,29 @@ ROWS = [
         note="40 Gabor filters of 401 taps (25 ms), Gaussian pooling every 160 samples (10 ms), sPCEN; speechbrain "
              "with `max_freq=7800` (LEAF's; its default is sr / 2) and its defaults otherwise (complex64 filters, "
              "`F.conv1d`, its pooling padded by kernel_size // 2 each side where LEAF pads as TensorFlow's 'same')."),
-]
-if _has("SincConv"):
-    ROWS.append(Row(
-        "SincConv", dict(BATCH_1S, filters=80, kernel_size=251), _kapre_sincconv,
+    Row("SincConv", dict(BATCH_1S, filters=80, kernel_size=251), _kapre_sincconv,
         {"speechbrain SincConv": _speechbrain_sincconv},
         note="80 filters of 251 taps, stride 1, 'valid' padding on both sides (speechbrain's default is 'same' "
-             "with reflect padding)."))
-# Rows to add here as their layers land: PCEN vs librosa.pcen, GriffinLim vs librosa / torchaudio (a peer on
-# NumPy takes `needs=()` and a builder returning a NumPy callable; its timing then has no backward pass).
+             "with reflect padding)."),
+    Row("PCEN", dict(batch=32, seconds=10.0, sr=16000, n_fft=400, hop_length=160, n_mels=128), _kapre_pcen,
+        {"librosa.pcen": _librosa_pcen}, needs=(), make_input=_mel_powers, trainable=False,
+        size="batch 32 x 1001 frames x 128 mel bands (10 s at 16 kHz, hop 10 ms)",
+        note="librosa's defaults (gain 0.98, bias 2, power 0.5, 0.4 s time constant) on a mel power spectrogram; "
+             "librosa in float32 on the whole batch (its `axis=-1` over frames)."),
+    Row("GriffinLim", dict(batch=4, seconds=5.0, sr=22050, n_fft=2048, hop_length=512, n_iter=32),
+        _kapre_griffin_lim, {"librosa.griffinlim": _librosa_griffin_lim,
+                             "torchaudio GriffinLim": _torchaudio_griffin_lim},
+        needs=("torchaudio",), make_input=_stft_magnitudes, trainable=False,
+        size="batch 4 x 5 s at 22050 Hz (n_fft 2048, hop 512, 216 frames)",
+        note="32 iterations, momentum 0.99, zero initial phase (torchaudio `rand_init=False`), centred frames."),
+    Row("InverseMel", dict(batch=1, seconds=10.0, sr=22050, n_fft=2048, hop_length=512, n_mels=128),
+        _kapre_inverse_mel, {"librosa mel_to_stft": _librosa_inverse_mel,
+                             "torchaudio InverseMelScale": _torchaudio_inverse_mel},
+        needs=("torchaudio",), make_input=_mel_powers, trainable=False,
+        size="1 x 10 s at 22050 Hz (431 frames, 128 mel bands to 1025 bins)",
+        note="kapre: 100 accelerated projected-gradient steps; librosa: L-BFGS-B non-negative least squares; "
+             "torchaudio: `torch.linalg.lstsq` then a clamp at 0 (the square root of its power output)."),
+]
 BY_NAME = {row.name: row for row in ROWS}
 
 PEER_SETUP = {
@@ -143,6 +240,8 @@ def missing_peers() -> dict[str, str]:
         why.append(f"no torchaudio (which speechbrain imports) in {REFERENCES_DIR}; build it with "
                    f"`{PEER_SETUP['torchaudio'][1]}`")
     missing = {"speechbrain": "; ".join(why)} if why else {}
+    if not (REFERENCES_DIR / "torchaudio").is_dir():
+        missing["torchaudio"] = f"no torchaudio in {REFERENCES_DIR}; build it with `{PEER_SETUP['torchaudio'][1]}`"
     return missing
 
 
@@ -219,6 +318,8 @@ def _peer_calls(row: Row, impl: str, x: np.ndarray):
 
     module, to_input = row.peers[impl](row.workload, torch)
     xt = to_input(x)
+    if not isinstance(module, torch.nn.Module):  # a NumPy peer (librosa), or a torch function without weights
+        return (lambda: np.asarray(module(xt))), None
     params = [p for p in module.parameters() if p.requires_grad]
 
     def forward():
@@ -237,11 +338,13 @@ def _peer_calls(row: Row, impl: str, x: np.ndarray):
 def worker(spec: dict) -> dict:
     row = BY_NAME[spec["row"]]
     w = row.workload
-    x = np.random.default_rng(0).uniform(-1.0, 1.0, (w["batch"], int(w["seconds"] * w["sr"]))).astype("float32")
+    x = (row.make_input or _noise_waveforms)(w)
     if spec["impl"] == "kapre":
         forward, backward = _kapre_calls(row, spec["backend"], spec["mode"], x)
     else:
         forward, backward = _peer_calls(row, spec["impl"], x)
+    if not row.trainable:
+        backward = None
     versions = {}
     for module in ("keras", "tensorflow", "jax", "torch", "speechbrain", "torchaudio"):
         if module in sys.modules:
@@ -250,7 +353,8 @@ def worker(spec: dict) -> dict:
                   versions=versions,
                   threads=_threads(spec["backend"]))
     for name, fn in zip(PASSES, (forward, backward), strict=True):
-        result[name] = _timed(fn, spec["runs"], spec["min_time"])
+        if fn is not None:
+            result[name] = _timed(fn, spec["runs"], spec["min_time"])
     return result
 
 
@@ -301,7 +405,8 @@ def _pool(first: dict, later: dict) -> None:
         first.update(later)
         return
     for name in PASSES:
-        first[name] = first[name] + later[name]
+        if name in first and name in later:
+            first[name] = first[name] + later[name]
     first["rounds"] = first.get("rounds", 1) + 1
 
 
@@ -319,7 +424,7 @@ def summarize(rows: list[dict]) -> dict:
         for name in PASSES:
             timings = {}
             for r in group:
-                if r["status"] == "ok":
+                if r["status"] == "ok" and name in r:
                     t = np.asarray(r[name]) * 1e3
                     timings[_label(r)] = dict(median_ms=float(np.median(t)), min_ms=float(t.min()),
                                               max_ms=float(t.max()), calls=int(t.size))
@@ -355,15 +460,18 @@ def report(rows: list[dict], meta: dict) -> str:
     for row in ROWS:
         entry = summary[row.name]
         w = row.workload
-        lines += [f"## {row.name}: batch {w['batch']} x {w['seconds']:g} s at {w['sr']} Hz", "", row.note, ""]
+        size = row.size or f"batch {w['batch']} x {w['seconds']:g} s at {w['sr']} Hz"
+        lines += [f"## {row.name}: {size}", "", row.note, ""]
         for name in PASSES:
             p = entry["passes"][name]
+            if not p["timings"]:
+                continue
             lines += [f"### {name}", "", "| row | median ms | min ms | max ms | calls |", "|---|---|---|---|---|"]
             for label, t in sorted(p["timings"].items(), key=lambda item: item[1]["median_ms"]):
                 lines.append(f"| {label} | {t['median_ms']:.1f} | {t['min_ms']:.1f} | {t['max_ms']:.1f} | "
                              f"{t['calls']} |")
             for peer, s in p["speedups"].items():
-                per_backend = ", ".join(f"{k.split('[')[1][:-1]} {v:.1f}x" for k, v in s.items()
+                per_backend = "; ".join(f"{k.split(' ', 1)[1]} {v:.1f}x" for k, v in s.items()
                                         if k.startswith("kapre."))
                 verdict = "" if "meets_target" not in s else (
                     f" (target {row.target:g}x: {'met' if s['meets_target'] else 'NOT met'})")
@@ -412,7 +520,7 @@ def main(argv=None) -> int:
                 continue
             t0 = time.time()
             result = run_one(row, impl, backend, mode, max(7, args.runs), args.min_time, args.timeout)
-            shown = (" ".join(f"{name} {np.median(result[name]) * 1e3:8.1f} ms" for name in PASSES)
+            shown = (" ".join(f"{name} {np.median(result[name]) * 1e3:8.1f} ms" for name in PASSES if name in result)
                      if result["status"] == "ok" else result["error"][:120])
             print(f"[round {round_index + 1}] {row:9s} {_label(result):62s} {shown}  ({time.time() - t0:.0f} s)",
                   flush=True)

@@ -131,7 +131,7 @@ def test_griffin_lim_float64_equals_librosa_from_zero_phase(config):
     with float64_backend():
         ours = _run_layer(_griffin_lim_layer("float64", **layer_args), magnitudes)
     assert ours.dtype == np.float64
-    failures = []
+    failures, asserted = [], []
     for i, name in enumerate(clips):
         hop = stft_args.get("hop", HOP)
         expected = librosa.griffinlim(magnitudes[i], n_iter=32, hop_length=hop, n_fft=N_FFT, init=None,
@@ -150,10 +150,14 @@ def test_griffin_lim_float64_equals_librosa_from_zero_phase(config):
         _record(f"griffin_lim float64 {config}", name, max_relative_error=error,
                 frobenius_relative_error=_frobenius_relative(ours[i], expected), spectral_convergence=ours_sc,
                 librosa_spectral_convergence=librosa_sc, librosa_spread_under_1e_15_perturbation=spread)
-        if spread <= 1e-5 and not error <= 1e-4:
-            failures.append(f"{name}: max relative error {error:.3e}")
+        if spread <= 1e-5:
+            asserted.append(name)
+            if not error <= 1e-4:
+                failures.append(f"{name}: max relative error {error:.3e}")
         if not abs(ours_sc - librosa_sc) <= 0.01 * librosa_sc:
             failures.append(f"{name}: spectral convergence {ours_sc:.6f} vs librosa {librosa_sc:.6f}")
+    # the 1e-4 point must have been asserted somewhere: on the chirp and the noise librosa is reproducible
+    assert {"chirp", "noise"} <= set(asserted), (asserted, clips)
     assert not failures, failures
 
 
