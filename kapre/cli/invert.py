@@ -17,7 +17,6 @@ See ``docs/cli.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -25,6 +24,7 @@ import sys
 import numpy as np
 
 from kapre.cli._output import OutputPathError, prepare_output_file, replace_atomically
+from kapre.cli.options import read_json_object
 
 __all__ = ["run", "INVERTIBLE", "PEAK", "InputError", "find_record", "options_of_record", "inversion_problem",
            "inverse_chain", "undo_decibels", "edge_taper", "reconstruct", "check_features", "write_audio",
@@ -70,20 +70,7 @@ def inversion_problem(options) -> str | None:
 
 
 def _read_json(parser: argparse.ArgumentParser, path: str, what: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except OSError as err:
-        parser.error(f"{what}: cannot read {path}: {err.strerror or err}")
-    except UnicodeDecodeError:
-        parser.error(f"{what}: {path} is not valid JSON: not UTF-8 text")
-    except ValueError as err:
-        parser.error(f"{what}: {path} is not valid JSON: {err}")
-    except RecursionError:
-        parser.error(f"{what}: {path} is not valid JSON: nested too deeply")
-    if not isinstance(config, dict):
-        parser.error(f"{what}: {path} must hold a JSON object (a kapre-frontend.json or feature options)")
-    return config
+    return read_json_object(parser, path, what, "a kapre-frontend.json or feature options")
 
 
 def options_of_record(parser: argparse.ArgumentParser, path: str, given: bool, features: str | None = None):

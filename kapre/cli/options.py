@@ -252,20 +252,25 @@ def _frontend_options(args: argparse.Namespace, spec, mono: bool) -> FeatureOpti
 
 
 def _read_config(parser: argparse.ArgumentParser, path: str) -> dict:
+    return read_json_object(parser, path, "--config", "feature options, a Keras config or a kapre-frontend.json")
+
+
+def read_json_object(parser: argparse.ArgumentParser, path: str, what: str, expected: str) -> dict:
+    """The JSON object in ``path``; any other outcome is a one-line usage error (exit 2) naming ``what`` (the flag
+    or file), the path and the problem."""
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
     except OSError as err:
-        parser.error(f"--config: cannot read {path}: {err.strerror or err}")
+        parser.error(f"{what}: cannot read {path}: {err.strerror or err}")
     except UnicodeDecodeError:
-        parser.error(f"--config: {path} is not valid JSON: not UTF-8 text")
+        parser.error(f"{what}: {path} is not valid JSON: not UTF-8 text")
     except ValueError as err:
-        parser.error(f"--config: {path} is not valid JSON: {err}")
+        parser.error(f"{what}: {path} is not valid JSON: {err}")
     except RecursionError:
-        parser.error(f"--config: {path} is not valid JSON: nested too deeply")
+        parser.error(f"{what}: {path} is not valid JSON: nested too deeply")
     if not isinstance(config, dict):
-        parser.error(f"--config: {path} must hold a JSON object (feature options, a Keras config or a "
-                     f"kapre-frontend.json), got {_kind(config)}")
+        parser.error(f"{what}: {path} must hold a JSON object ({expected}), got {_kind(config)}")
     return config
 
 
