@@ -122,6 +122,9 @@ def attempt(what: str, fn, *args, **kwargs):
 
 
 def check_finite(what: str, y, required: bool = True) -> np.ndarray:
+    if isinstance(y, (tuple, list)):  # several outputs (PCEN with return_state): each finite; the first returned
+        values = [check_finite(f"{what} (output {index})", one, required) for index, one in enumerate(y)]
+        return values[0]
     y = to_numpy(y)
     if required and y.size and not np.isfinite(y).all():
         bad = int(y.size - np.isfinite(y).sum())
@@ -192,6 +195,13 @@ def check_gradient(what: str, fn, x: np.ndarray) -> None:
 
 
 def check_same(what: str, case: LayerCase, actual, expected) -> None:
+    if isinstance(expected, (tuple, list)):  # several outputs (PCEN with return_state: output and state): each
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            raise Defect("round trip mismatch", f"{what}: {type(actual).__name__} output where the original gives "
+                                                f"{len(expected)} outputs")
+        for index, (one, other) in enumerate(zip(actual, expected, strict=True)):
+            check_same(f"{what} (output {index})", case, one, other)
+        return
     actual, expected = to_numpy(actual), to_numpy(expected)
     try:
         if actual.shape != expected.shape:
