@@ -1762,3 +1762,51 @@ def mfcc_to_mel(mfcc, n_mels: int = 128, dct_type: int = 2, norm: str | None = "
 __all__ += ["random_phases", "griffin_lim", "mel_inversion_tensors", "mel_to_stft", "undo_log", "mfcc_to_mel"]
 
 # ==== end section: inversion ====
+
+
+# ==== section: streaming (issue 19) ====
+
+
+def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int):
+    """One step of causal framing over a stream: the frames a chunk completes, in a fixed number of slots.
+
+    Frames of ``frame_length`` samples every ``hop_length`` samples are cut from the stream as its samples
+    arrive. The state is the last ``frame_length - 1`` samples seen (``buffer``, zeros at the start: they are the
+    stream's left padding) and ``due``, how many more samples complete the next frame (``frame_length - padding``
+    at the start). The chunk's length ``C`` is static; it completes between 0 and ``ceil(C / hop_length)`` frames
+    (the slots), the valid ones first, the rest zeros.
+
+    Args:
+        buffer: ``(..., frame_length - 1)`` samples.
+        chunk: ``(..., C)`` new samples, the same leading axes.
+        due: int32 scalar tensor, in ``[1, max(frame_length, hop_length)]``.
+        frame_length, hop_length: the framing.
+
+    Returns:
+        ``(frames, num_frames, new_buffer, new_due)``: frames ``(..., ceil(C / hop_length), frame_length)``,
+        ``num_frames`` the int32 count of valid slots.
+    """
+    chunk_length = chunk.shape[-1]
+    slots = -(-chunk_length // hop_length)
+    joined = ops.concatenate([buffer, ops.cast(chunk, buffer.dtype)], axis=-1)  # (..., frame_length - 1 + C)
+    due = ops.cast(due, "int32")
+    completes = due <= chunk_length
+    num_frames = ops.where(completes, (chunk_length - due) // hop_length + 1, 0)
+    new_due = ops.where(completes, hop_length - ops.mod(chunk_length - due, hop_length), due - chunk_length)
+    # the slots' samples: frame j starts at joined[due - 1 + j * hop]; read one span, then frame it statically
+    span = (slots - 1) * hop_length + frame_length
+    last = joined.shape[-1] - 1
+    index = ops.minimum(ops.arange(span, dtype="int32") + (due - 1), last)
+    frames = frame(ops.take(joined, index, axis=-1), frame_length, hop_length)  # (..., slots, frame_length)
+    valid = ops.cast(ops.arange(slots, dtype="int32") < num_frames, frames.dtype)
+    frames = frames * valid[:, None]
+    new_buffer = joined[..., chunk_length:]
+    return frames, ops.cast(num_frames, "int32"), new_buffer, ops.cast(new_due, "int32")
+
+
+def stream_slot_mask(slots: int, num_frames, dtype):
+    """``(slots,)``: 1 for the valid leading slots of a streaming step's output, 0 for the rest."""
+    return ops.cast(ops.arange(slots, dtype="int32") < ops.cast(num_frames, "int32"), dtype)
+
+
+# ==== end section: streaming ====

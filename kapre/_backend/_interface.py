@@ -18,6 +18,7 @@ INTERFACE = (
     "constant",
     "call_compiled_when_eager",
     "compile_function",
+    "compile_step",
     "device_names",
     "MATMUL_WIDTH_MULTIPLE",
     "LOOPS_OVER_FRAME_CHUNKS",

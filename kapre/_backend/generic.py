@@ -160,5 +160,11 @@ def compile_function(fn):
     return fn
 
 
+def compile_step(fn):
+    """``fn`` compiled for a small computation called many times with the same shapes (a streaming step);
+    here ``fn`` itself."""
+    return fn
+
+
 def device_names() -> list[str]:
     return ["cpu"]

@@ -98,5 +98,10 @@ def compile_function(fn):
     return jax.jit(fn)
 
 
+def compile_step(fn):
+    """``jax.jit(fn)``: a streaming step, traced once per chunk shape."""
+    return jax.jit(fn)
+
+
 def device_names() -> list[str]:
     return [f"{d.platform}:{d.id} ({getattr(d, 'device_kind', '')})" for d in jax.devices()]

@@ -86,5 +86,10 @@ def compile_function(fn):
     return fn
 
 
+def compile_step(fn):
+    """``tf.function(fn)``: a streaming step as one graph (eager TensorFlow dispatches each small op at a cost)."""
+    return tf.function(fn, autograph=False, reduce_retracing=False)
+
+
 def device_names() -> list[str]:
     return [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]

@@ -17,6 +17,7 @@ from kapre._backend._interface import INTERFACE
 # PyTorch's eager paths are written for eager calls (and the user may torch.compile the model): nothing to compile
 from kapre._backend.generic import call_compiled_when_eager as call_compiled_when_eager
 from kapre._backend.generic import compile_function as compile_function
+from kapre._backend.generic import compile_step as compile_step
 from kapre._backend.generic import constant as constant
 
 __all__ = list(INTERFACE)

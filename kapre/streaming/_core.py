@@ -1,0 +1,452 @@
+"""The streaming core: the stage protocol, causal framing of a stream, frame-wise stages and the chain.
+
+A streaming front-end is a chain of stages. The first frames the stream (:class:`StreamingFrames`); each later
+stage maps the frames completed so far to its own output. Every step works on a fixed number of frame *slots*
+(``ceil(chunk / hop)`` for a chunk of ``chunk`` samples), the valid frames first; ``num_frames`` says how many are
+valid. The fixed slot count is what makes a step traceable and exportable for a given chunk size; the eager,
+internal-state :class:`StreamingFrontEnd` returns only the valid frames.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from kapre import _backend, functional
+from kapre import _validation as V
+
+register = keras.saving.register_keras_serializable(package="Kapre")
+
+MODES = ("internal", "external")
+
+
+class StreamingStage(keras.layers.Layer):
+    """One stage of a streaming chain (the protocol every streaming layer follows).
+
+    - ``time_axis``: the axis of this stage's input that holds the frame slots (set by the chain).
+    - ``output_time_axis``: the same for its output (the input's unless the stage changes the layout).
+    - ``hop_length``: input samples per input frame (set by the chain; the framer knows its own).
+    - ``latency_samples``: how many samples of the stream beyond the last one an output frame reads must have
+      arrived before the stage emits that frame (its look-ahead; 0 for a causal stage).
+    - ``initial_state(example)``: a dict of NumPy arrays (the state at the start of a stream), given an input of
+      this stage (only its shape and dtype are used).
+    - ``step(inputs, num_frames, state)``: ``(outputs, num_frames, new_state)``, pure: no variable is written.
+    """
+
+    time_axis: int = 1
+    hop_length: int = 1
+    latency_samples: int = 0
+
+    @property
+    def output_time_axis(self) -> int:
+        return self.time_axis
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def initial_state(self, example) -> dict[str, np.ndarray]:
+        return {}
+
+    def step(self, inputs, num_frames, state):
+        raise NotImplementedError
+
+    def call(self, inputs):  # a stage is run through step(); called alone it is the frame-wise map
+        raise NotImplementedError(f"{type(self).__name__} runs inside kapre.streaming.StreamingFrontEnd.")
+
+
+def _time_to_axis(values, time_axis: int, slots: int):
+    """``(batch * slots, ..., 1 at time_axis, ...)`` (the offline layer's output for one frame per row) to
+    ``(batch, ..., slots at time_axis, ...)``."""
+    values = ops.moveaxis(values, time_axis, 1)  # (batch * slots, 1, rest)
+    rest = tuple(values.shape[2:])
+    values = ops.reshape(values, (-1, slots, *rest))
+    return ops.moveaxis(values, 1, time_axis)
+
+
+@register
+class StreamingFrames(StreamingStage):
+    """Causal framing of a stream through an offline framing layer: the offline layer's frames, as samples arrive.
+
+    Each frame of ``frame_length`` samples is cut from the stream when its last sample arrives and passed, as a
+    signal of exactly one frame, through ``layer`` (the offline layer, with its own weights). So every frame
+    equals the offline layer's frame over the same samples: the offline layer on the stream with
+    ``left_padding`` zeros in front (the offline layer's own left padding; ``center=True`` frames read
+    ``n_fft // 2`` zeros first, ``pad_begin`` its ``n_fft - hop_length``).
+
+    Args:
+        layer: the offline layer run on each frame (frame-local: ``center=False`` framing, no end padding).
+        frame_length: samples per frame.
+        hop_length: samples between frame starts.
+        left_padding: zeros in front of the stream, ``0 <= left_padding < frame_length``.
+        input_kind: ``'channels_last'`` ``(batch, samples, channels)``, ``'channels_first'`` ``(batch,
+            channels, samples)`` or ``'samples'``: ``(batch, samples)`` or ``(batch, samples, channels)`` as the
+            model front-ends of :mod:`kapre.frontends` take them.
+        output_time_axis: the frames axis of ``layer``'s output.
+    """
+
+    def __init__(self, layer, frame_length, hop_length, left_padding=0, input_kind="channels_last",
+                 output_time_axis=1, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.frame_length = V.check_int("frame_length", frame_length, minimum=1)
+        self.hop_length = V.check_int("hop_length", hop_length, minimum=1)
+        self.left_padding = V.check_int("left_padding", left_padding, minimum=0)
+        if self.left_padding >= self.frame_length:
+            raise ValueError(
+                f"left_padding must be < frame_length={self.frame_length}, received left_padding={left_padding!r}."
+            )
+        self.input_kind = V.check_choice(
+            "input_kind", input_kind, ("channels_last", "channels_first", "samples")
+        )
+        self._output_time_axis = int(output_time_axis)
+
+    @property
+    def output_time_axis(self) -> int:
+        return self._output_time_axis
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            layer=keras.saving.serialize_keras_object(self.layer), frame_length=self.frame_length,
+            hop_length=self.hop_length, left_padding=self.left_padding, input_kind=self.input_kind,
+            output_time_axis=self._output_time_axis,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)
+
+    # -- layouts ----------------------------------------------------------------------------------------------
+
+    def _rows(self, chunk):
+        """``chunk`` as ``(batch, channels, samples)``."""
+        if self.input_kind == "samples" and len(chunk.shape) == 2:
+            return chunk[:, None, :]
+        if self.input_kind in ("channels_last", "samples"):
+            return ops.swapaxes(chunk, 1, 2)
+        return chunk
+
+    def _check_chunk(self, shape):
+        ranks = (2, 3) if self.input_kind == "samples" else (3,)
+        if len(shape) not in ranks:
+            layout = {"samples": "(batch, samples)", "channels_first": "(batch, channels, samples)"}.get(
+                self.input_kind, "(batch, samples, channels)"
+            )
+            raise ValueError(f"A streaming chunk of {type(self.layer).__name__} is {layout}, received an input of "
+                             f"shape {tuple(shape)}.")
+
+    def initial_state(self, example):
+        self._check_chunk(example.shape)
+        batch, channels = example.shape[0], self._rows(example).shape[1]
+        dtype = V.fft_dtype(self.layer.compute_dtype)
+        return {
+            "buffer": np.zeros((batch, channels, self.frame_length - 1), dtype),
+            "due": np.full((batch,), self.frame_length - self.left_padding, "int32"),
+        }
+
+    def step(self, inputs, num_frames, state):
+        self._check_chunk(inputs.shape)
+        rows = self._rows(inputs)
+        batch, channels = rows.shape[0], rows.shape[1]
+        frames, num_frames, buffer, due = functional.stream_frames(
+            state["buffer"], rows, state["due"][0], self.frame_length, self.hop_length
+        )  # (batch, channels, slots, frame_length)
+        slots = frames.shape[2]
+        # each frame a one-frame signal of the offline layer, in its input layout
+        frames = ops.transpose(frames, (0, 2, 3, 1))  # (batch, slots, frame_length, channels)
+        if self.input_kind == "channels_first":
+            signals = ops.reshape(ops.swapaxes(frames, 2, 3), (-1, channels, self.frame_length))
+        elif self.input_kind == "samples" and len(inputs.shape) == 2:
+            signals = ops.reshape(frames, (-1, self.frame_length))
+        else:
+            signals = ops.reshape(frames, (-1, self.frame_length, channels))
+        outputs = _time_to_axis(self.layer(signals), self._output_time_axis, slots)
+        outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
+        due = ops.broadcast_to(ops.reshape(due, (1,)), (batch,))
+        return outputs, num_frames, {"buffer": buffer, "due": due}
+
+
+def _zero_invalid(values, num_frames, time_axis: int):
+    """``values`` with the slots at and after ``num_frames`` (along ``time_axis``) set to zero."""
+    slots = values.shape[time_axis]
+    mask = functional.stream_slot_mask(slots, num_frames, values.dtype)
+    shape = [1] * len(values.shape)
+    shape[time_axis] = slots
+    return values * ops.reshape(mask, shape)
+
+
+@register
+class StreamingFrameWise(StreamingStage):
+    """A frame-local offline layer (each output frame from its own input frame: ``Magnitude``, ``Phase``,
+    ``ApplyFilterbank``, ``LogmelToMFCC``, decibels without a per-clip floor, ...) applied to each step's frames.
+    It holds no state."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = keras.saving.serialize_keras_object(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)
+
+    def step(self, inputs, num_frames, state):
+        return _zero_invalid(self.layer(inputs), num_frames, self.time_axis), num_frames, {}
+
+
+@register
+class StreamingFrontEnd(keras.layers.Layer):
+    """A streaming front-end: a chain of stages, the first of them a :class:`StreamingFrames`.
+
+    ``mode='internal'``: the state lives in non-trainable variables of the layer (created at the first call, for
+    that call's batch size and channels); ``layer(chunk)`` returns the frames the chunk completes (eagerly,
+    exactly those: a chunk that completes none returns zero frames; under a trace, all ``ceil(chunk / hop)``
+    slots, the invalid ones zero) and advances the state; :meth:`reset_state` starts over.
+
+    ``mode='external'``: nothing is stored; ``layer(chunk, state)`` (and :meth:`step`) return ``(features,
+    new_state)``, with ``ceil(chunk / hop)`` frame slots in ``features`` (the invalid ones zero) and
+    ``new_state['num_frames']`` (``(batch,)`` int32) the number of valid leading slots. The first state is
+    :meth:`initial_state`. :meth:`step_model` wraps the step as a Keras model for export.
+
+    Attributes:
+        hop_length: samples per output frame.
+        frame_length: samples each frame of the framer reads.
+        latency_samples: samples of look-ahead: a frame is returned once this many samples beyond the last one it
+            reads have arrived (the sum of the stages'; 0 for a causal chain).
+    """
+
+    def __init__(self, stages, mode="internal", **kwargs):
+        super().__init__(**kwargs)
+        stages = list(stages)
+        if not stages or not isinstance(stages[0], StreamingFrames):
+            raise ValueError(f"The first stage of a StreamingFrontEnd frames the stream (StreamingFrames), received "
+                             f"{[type(s).__name__ for s in stages]!r}.")
+        self.stages = stages
+        self.mode = V.check_choice("mode", mode, MODES)
+        time_axis, hop = stages[0].output_time_axis, stages[0].hop_length
+        for stage in stages[1:]:
+            stage.time_axis, stage.hop_length = time_axis, hop
+            time_axis = stage.output_time_axis
+        self._state_variables = None
+        self._state_key = None
+
+    def build(self, input_shape=None):
+        self.built = True  # the state variables are made at the first call, for its batch size and channels
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(stages=[keras.saving.serialize_keras_object(s) for s in self.stages], mode=self.mode)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["stages"] = [keras.saving.deserialize_keras_object(s) for s in config["stages"]]
+        return cls(**config)
+
+    # -- properties -------------------------------------------------------------------------------------------
+
+    @property
+    def hop_length(self) -> int:
+        return self.stages[0].hop_length
+
+    @property
+    def frame_length(self) -> int:
+        return self.stages[0].frame_length
+
+    @property
+    def latency_samples(self) -> int:
+        return int(sum(stage.latency_samples for stage in self.stages))
+
+    @property
+    def output_time_axis(self) -> int:
+        return self.stages[-1].output_time_axis
+
+    # -- the pure step ----------------------------------------------------------------------------------------
+
+    def initial_state(self, batch_size=1, channels=1, dtype="float32") -> dict[str, np.ndarray]:
+        """The state at the start of a stream, for chunks of ``batch_size`` rows and ``channels`` channels (a
+        model front-end of :mod:`kapre.frontends` with ``channels=1`` takes ``(batch, samples)`` chunks), as a
+        flat dict of NumPy arrays."""
+        batch_size = V.check_int("batch_size", batch_size, minimum=1)
+        channels = V.check_int("channels", channels, minimum=1)
+        first = self.stages[0]
+        if first.input_kind == "samples" and channels == 1:
+            example = np.zeros((batch_size, first.hop_length), dtype)
+        elif first.input_kind == "channels_first":
+            example = np.zeros((batch_size, channels, first.hop_length), dtype)
+        else:
+            example = np.zeros((batch_size, first.hop_length, channels), dtype)
+        return self._initial_state_for(example)
+
+    def _initial_state_for(self, example) -> dict[str, np.ndarray]:
+        flat = {}
+        num_frames = ops.zeros((), "int32")
+        values = example
+        for index, stage in enumerate(self.stages):
+            state = stage.initial_state(values)
+            flat.update({f"{index}/{name}": value for name, value in state.items()})
+            values, num_frames, _ = stage.step(values, num_frames, state)  # the next stage's input shape
+        flat["num_frames"] = np.zeros((example.shape[0],), "int32")
+        return flat
+
+    def step(self, chunk, state):
+        """``(features, new_state)`` for one chunk (see the class docstring); pure."""
+        values, num_frames, new_state = chunk, None, {}
+        for index, stage in enumerate(self.stages):
+            prefix = f"{index}/"
+            own = {name[len(prefix):]: value for name, value in state.items() if name.startswith(prefix)}
+            values, num_frames, updated = stage.step(values, num_frames, own)
+            new_state.update({prefix + name: value for name, value in updated.items()})
+        batch = ops.shape(values)[0]
+        new_state["num_frames"] = ops.broadcast_to(ops.reshape(ops.cast(num_frames, "int32"), (1,)), (batch,))
+        return values, new_state
+
+    def compiled_step(self):
+        """:meth:`step` compiled by the backend (``jax.jit``, ``tf.function``; PyTorch runs eagerly), traced once
+        per chunk shape."""
+        compiled = self.__dict__.get("_compiled_step")
+        if compiled is None:
+            compiled = self.__dict__["_compiled_step"] = _backend.compile_step(self.step)
+        return compiled
+
+    def step_model(self, chunk_samples, batch_size=1, channels=1, dtype="float32") -> keras.Model:
+        """The step as a functional Keras model for a fixed chunk size: inputs ``[chunk, *state]``, outputs
+        ``[features, *new_state]``, the state in the order of :meth:`initial_state` (the names are the inputs'
+        and outputs' names, ``/`` written as ``__``). For ``model.export`` and converters."""
+        chunk_samples = V.check_int("chunk_samples", chunk_samples, minimum=1)
+        first = self.stages[0]
+        if first.input_kind == "samples" and channels == 1:
+            chunk_shape = (chunk_samples,)
+        elif first.input_kind == "channels_first":
+            chunk_shape = (channels, chunk_samples)
+        else:
+            chunk_shape = (chunk_samples, channels)
+        state = self.initial_state(batch_size, channels, dtype)
+        names = list(state)
+        chunk_input = keras.Input(chunk_shape, batch_size=batch_size, dtype=dtype, name="chunk")
+        state_inputs = [
+            keras.Input(value.shape[1:], batch_size=batch_size, dtype=str(value.dtype), name=_safe(name))
+            for name, value in state.items()
+        ]
+        outputs = _StepLayer(self, names)([chunk_input, *state_inputs])
+        return keras.Model([chunk_input, *state_inputs], outputs, name="streaming_step")
+
+    # -- internal and external calls --------------------------------------------------------------------------
+
+    def call(self, chunk, state=None):
+        if self.mode == "external":
+            if state is None:
+                raise ValueError("A StreamingFrontEnd with mode='external' is called as layer(chunk, state); start "
+                                 "from layer.initial_state(batch_size, channels).")
+            return self.step(chunk, state)
+        if state is not None:
+            raise ValueError("A StreamingFrontEnd with mode='internal' keeps its own state: call it as layer(chunk).")
+        variables = self._variables_for(chunk)
+        state = {name: variable.value for name, variable in variables.items()}
+        features, new_state = self.step(chunk, state)
+        for name, variable in variables.items():
+            variable.assign(new_state[name])
+        num_frames = new_state["num_frames"][0]
+        if _is_eager(num_frames):
+            count = int(keras.ops.convert_to_numpy(num_frames))
+            index = [slice(None)] * len(features.shape)
+            index[self.output_time_axis] = slice(0, count)
+            features = features[tuple(index)]
+        return features
+
+    def _variables_for(self, chunk):
+        key = (chunk.shape[0], self._channels_of(chunk.shape))
+        if self._state_variables is not None:
+            if key != self._state_key:
+                raise ValueError(
+                    f"This streaming front-end holds the state of a stream of (batch, channels) = {self._state_key}; "
+                    f"received a chunk of shape {tuple(chunk.shape)}. Use one front-end per stream layout."
+                )
+            return self._state_variables
+        example = np.zeros((*chunk.shape[:1], *[d if d is not None else 1 for d in chunk.shape[1:]]), "float32")
+        initial = self._initial_state_for(example)
+        self.__dict__["_initial_values"] = initial
+        with keras.name_scope(self.name, caller=self):
+            self._state_variables = {
+                name: self.add_weight(
+                    name=_safe(name), shape=value.shape, dtype=str(value.dtype), trainable=False,
+                    initializer=_Constant(value),
+                )
+                for name, value in initial.items()
+            }
+        self._state_key = key
+        return self._state_variables
+
+    def _channels_of(self, shape):
+        if len(shape) == 2:
+            return 1
+        return shape[1] if self.stages[0].input_kind == "channels_first" else shape[2]
+
+    def reset_state(self):
+        """Start the stream over: every state variable back to its initial value (internal mode)."""
+        if self._state_variables is None:
+            return
+        for name, variable in self._state_variables.items():
+            variable.assign(self.__dict__["_initial_values"][name])
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The internal state as NumPy arrays (empty before the first chunk)."""
+        if self._state_variables is None:
+            return {}
+        return {name: keras.ops.convert_to_numpy(v.value) for name, v in self._state_variables.items()}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from ``state`` (e.g. from :meth:`get_state` of another twin of the same front-end)."""
+        if self._state_variables is None:
+            raise ValueError("set_state needs the state variables: call the front-end on one chunk first.")
+        missing = sorted(set(self._state_variables) - set(state))
+        if missing:
+            raise ValueError(f"The state lacks {missing}.")
+        for name, variable in self._state_variables.items():
+            variable.assign(state[name])
+
+
+class _Constant(keras.initializers.Initializer):
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __call__(self, shape, dtype=None):
+        return _backend.constant(self.values, dtype or str(self.values.dtype))
+
+
+class _StepLayer(keras.layers.Layer):
+    """The external step of a front-end as one layer over a flat list ``[chunk, *state]`` (for :meth:`step_model`)."""
+
+    def __init__(self, front_end, names, **kwargs):
+        super().__init__(**kwargs)
+        self.front_end = front_end
+        self.names = list(names)
+
+    def call(self, inputs):
+        chunk, *state_values = inputs
+        features, new_state = self.front_end.step(chunk, dict(zip(self.names, state_values, strict=True)))
+        return [features, *(new_state[name] for name in self.names)]
+
+
+def _safe(name: str) -> str:
+    return name.replace("/", "__")
+
+
+def _is_eager(value) -> bool:
+    try:
+        keras.ops.convert_to_numpy(value)
+    except Exception:  # a tracer or a symbolic tensor
+        return False
+    return True
+
