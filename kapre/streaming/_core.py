@@ -240,8 +240,11 @@ class StreamingFrontEnd(keras.layers.Layer):
         self._state_variables = None
         self._state_key = None
 
-    def build(self, input_shape=None):
-        self.built = True  # the state variables are made at the first call, for its batch size and channels
+    def build(self, chunk_shape=None, state_shape=None):
+        # internal mode: the state variables, for the first chunk's batch size and channels
+        if self.mode == "internal" and chunk_shape is not None and self._state_variables is None:
+            self._make_variables(chunk_shape)
+        self.built = True
 
     def get_config(self):
         config = super().get_config()
@@ -366,15 +369,22 @@ class StreamingFrontEnd(keras.layers.Layer):
         return features
 
     def _variables_for(self, chunk):
+        if self._state_variables is None:
+            self._make_variables(chunk.shape)
         key = (chunk.shape[0], self._channels_of(chunk.shape))
-        if self._state_variables is not None:
-            if key != self._state_key:
-                raise ValueError(
-                    f"This streaming front-end holds the state of a stream of (batch, channels) = {self._state_key}; "
-                    f"received a chunk of shape {tuple(chunk.shape)}. Use one front-end per stream layout."
-                )
-            return self._state_variables
-        example = np.zeros((*chunk.shape[:1], *[d if d is not None else 1 for d in chunk.shape[1:]]), "float32")
+        if key != self._state_key:
+            raise ValueError(
+                f"This streaming front-end holds the state of a stream of (batch, channels) = {self._state_key}; "
+                f"received a chunk of shape {tuple(chunk.shape)}. Use one front-end per stream layout."
+            )
+        return self._state_variables
+
+    def _make_variables(self, shape):
+        shape = tuple(shape)
+        if shape[0] is None:
+            raise ValueError("An internal-state streaming front-end needs the batch size of its chunks; received "
+                             f"a chunk shape {shape} without one (use mode='external' for symbolic use).")
+        example = np.zeros(tuple(1 if d is None else d for d in shape), "float32")
         initial = self._initial_state_for(example)
         self.__dict__["_initial_values"] = initial
         with keras.name_scope(self.name, caller=self):
@@ -385,8 +395,7 @@ class StreamingFrontEnd(keras.layers.Layer):
                 )
                 for name, value in initial.items()
             }
-        self._state_key = key
-        return self._state_variables
+        self._state_key = (shape[0], self._channels_of(shape))
 
     def _channels_of(self, shape):
         if len(shape) == 2:
