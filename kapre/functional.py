@@ -1767,32 +1767,35 @@ __all__ += ["random_phases", "griffin_lim", "mel_inversion_tensors", "mel_to_stf
 # ==== section: streaming (issue 19) ====
 
 
-def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int):
+def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length=None):
     """One step of causal framing over a stream: the frames a chunk completes, in a fixed number of slots.
 
     Frames of ``frame_length`` samples every ``hop_length`` samples are cut from the stream as its samples
     arrive. The state is the last ``frame_length - 1`` samples seen (``buffer``, zeros at the start: they are the
     stream's left padding) and ``due``, how many more samples complete the next frame (``frame_length - padding``
-    at the start). The chunk's length ``C`` is static; it completes between 0 and ``ceil(C / hop_length)`` frames
-    (the slots), the valid ones first, the rest zeros.
+    at the start). The chunk holds ``C`` samples (static), of which the first ``length`` are new (all of them by
+    default: a shorter ``length``, an int32 tensor, lets chunks of many sizes share one compiled step). It completes
+    between 0 and ``ceil(C / hop_length)`` frames (the slots), the valid ones first, the rest zeros.
 
     Args:
         buffer: ``(..., frame_length - 1)`` samples.
         chunk: ``(..., C)`` new samples, the same leading axes.
         due: int32 scalar tensor, in ``[1, max(frame_length, hop_length)]``.
         frame_length, hop_length: the framing.
+        length: the number of new samples in ``chunk`` (``None``: ``C``).
 
     Returns:
         ``(frames, num_frames, new_buffer, new_due)``: frames ``(..., ceil(C / hop_length), frame_length)``,
         ``num_frames`` the int32 count of valid slots.
     """
-    chunk_length = chunk.shape[-1]
-    slots = -(-chunk_length // hop_length)
+    capacity = chunk.shape[-1]
+    slots = -(-capacity // hop_length)
     joined = ops.concatenate([buffer, ops.cast(chunk, buffer.dtype)], axis=-1)  # (..., frame_length - 1 + C)
     due = ops.cast(due, "int32")
-    completes = due <= chunk_length
-    num_frames = ops.where(completes, (chunk_length - due) // hop_length + 1, 0)
-    new_due = ops.where(completes, hop_length - ops.mod(chunk_length - due, hop_length), due - chunk_length)
+    count = capacity if length is None else ops.cast(length, "int32")
+    completes = due <= count
+    num_frames = ops.where(completes, (count - due) // hop_length + 1, 0)
+    new_due = ops.where(completes, hop_length - ops.mod(count - due, hop_length), due - count)
     # the slots' samples: frame j starts at joined[due - 1 + j * hop]; read one span, then frame it statically
     span = (slots - 1) * hop_length + frame_length
     last = joined.shape[-1] - 1
@@ -1800,7 +1803,10 @@ def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int):
     frames = frame(ops.take(joined, index, axis=-1), frame_length, hop_length)  # (..., slots, frame_length)
     valid = ops.cast(ops.arange(slots, dtype="int32") < num_frames, frames.dtype)
     frames = frames * valid[:, None]
-    new_buffer = joined[..., chunk_length:]
+    if length is None:
+        new_buffer = joined[..., capacity:]
+    else:  # the frame_length - 1 samples before the end of the new ones
+        new_buffer = ops.take(joined, ops.arange(frame_length - 1, dtype="int32") + count, axis=-1)
     return frames, ops.cast(num_frames, "int32"), new_buffer, ops.cast(new_due, "int32")
 
 
@@ -1810,3 +1816,219 @@ def stream_slot_mask(slots: int, num_frames, dtype):
 
 
 # ==== end section: streaming ====
+
+
+# ==== section: streaming-temporal (issue 19) ====
+__all__ += ["stream_delta", "stream_running_max", "stream_pcen"]
+
+
+def _stream_broadcast(values, time_axis: int, rank: int):
+    """``values`` ``(batch, slots)`` shaped to broadcast against a ``rank``-D tensor with the slots on ``time_axis``."""
+    shape = [1] * rank
+    shape[0], shape[time_axis] = -1, values.shape[1]
+    return ops.reshape(values, shape)
+
+
+def stream_delta(ring, inputs, num_frames, count, win_length: int, mode: str = "symmetric", time_axis: int = 1):
+    """One streaming step of :func:`delta`: the delta of every frame whose look-ahead the step completes.
+
+    The delta of frame ``c`` reads frames ``c - W .. c + W`` (``W = (win_length - 1) // 2``); it is emitted with
+    frame ``c + W``. Before the first frame the offline function pads ``W`` frames by ``mode`` (``'symmetric'``:
+    ``x[-k] = x[k - 1]``, ``'reflect'``: ``x[-k] = x[k]``, ``'constant'``: zeros), all of them frames that have
+    arrived when the first delta is due: the first ``W`` deltas are the offline ones exactly.
+
+    Args:
+        ring: the last ``2 W`` frames seen, on ``time_axis`` (zeros before the stream; only shape and dtype of the
+            unseen ones matter).
+        inputs: this step's frame slots on ``time_axis``, the first ``num_frames`` valid.
+        num_frames: int32 scalar tensor, the valid slots of ``inputs``.
+        count: int32 scalar tensor, the frames seen before this step, saturated at ``2 W``.
+        win_length, mode: as :func:`delta`.
+        time_axis: the frames axis (not 0).
+
+    Returns:
+        ``(deltas, num_deltas, new_ring, new_count)``: ``deltas`` with ``inputs``' slots (the valid ones first,
+        the rest zero), ``num_deltas`` the int32 count of valid ones.
+
+    Only gathers (``ops.take`` with computed indices), elementwise arithmetic and static slicing: traceable, and
+    LiteRT builtins.
+    """
+    half = (win_length - 1) // 2
+    rank = len(inputs.shape)
+    time_axis = time_axis % rank
+    slots = inputs.shape[time_axis]
+    joined = ops.concatenate([ring, ops.cast(inputs, ring.dtype)], axis=time_axis)  # 2 W + slots frames
+    last = 2 * half + slots - 1
+    count = ops.cast(count, "int32")
+    num_frames = ops.cast(num_frames, "int32")
+    first = ops.maximum(count - half, 0)  # the first centre this step emits (global frame index)
+    total = count + num_frames
+    num_deltas = ops.maximum(total - half, 0) - first
+    centres = first + ops.arange(slots, dtype="int32")
+    base = 2 * half - count  # global frame g sits at joined[g + base]
+    mode = mode.lower()
+
+    def frames_at(index):
+        valid = None
+        if mode == "symmetric":
+            index = ops.where(index < 0, -index - 1, index)
+        elif mode == "reflect":
+            index = ops.where(index < 0, -index, index)
+        else:  # constant: zeros before the stream
+            valid = ops.cast(index >= 0, joined.dtype)
+        position = ops.clip(index + base, 0, last)
+        values = ops.take(joined, position, axis=time_axis)
+        if valid is not None:
+            values = values * _stream_broadcast(ops.expand_dims(valid, 0), time_axis, rank)
+        return values
+
+    total_sum = None
+    for k in range(1, half + 1):
+        term = frames_at(centres + k) - frames_at(centres - k)
+        term = term * float(k) if k > 1 else term
+        total_sum = term if total_sum is None else total_sum + term
+    denominator = 2.0 * sum(k * k for k in range(1, half + 1))
+    mask = stream_slot_mask(slots, num_deltas, joined.dtype)
+    deltas = total_sum / denominator * _stream_broadcast(ops.expand_dims(mask, 0), time_axis, rank)
+    new_ring = ops.take(joined, ops.arange(2 * half, dtype="int32") + num_frames, axis=time_axis)
+    new_count = ops.minimum(total, 2 * half)
+    return deltas, ops.cast(num_deltas, "int32"), new_ring, ops.cast(new_count, "int32")
+
+
+def stream_running_max(values, num_frames, state, time_axis: int = 1):
+    """The running maximum of each example over the frames of a stream, at every slot of one streaming step.
+
+    Args:
+        values: ``(batch, ...)`` with the frame slots on ``time_axis``, the first ``num_frames`` valid.
+        num_frames: int32 scalar tensor.
+        state: ``(batch,)``, the maximum over every earlier frame and every non-batch axis (the dtype's lowest
+            finite value before the stream).
+        time_axis: the frames axis (not 0).
+
+    Returns:
+        ``(running, new_state)``: ``running`` ``(batch, slots)``, the maximum over every frame up to and including
+        each slot (valid slots; the rest hold the maximum through the last valid one), and ``new_state`` the
+        maximum through the last valid frame (``state`` when there is none).
+
+    Elementwise work and reductions only (a lower-triangular mask over the slots), no scan.
+    """
+    rank = len(values.shape)
+    time_axis = time_axis % rank
+    slots = values.shape[time_axis]
+    dtype = values.dtype
+    lowest = ops.convert_to_tensor(float(np.finfo(keras_backend.standardize_dtype(dtype)).min), dtype=dtype)
+    state = ops.cast(state, dtype)
+    moved = ops.moveaxis(values, time_axis, 1)
+    rest = math.prod(moved.shape[2:])
+    frame_max = ops.max(ops.reshape(moved, (-1, slots, rest)), axis=-1)  # (batch, slots)
+    valid = ops.arange(slots, dtype="int32") < ops.cast(num_frames, "int32")
+    frame_max = ops.where(ops.expand_dims(valid, 0), frame_max, lowest)
+    upto = ops.arange(slots, dtype="int32")
+    earlier = ops.expand_dims(upto, 1) >= ops.expand_dims(upto, 0)  # [j, i]: frame i is at or before slot j
+    running = ops.max(ops.where(ops.expand_dims(earlier, 0), ops.expand_dims(frame_max, 1), lowest), axis=-1)
+    running = _backend.maximum(running, ops.expand_dims(state, 1))
+    new_state = _backend.maximum(state, ops.max(frame_max, axis=1))
+    return running, new_state
+
+
+def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis: int = 1, max_size: int = 1,
+                max_axis: int | None = None, started=None):
+    """One streaming step of :func:`pcen`: the frames of ``x`` (slots on ``axis``, the first ``num_frames``
+    valid) normalised with the smoother continued from ``state`` (``M`` before the first slot).
+
+    ``started`` (``(batch,)`` int32, or ``None``): LEAF's start; where it is 0 the smoother starts at the first
+    valid frame (``M[-1] = x[0]``, max-filtered) instead of ``state``. Only valid slots advance the state: the
+    new state is ``M`` at the last valid slot, ``state`` unchanged without one.
+
+    Returns ``(P, new_state, new_started)`` (``new_started`` ``None`` when ``started`` is), ``P`` with every slot
+    (the invalid ones are not zeroed here).
+    """
+    dtype = _pcen_float_dtype(x)
+    x = ops.cast(x, dtype)
+    x = ops.where(x < 0, ops.zeros_like(x), x)
+    reference = max_filter(x, max_size, max_axis) if max_size != 1 else x
+    state = ops.cast(state, dtype)
+    count = ops.cast(num_frames, "int32")
+    initial, new_started = state, None
+    if started is not None:
+        first = ops.take(reference, 0, axis=axis)
+        begun = ops.reshape(ops.cast(started, "int32") > 0, (-1,) + (1,) * (len(first.shape) - 1))
+        initial = ops.where(begun, state, first)
+        new_started = ops.where(count > 0, ops.ones_like(started), started)
+    smoother, _ = exponential_smoothing(reference, coef, initial, axis=axis)
+    last = ops.take(smoother, ops.maximum(count - 1, 0), axis=axis)
+    new_state = ops.where(count > 0, last, state)
+    return pcen_compression(x, smoother, gain, bias, power, eps), new_state, new_started
+
+
+# ==== end section: streaming-temporal ====
+
+
+# ==== section: streaming-inverse (issue 19) ====
+
+
+def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, window):
+    """One step of a streaming inverse STFT: the windowed overlap-add (:func:`istft` without ``center``) of the
+    frames that arrive, carried from step to step.
+
+    Once frame ``k`` has arrived, the overlap-added samples before ``(k + 1) * hop_length`` are final (no later
+    frame reaches them); the step returns those, ``hop_length`` per valid frame, and keeps the partial sums after
+    them (``tail``) for the next step.
+
+    Args:
+        stfts: complex ``(..., slots, n_fft // 2 + 1)``, the valid frames first (the other slots are ignored).
+        num_frames: int32 scalar tensor, the number of valid slots.
+        tail: ``(..., (ceil(L / hop_length) - 1) * hop_length)`` partial sums (``L`` the window's length; zeros at
+            the start of a stream), or ``None`` when that length is 0 (frames that do not overlap).
+        n_fft: FFT size of the frames.
+        hop_length: samples between frame starts.
+        window: the synthesis window, ``L <= n_fft`` values (:func:`kapre.constants.inverse_stft_window`, or the
+            centred forward window when the caller normalises by the window envelope itself).
+
+    Returns:
+        ``(samples, produced, new_tail)``: ``samples`` ``(..., slots * hop_length)`` with the ``produced =
+        num_frames * hop_length`` final samples first and zeros after them; ``new_tail`` like ``tail``.
+    """
+    frame_length = window.shape[0]
+    columns = -(-frame_length // hop_length)
+    tail_length = (columns - 1) * hop_length
+    slots = stfts.shape[-2]
+    frames = _backend.irfft(stfts, n_fft)
+    if frame_length < n_fft:
+        frames = frames[..., :frame_length]
+    frames = frames * window  # the offline layer's arithmetic; then the invalid slots zeroed
+    frames = frames * stream_slot_mask(slots, num_frames, frames.dtype)[:, None]
+    signal = overlap_add(frames, hop_length)  # (..., (slots - 1) * hop + L)
+    if columns * hop_length > frame_length:
+        signal = pad_along_axis(signal, 0, columns * hop_length - frame_length)  # (..., slots * hop + tail_length)
+    produced = ops.cast(num_frames, "int32") * hop_length
+    new_tail = tail
+    if tail_length:
+        signal = ops.concatenate([signal[..., :tail_length] + tail, signal[..., tail_length:]], axis=-1)
+        new_tail = ops.take(signal, ops.arange(tail_length, dtype="int32") + produced, axis=-1)
+    samples = signal[..., : slots * hop_length] * stream_slot_mask(slots * hop_length, produced, signal.dtype)
+    return samples, produced, new_tail
+
+
+def stream_normalize_and_trim(samples, produced, position, envelope, trim: int):
+    """The centred inverse STFT's finish (:func:`istft` with ``center``) on a streaming step's samples.
+
+    ``samples`` (``(..., S)``, the ``produced`` final ones first) start at sample ``position`` of the overlap-added
+    signal; each is divided by the overlap-added squared window there (``envelope``, a 1-D table from sample 0,
+    its values below the offline layer's threshold set to 1, at least ``position + S`` long), and the samples
+    before ``trim`` (``n_fft // 2``, the centring padding) are dropped.
+
+    Returns:
+        ``(samples, count)``: the kept samples first (``count`` of them, int32), zeros after them.
+    """
+    length = samples.shape[-1]
+    position = ops.cast(position, "int32")
+    offsets = ops.arange(length, dtype="int32")
+    samples = samples / ops.take(envelope, offsets + position, axis=0)
+    drop = ops.minimum(ops.maximum(trim - position, 0), produced)
+    count = produced - drop
+    samples = ops.take(samples, ops.minimum(offsets + drop, length - 1), axis=-1)
+    return samples * stream_slot_mask(length, count, samples.dtype), ops.cast(count, "int32")
+
+
+# ==== end section: streaming-inverse ====

@@ -456,6 +456,35 @@ def _add_invert(sub) -> argparse.ArgumentParser:
     return invert
 
 
+def _add_stream(sub) -> argparse.ArgumentParser:
+    stream = sub.add_parser(
+        "stream", help="play a file through a streaming front-end, chunk by chunk, and time it",
+        description="Play an audio file through the streaming twin of a front-end (kapre.streaming.to_streaming, "
+                    "external state, the compiled step) in chunks of --chunk-ms, as fast as it goes or in real time "
+                    "(--realtime); write the features to OUT.npy and report the chunks, the frames, the per-chunk "
+                    "latency (median, 99th percentile), the real-time factor and the front-end's algorithmic "
+                    "latency. Default front-end: a 64-band log-mel at 16 kHz, 25 ms frames every 10 ms (--n-fft 512 "
+                    "--win-length 400 --hop 160 --n-mels 64 --db --top-db none).",
+        epilog="Exit status: 0 success, 1 the file cannot be read or is shorter than one frame, 2 invalid options, a "
+               "front-end that cannot stream, an output path that cannot be written. Nothing is written unless the "
+               "whole file went through.")
+    stream.add_argument("file", help="audio file")
+    stream.add_argument("-o", "--output", required=True, metavar="OUT.npy",
+                        help="the features to write, (frames, bins, channels) as kapre extract writes them (its "
+                             "folder is created; replaced if it exists)")
+    stream.add_argument("--chunk-ms", type=positive_float, default=10.0, metavar="MS",
+                        help="chunk length in milliseconds, rounded to whole samples (default: 10); the last chunk "
+                             "holds what is left")
+    stream.add_argument("--realtime", action="store_true",
+                        help="feed each chunk when its last sample would have arrived (wall clock), not as fast as "
+                             "possible")
+    stream.add_argument("--db-floor", choices=("running_max", "fixed"), default="running_max",
+                        help="with a decibel floor (--top-db DB), how it is made causal: below the maximum so far "
+                             "(running_max, default) or below the reference, 0 dB (fixed)")
+    add_feature_options(stream)
+    return stream
+
+
 def _add_info(sub) -> argparse.ArgumentParser:
     return sub.add_parser("info", help="versions, the Keras backend in use and its devices",
                           description="Print the versions of kapre, Keras and the backend, the backend in use and "
@@ -472,7 +501,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kapre {version}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_demo, _add_extract, _add_show, _add_invert, _add_info):
+    for add in (_add_demo, _add_extract, _add_show, _add_invert, _add_stream, _add_info):
         subparser = add(sub)
         subparser.set_defaults(command_parser=subparser)  # errors after parsing print this command's usage
     return parser

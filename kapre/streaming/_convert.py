@@ -214,14 +214,41 @@ def _frontend_stages(layer, options):
     return stages
 
 
+def _stft_spectrogram_stages(layer, options):
+    """Keras' STFTSpectrogram with ``padding='valid'`` (``'same'`` pads the start by a length-dependent amount)."""
+    if layer.padding != "valid":
+        refuse(layer, "padding='same' pads the start by an amount that depends on the signal's length; use "
+                      "padding='valid'.")
+    channels_last = layer.data_format == "channels_last"
+    return [StreamingFrames(layer, layer.frame_length, layer._frame_step, 0,
+                            "channels_last" if channels_last else "channels_first", 1 if channels_last else 2)]
+
+
+def _legacy_stages(layer, options):
+    """kapre 0.2's (and the DAS fork's) Spectrogram and Melspectrogram with ``padding='valid'``."""
+    if layer.padding != "valid":
+        refuse(layer, "padding='same' pads the start by an amount that depends on the signal's length; use "
+                      "padding='valid'.")
+    if getattr(layer, "return_decibel_melgram", False) or getattr(layer, "return_decibel_spectrogram", False):
+        refuse(layer, "its decibels are relative to each example's maximum (kapre 0.2's rule), which needs the whole "
+                      "clip; stream it without decibels and add kapre.MagnitudeToDecibel.")
+    input_kind = "channels_first" if layer._input_layout == "(batch, channels, samples)" else "channels_last"
+    time_axis = 2 if layer._format == V.CH_LAST else 3
+    return [StreamingFrames(layer, layer.n_dft, layer._hop, 0, input_kind, time_axis)]
+
+
 def _register_builtin_converters():
     from kapre.frontends import KaldiFeatures, MelFeatures
+    from kapre.legacy import Spectrogram
     from kapre.melspectrogram import MelSpectrogram
+    from kapre.stft_spectrogram import STFTSpectrogram
     from kapre.time_frequency import STFT
 
     register_converter(STFT)(_stft_stages)
     register_converter(MelSpectrogram)(_mel_stages)
     register_converter(KaldiFeatures, MelFeatures)(_frontend_stages)
+    register_converter(STFTSpectrogram)(_stft_spectrogram_stages)
+    register_converter(Spectrogram)(_legacy_stages)
 
 
 _register_builtin_converters()

@@ -148,12 +148,14 @@ class StreamingFrames(StreamingStage):
             "due": np.full((batch,), self.frame_length - self.left_padding, "int32"),
         }
 
-    def step(self, inputs, num_frames, state):
+    def step(self, inputs, num_frames, state, length=None):
+        """As :meth:`StreamingStage.step`; ``length``: the number of new samples at the start of ``inputs`` (an
+        int32 tensor; ``None``: all)."""
         self._check_chunk(inputs.shape)
         rows = self._rows(inputs)
-        batch, channels = rows.shape[0], rows.shape[1]
+        channels = rows.shape[1]
         frames, num_frames, buffer, due = functional.stream_frames(
-            state["buffer"], rows, state["due"][0], self.frame_length, self.hop_length
+            state["buffer"], rows, state["due"][0], self.frame_length, self.hop_length, length
         )  # (batch, channels, slots, frame_length)
         slots = frames.shape[2]
         # each frame a one-frame signal of the offline layer, in its input layout
@@ -166,7 +168,7 @@ class StreamingFrames(StreamingStage):
             signals = ops.reshape(frames, (-1, self.frame_length, channels))
         outputs = _time_to_axis(self.layer(signals), self._output_time_axis, slots)
         outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
-        due = ops.broadcast_to(ops.reshape(due, (1,)), (batch,))
+        due = ops.zeros_like(state["due"]) + due  # (batch,), the batch size dynamic under an export trace
         return outputs, num_frames, {"buffer": buffer, "due": due}
 
 
@@ -293,23 +295,34 @@ class StreamingFrontEnd(keras.layers.Layer):
         return self._initial_state_for(example)
 
     def _initial_state_for(self, example) -> dict[str, np.ndarray]:
+        """Each stage's initial state, given a chunk (only its shape and dtype are used): the chain is traced
+        symbolically (no computation) to give each stage an input of the right shape."""
         flat = {}
-        num_frames = ops.zeros((), "int32")
-        values = example
-        for index, stage in enumerate(self.stages):
-            state = stage.initial_state(values)
-            flat.update({f"{index}/{name}": value for name, value in state.items()})
-            values, num_frames, _ = stage.step(values, num_frames, state)  # the next stage's input shape
+
+        def run(chunk):
+            values, num_frames = chunk, ops.zeros((), "int32")
+            for index, stage in enumerate(self.stages):
+                state = stage.initial_state(values)
+                flat.update({f"{index}/{name}": value for name, value in state.items()})
+                values, num_frames, _ = stage.step(values, num_frames, state)
+            return values
+
+        _Traced(run).compute_output_spec(keras.KerasTensor(example.shape, dtype=str(example.dtype)))
         flat["num_frames"] = np.zeros((example.shape[0],), "int32")
         return flat
 
-    def step(self, chunk, state):
-        """``(features, new_state)`` for one chunk (see the class docstring); pure."""
+    def step(self, chunk, state, length=None):
+        """``(features, new_state)`` for one chunk (see the class docstring); pure. ``length`` (an int32 tensor):
+        only the first ``length`` samples of ``chunk`` are new, the rest padding (one compiled step then serves
+        chunks of many sizes); ``None``: all of them."""
         values, num_frames, new_state = chunk, None, {}
         for index, stage in enumerate(self.stages):
             prefix = f"{index}/"
             own = {name[len(prefix):]: value for name, value in state.items() if name.startswith(prefix)}
-            values, num_frames, updated = stage.step(values, num_frames, own)
+            if index == 0:
+                values, num_frames, updated = stage.step(values, num_frames, own, length=length)
+            else:
+                values, num_frames, updated = stage.step(values, num_frames, own)
             new_state.update({prefix + name: value for name, value in updated.items()})
         batch = ops.shape(values)[0]
         new_state["num_frames"] = ops.broadcast_to(ops.reshape(ops.cast(num_frames, "int32"), (1,)), (batch,))
@@ -357,16 +370,35 @@ class StreamingFrontEnd(keras.layers.Layer):
             raise ValueError("A StreamingFrontEnd with mode='internal' keeps its own state: call it as layer(chunk).")
         variables = self._variables_for(chunk)
         state = {name: variable.value for name, variable in variables.items()}
-        features, new_state = self.step(chunk, state)
+        eager = _is_eager(chunk)
+        if eager:  # one compiled step per chunk-size bucket
+            features, new_state = self._bucketed_step(chunk, state)
+        else:
+            features, new_state = self.step(chunk, state)
         for name, variable in variables.items():
             variable.assign(new_state[name])
         num_frames = new_state["num_frames"][0]
-        if _is_eager(num_frames):
+        if eager:
             count = int(keras.ops.convert_to_numpy(num_frames))
             index = [slice(None)] * len(features.shape)
             index[self.output_time_axis] = slice(0, count)
             features = features[tuple(index)]
         return features
+
+    def _bucketed_step(self, chunk, state):
+        """The step compiled once per chunk-size bucket (4, 8, 16, ... hops): the chunk is padded to its bucket and
+        only its own samples count (``length``), so a stream of mixed chunk sizes compiles once or twice."""
+        time_axis = 2 if self.stages[0].input_kind == "channels_first" else 1
+        length = chunk.shape[time_axis]
+        slots = max(4, -(-length // self.hop_length))
+        bucket = (1 << int(slots - 1).bit_length()) * self.hop_length
+        padding = [(0, 0)] * len(chunk.shape)
+        padding[time_axis] = (0, bucket - length)
+        chunk = np.pad(keras.ops.convert_to_numpy(chunk), padding)  # eager: NumPy pads without a compilation
+        compiled = self.__dict__.get("_compiled_bucket_step")
+        if compiled is None:
+            compiled = self.__dict__["_compiled_bucket_step"] = _backend.compile_step(self.step)
+        return compiled(chunk, state, np.int32(length))
 
     def _variables_for(self, chunk):
         if self._state_variables is None:
@@ -432,6 +464,17 @@ class _Constant(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         return _backend.constant(self.values, dtype or str(self.values.dtype))
+
+
+class _Traced(keras.layers.Layer):
+    """``fn`` as a layer, for its symbolic trace (``compute_output_spec``)."""
+
+    def __init__(self, fn, **kwargs):
+        super().__init__(**kwargs)
+        self.fn = fn
+
+    def call(self, inputs):
+        return self.fn(inputs)
 
 
 class _StepLayer(keras.layers.Layer):

@@ -1,0 +1,342 @@
+"""kapre.streaming's time-stateful stages: Delta (look-ahead), PCEN (smoother state), the causal decibel floors.
+
+The reference of a streamed chain is the offline chain (the same layer objects) on the whole signal: the streamed
+frames, concatenated, equal its leading frames one for one (1e-5 relative to the largest value, float32),
+whatever the chunking. The causal decibel floors and the running ``'max'`` reference have no offline twin; their
+reference is computed in NumPy from the offline output without the floor (the maximum over the frames up to and
+including each frame, per example).
+
+Every chain here shares one STFT geometry and the chunk sizes come from a small set (random order and mix), so
+that eager JAX compiles few shapes: the file stays well under 40 s per backend.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import kapre
+from kapre import frontends
+from kapre.streaming import (
+    StreamingDecibelFloor,
+    StreamingDecibelReference,
+    StreamingDelta,
+    StreamingFrameWise,
+    StreamingFrontEnd,
+    StreamingPCEN,
+    to_streaming,
+)
+from kapre.utils import AmplitudeToDB
+from tests.helpers import BACKEND, noise, save_and_load, to_numpy
+
+RTOL = 1e-5  # float32, relative to the largest value of the reference
+SR, N_FFT, HOP, N_MELS = 16000, 64, 32, 10
+LENGTH = 640  # 19 frames
+# 1-sample chunks, chunks below, at and above the hop, up to 3 hops: slot counts 1, 2 and 3
+CHUNK_SIZES = (1, 1, 1, 5, 31, 32, 33, 64, 96)
+
+
+def random_chunks(length: int, seed: int) -> list[tuple[int, int]]:
+    """Chunk bounds of sizes drawn at random (seeded) from CHUNK_SIZES, mixed."""
+    rng = np.random.default_rng(seed)
+    bounds, start = [], 0
+    while start < length:
+        size = int(rng.choice(CHUNK_SIZES))
+        bounds.append((start, min(length, start + size)))
+        start += size
+    return bounds
+
+
+def signal(seed=0, burst=False, length=LENGTH):
+    """``(2, length, 1)`` noise; ``burst``: at 1 % for the first third, full level, then at 0.1 % (-40, 0, -60 dB):
+    the running maximum differs from the clip's before the burst, and floors the frames after it."""
+    x = noise((2, length, 1), seed=seed)
+    if burst:
+        envelope = np.full(length, 0.001, "float32")
+        envelope[: length // 3], envelope[length // 3 : 2 * length // 3] = 0.01, 1.0
+        x = x * envelope[None, :, None]
+    return x
+
+
+def stream(twin, x, bounds):
+    """``twin`` (internal mode) fed ``x[:, a:b]`` for each bound; the outputs joined on its output time axis."""
+    outputs = [to_numpy(twin(x[:, a:b])) for a, b in bounds]
+    return np.concatenate(outputs, axis=twin.output_time_axis)
+
+
+def assert_frames_equal(streamed, reference, time_axis, expected_count=None, rtol=RTOL):
+    count = streamed.shape[time_axis]
+    if expected_count is not None:
+        assert count == expected_count
+    assert count > 0
+    expected = np.take(reference, np.arange(count), axis=time_axis)
+    assert streamed.shape == expected.shape
+    scale = max(float(np.abs(expected).max()), 1e-30)
+    np.testing.assert_allclose(streamed, expected, rtol=0, atol=rtol * scale)
+
+
+def stft(output_format="channels_last"):
+    return kapre.STFT(n_fft=N_FFT, hop_length=HOP, center=False, input_data_format="channels_last",
+                      output_data_format=output_format)
+
+
+def mel_front(output_format="channels_last"):
+    """STFT -> Magnitude -> mel filterbank: non-negative (batch, frames, mels, 1) or (batch, 1, frames, mels)."""
+    return [stft(output_format), kapre.Magnitude(),
+            kapre.ApplyFilterbank("mel", dict(sample_rate=SR, n_freq=N_FFT // 2 + 1, n_mels=N_MELS),
+                                  data_format=output_format)]
+
+
+def frames_of(length=LENGTH):
+    return 1 + (length - N_FFT) // HOP
+
+
+# -- Delta ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "win_length", "data_format"), [
+    ("symmetric", 5, "channels_last"), ("reflect", 3, "channels_first"), ("constant", 7, "channels_last"),
+])
+def test_delta_chain_streams_the_offline_frames(mode, win_length, data_format):
+    offline = keras.Sequential([*mel_front(data_format), kapre.MagnitudeToDecibel(dynamic_range=None),
+                                kapre.Delta(win_length, mode, data_format=data_format)])
+    x = signal(seed=1)
+    twin = to_streaming(offline)
+    half = win_length // 2
+    assert [type(s).__name__ for s in twin.stages][-1] == "StreamingDelta"
+    assert twin.latency_samples == half * HOP
+    streamed = stream(twin, x, random_chunks(LENGTH, seed=win_length))
+    # every frame but the last W (which need the end of the stream), the left edge included
+    assert_frames_equal(streamed, to_numpy(offline(x)), twin.output_time_axis, frames_of() - half)
+
+
+def test_pcen_and_delta_latency_is_what_one_sample_feeding_observes():
+    """Frame k reads samples up to k * hop + n_fft - 1; with Delta's W frames of look-ahead it is emitted when the
+    sample W * hop later arrives, and not before. Driven through the compiled external step."""
+    offline = keras.Sequential([*mel_front(), kapre.PCEN(sr=SR, hop_length=HOP, data_format="channels_last"),
+                                kapre.Delta(5, data_format="channels_last")])
+    length = 200
+    x = signal(seed=2, length=length)[:1]
+    twin = to_streaming(offline, mode="external")
+    assert twin.latency_samples == 2 * HOP
+    step, state = twin.compiled_step(), twin.initial_state(1, 1)
+    emitted, frames = [], []
+    for i in range(length):
+        features, state = step(x[:, i : i + 1], state)
+        count = int(to_numpy(state["num_frames"])[0])
+        emitted += [i] * count
+        frames.append(to_numpy(features)[:, :count])
+    last_read = np.arange(len(emitted)) * HOP + N_FFT - 1
+    assert len(emitted) == frames_of(length) - 2
+    np.testing.assert_array_equal(np.asarray(emitted) - last_read, twin.latency_samples)
+    assert_frames_equal(np.concatenate(frames, axis=1), to_numpy(offline(x)), 1, len(emitted))
+
+
+# -- PCEN -------------------------------------------------------------------------------------------------------
+
+
+def _pcen_chain(learnable, data_format="channels_last"):
+    if learnable:
+        pcen = kapre.PCEN(learnable=True, gain=0.96, smooth_coef=0.04, eps=1e-12, max_size=3,
+                          data_format=data_format)
+    else:
+        pcen = kapre.PCEN(sr=SR, hop_length=HOP, data_format=data_format)
+    offline = keras.Sequential([*mel_front(data_format), pcen])
+    offline(signal()[:, :N_FFT])  # built
+    if learnable:  # trained weights: away from the initial values, some past LEAF's constraints
+        rng = np.random.default_rng(7)
+        alpha, delta, root, smooth = (rng.uniform(low, high, (N_MELS,)).astype("float32")
+                                      for low, high in ((0.7, 1.1), (0.5, 3.0), (1.0, 4.0), (0.01, 0.3)))
+        pcen.set_weights([alpha, delta, root, smooth])
+    return offline, pcen
+
+
+@pytest.mark.parametrize(("learnable", "data_format"), [(False, "channels_last"), (True, "channels_first")])
+def test_pcen_chain_streams_the_offline_frames(learnable, data_format):
+    offline, pcen = _pcen_chain(learnable, data_format)
+    x = signal(seed=3, burst=True)
+    twin = to_streaming(offline)
+    stage = twin.stages[-1]
+    assert isinstance(stage, StreamingPCEN) and stage.layer is pcen  # the offline layer's own weights
+    assert twin.latency_samples == 0
+    streamed = stream(twin, x, random_chunks(LENGTH, seed=11))
+    assert_frames_equal(streamed, to_numpy(offline(x)), twin.output_time_axis, frames_of())
+
+
+@pytest.mark.xfail(BACKEND == "jax", strict=True,
+                   reason="the core's compiled internal step (jax.jit) bakes the weights in as constants")
+def test_pcen_twin_follows_weight_changes_after_conversion():
+    offline, pcen = _pcen_chain(True)
+    x = signal(seed=3, burst=True)
+    twin = to_streaming(offline)
+    stream(twin, x, random_chunks(LENGTH, seed=11))
+    pcen.set_weights([w * 1.05 for w in pcen.get_weights()])  # e.g. trained on after conversion
+    twin.reset_state()
+    streamed = stream(twin, x, random_chunks(LENGTH, seed=12))
+    assert_frames_equal(streamed, to_numpy(offline(x)), twin.output_time_axis, frames_of())
+
+
+def test_pcen_state_is_the_offline_return_state():
+    offline, pcen = _pcen_chain(False)
+    x = signal(seed=4)
+    twin = to_streaming(offline)
+    stream(twin, x, random_chunks(LENGTH, seed=5))
+    state = twin.get_state()
+    [smoother] = [v for k, v in state.items() if k.endswith("/smoother")]
+    front = keras.Sequential(offline.layers[:-1])
+    stateful = kapre.PCEN(sr=SR, hop_length=HOP, return_state=True, data_format="channels_last")
+    _, expected = stateful(front(x))
+    np.testing.assert_allclose(smoother, to_numpy(expected), rtol=1e-5, atol=1e-6)
+
+
+# -- decibel floors and references ------------------------------------------------------------------------------
+
+
+def running_max(values):
+    """The maximum of each example over every non-batch axis and the frames (axis 1) up to each frame."""
+    per_frame = values.reshape(values.shape[0], values.shape[1], -1).max(axis=-1)
+    return np.maximum.accumulate(per_frame, axis=1)[:, :, None, None]
+
+
+def _mel_db(dynamic_range):
+    return kapre.MelSpectrogram(n_fft=N_FFT, hop_length=HOP, sample_rate=SR, n_mels=N_MELS, return_decibel=True,
+                                db_dynamic_range=dynamic_range, input_data_format="channels_last",
+                                output_data_format="channels_last")
+
+
+@pytest.mark.parametrize("db_floor", ["running_max", "fixed", None])
+def test_melspectrogram_decibel_floor_is_causal(db_floor):
+    x = signal(seed=6, burst=True)
+    raw = to_numpy(_mel_db(None)(x))  # the decibels without the per-clip floor
+    twin = to_streaming(_mel_db(30.0), db_floor=db_floor)
+    if db_floor is None:
+        expected = raw
+    elif db_floor == "fixed":
+        expected = np.maximum(raw, -30.0)
+    else:
+        expected = np.maximum(raw, running_max(raw) - 30.0)
+        assert (expected != np.maximum(raw, raw.max(axis=(1, 2, 3), keepdims=True) - 30.0)).any()  # not per clip
+    assert not np.array_equal(expected, raw) or db_floor is None  # the floor bites
+    streamed = stream(twin, x, random_chunks(LENGTH, seed=13))
+    assert_frames_equal(streamed, expected, 1, frames_of())
+
+
+def test_mel_features_floor_converts_through_the_factory():
+    def features(dynamic_range):
+        return frontends.MelFeatures(sample_rate=SR, n_fft=N_FFT, hop_length=HOP, center=False, n_mels=N_MELS,
+                                     log="db", log_floor=1e-10, dynamic_range=dynamic_range)
+
+    x = signal(seed=7, burst=True)[..., 0]
+    raw = to_numpy(features(None)(x))  # (batch, frames, mels)
+    twin = to_streaming(features(30.0))
+    assert isinstance(twin.stages[-1], StreamingDecibelFloor) and twin.stages[-1].floor == "running_max"
+    expected = np.maximum(raw, running_max(raw[..., None])[..., 0] - 30.0)
+    assert_frames_equal(stream(twin, x, random_chunks(LENGTH, seed=14)), expected, 1, frames_of())
+
+
+@pytest.mark.parametrize("case", ["ref-max", "ref-1", "amplitude-to-db"])
+def test_decibel_layers_stream_with_a_running_reference_and_floor(case):
+    x = signal(seed=8, burst=True)
+    front = [stft(), kapre.Magnitude()]
+    if case == "amplitude-to-db":
+        layer, amin, floor, reference = AmplitudeToDB(top_db=40.0), 1e-10, 40.0, True
+    elif case == "ref-max":
+        layer, amin, floor, reference = kapre.MagnitudeToDecibel(ref_value="max", dynamic_range=40.0), 1e-5, 40.0, True
+    else:
+        layer, amin, floor, reference = kapre.MagnitudeToDecibel(ref_value=1.0, dynamic_range=40.0), 1e-5, 40.0, False
+    raw = to_numpy(keras.Sequential([*front, kapre.MagnitudeToDecibel(amin=amin, dynamic_range=None)])(x))
+    twin = to_streaming(keras.Sequential([*front, layer]))
+    if reference:  # relative to the loudest frame so far: at most 0 dB; its floor below that 0 dB
+        assert isinstance(twin.stages[-2], StreamingDecibelReference)
+        expected = np.maximum(raw - running_max(raw), -floor)
+    else:
+        expected = np.maximum(raw, running_max(raw) - floor)
+    assert isinstance(twin.stages[-1], StreamingDecibelFloor)
+    streamed = stream(twin, x, random_chunks(LENGTH, seed=15))
+    assert_frames_equal(streamed, expected, 1, frames_of())
+    if reference:  # the loudest frame so far is at 0 dB (to rounding: a compiled step may fuse the two passes)
+        np.testing.assert_allclose(streamed.max(axis=(1, 2, 3)), 0.0, atol=1e-5)
+
+
+# -- the modes, reset, serialization --------------------------------------------------------------------------
+
+
+def _all_stateful_chain():
+    """PCEN, then decibels with a running reference and floor, then Delta: every kind of state of this module."""
+    return keras.Sequential([*mel_front(), kapre.PCEN(sr=SR, hop_length=HOP, data_format="channels_last"),
+                             kapre.MagnitudeToDecibel(ref_value="max", dynamic_range=40.0),
+                             kapre.Delta(3, data_format="channels_last")])
+
+
+def test_external_mode_equals_internal_and_reset_starts_over():
+    offline = _all_stateful_chain()
+    x, other = signal(seed=9), signal(seed=10)
+    bounds = random_chunks(LENGTH, seed=16)
+    internal = to_streaming(offline)
+    first = stream(internal, x, bounds)
+
+    external = to_streaming(offline, mode="external")
+    state = external.initial_state(2, 1)
+    assert {k.split("/")[-1] for k in state} >= {"ring", "count", "smoother", "max", "num_frames"}
+    outputs = []
+    for a, b in bounds:
+        features, state = external(x[:, a:b], state)
+        features, count = to_numpy(features), int(to_numpy(state["num_frames"])[0])
+        assert features.shape[1] == -(-(b - a) // HOP)  # the fixed slot count
+        assert not features[:, count:].any()  # invalid slots are zero
+        outputs.append(features[:, :count])
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), first, rtol=0, atol=1e-6 * np.abs(first).max())
+
+    # reset: a stream of another signal started over equals a fresh twin's, and the first again equals itself
+    stream(internal, other, bounds[:7])
+    internal.reset_state()
+    again = stream(internal, x, bounds)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_stages_serialize_and_the_offline_model_survives_save_load(tmp_path):
+    for stage in (StreamingDelta(7, "Reflect", "channels_first"), StreamingDecibelFloor(50.0, "fixed"),
+                  StreamingDecibelReference()):
+        clone = type(stage).from_config(stage.get_config())
+        assert clone.get_config() == stage.get_config()
+    pcen_stage = StreamingPCEN(kapre.PCEN(learnable=True, data_format="channels_last"))
+    clone = StreamingPCEN.from_config(pcen_stage.get_config())
+    assert clone.layer.get_config() == pcen_stage.layer.get_config()
+
+    offline, _ = _pcen_chain(True)
+    offline.add(kapre.Delta(3, data_format="channels_last"))
+    loaded = save_and_load(offline, tmp_path)
+    x = signal(seed=11)
+    bounds = random_chunks(LENGTH, seed=17)
+    np.testing.assert_allclose(stream(to_streaming(loaded), x, bounds), stream(to_streaming(offline), x, bounds),
+                               rtol=0, atol=1e-6)
+
+
+def test_stages_build_by_hand():
+    framer = to_streaming(stft()).stages[0]
+    twin = StreamingFrontEnd([framer, StreamingFrameWise(kapre.Magnitude()),
+                              StreamingDelta(3, "constant", "channels_last")])
+    x = signal(seed=12)
+    offline = keras.Sequential([framer.layer, kapre.Magnitude(), kapre.Delta(3, "constant", "channels_last")])
+    assert twin.latency_samples == HOP
+    assert_frames_equal(stream(twin, x, random_chunks(LENGTH, seed=18)), to_numpy(offline(x)), 1, frames_of() - 1)
+
+
+def test_arguments_are_validated():
+    with pytest.raises(ValueError, match="win_length"):
+        StreamingDelta(4)
+    with pytest.raises(ValueError, match="mode"):
+        StreamingDelta(5, "edge")
+    with pytest.raises(ValueError, match="dynamic_range"):
+        StreamingDecibelFloor(-3.0)
+    with pytest.raises(ValueError, match="floor"):
+        StreamingDecibelFloor(80.0, "clip")
+    with pytest.raises(TypeError, match="layer"):
+        StreamingPCEN(kapre.Delta())
+    with pytest.raises(ValueError, match="db_floor"):
+        to_streaming(_mel_db(80.0), db_floor="max")
+    # the frames on another axis than the offline layer's time axis
+    twin = to_streaming(keras.Sequential([stft(), kapre.Magnitude(), kapre.Delta(data_format="channels_first")]))
+    with pytest.raises(ValueError, match="axis"):
+        twin(signal()[:, :N_FFT])
