@@ -1799,20 +1799,33 @@ def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length
     # the slots' samples: frame j starts at joined[due - 1 + j * hop]; read one span, then frame it statically
     span = (slots - 1) * hop_length + frame_length
     last = joined.shape[-1] - 1
-    index = ops.minimum(ops.arange(span, dtype="int32") + (due - 1), last)
-    frames = frame(ops.take(joined, index, axis=-1), frame_length, hop_length)  # (..., slots, frame_length)
-    valid = ops.cast(ops.arange(slots, dtype="int32") < num_frames, frames.dtype)
+    index = ops.minimum(ops.arange(0, span, dtype="int32") + (due - 1), last)
+    frames = frame(stream_take(joined, index, -1), frame_length, hop_length)  # (..., slots, frame_length)
+    valid = ops.cast(ops.arange(0, slots, dtype="int32") < num_frames, frames.dtype)
     frames = frames * valid[:, None]
     if length is None:
         new_buffer = joined[..., capacity:]
     else:  # the frame_length - 1 samples before the end of the new ones
-        new_buffer = ops.take(joined, ops.arange(frame_length - 1, dtype="int32") + count, axis=-1)
+        new_buffer = stream_take(joined, ops.arange(0, frame_length - 1, dtype="int32") + count, -1)
     return frames, ops.cast(num_frames, "int32"), new_buffer, ops.cast(new_due, "int32")
 
 
 def stream_slot_mask(slots: int, num_frames, dtype):
     """``(slots,)``: 1 for the valid leading slots of a streaming step's output, 0 for the rest."""
-    return ops.cast(ops.arange(slots, dtype="int32") < ops.cast(num_frames, "int32"), dtype)
+    return ops.cast(ops.arange(0, slots, dtype="int32") < ops.cast(num_frames, "int32"), dtype)
+
+
+def stream_take(values, index, axis: int):
+    """``ops.take(values, index, axis)`` for a 1-D int32 ``index``, written as a gather on the first axis of a
+    2-D view, the form every exporter of a streaming step lowers cleanly: Keras' PyTorch ``take`` squeezes the
+    gathered axis, which ``torch.onnx`` exports as an ONNX ``Squeeze`` of a non-unit axis (an invalid model);
+    the 2-D gather is ONNX ``Gather`` and LiteRT ``GATHER``. (The streaming steps also write
+    ``ops.arange(0, n)``, not ``ops.arange(n)``: jax2onnx, Keras' ONNX exporter on JAX, fails on the latter.)"""
+    axis = axis % len(values.shape)
+    moved = ops.moveaxis(values, axis, 0)  # (length, ...)
+    rest = tuple(ops.shape(moved)[1:])  # a dynamic batch size stays dynamic (TensorFlow export)
+    picked = ops.take(ops.reshape(moved, (moved.shape[0], -1)), index, axis=0)  # (len(index), prod(rest))
+    return ops.moveaxis(ops.reshape(picked, (index.shape[0], *rest)), 0, axis)
 
 
 # ==== end section: streaming ====
@@ -1967,7 +1980,7 @@ def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis:
 # ==== section: streaming-inverse (issue 19) ====
 
 
-def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, window):
+def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, window, kernel=None):
     """One step of a streaming inverse STFT: the windowed overlap-add (:func:`istft` without ``center``) of the
     frames that arrive, carried from step to step.
 
@@ -1976,7 +1989,8 @@ def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, win
     them (``tail``) for the next step.
 
     Args:
-        stfts: complex ``(..., slots, n_fft // 2 + 1)``, the valid frames first (the other slots are ignored).
+        stfts: complex ``(..., slots, n_fft // 2 + 1)``, the valid frames first (the other slots are ignored); with
+            ``kernel``, also a ``(real, imag)`` pair of float tensors (no complex tensor in the computation).
         num_frames: int32 scalar tensor, the number of valid slots.
         tail: ``(..., (ceil(L / hop_length) - 1) * hop_length)`` partial sums (``L`` the window's length; zeros at
             the start of a stream), or ``None`` when that length is 0 (frames that do not overlap).
@@ -1984,6 +1998,9 @@ def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, win
         hop_length: samples between frame starts.
         window: the synthesis window, ``L <= n_fft`` values (:func:`kapre.constants.inverse_stft_window`, or the
             centred forward window when the caller normalises by the window envelope itself).
+        kernel: ``None`` (the backend's inverse FFT, as :func:`istft`) or a ``(2 * (n_fft // 2 + 1), L)`` matrix
+            whose product with ``[real | imag]`` of a frame is its windowed inverse FFT (the window folded in,
+            ``window`` then unused): one matrix product, no FFT op (LiteRT builtins).
 
     Returns:
         ``(samples, produced, new_tail)``: ``samples`` ``(..., slots * hop_length)`` with the ``produced =
@@ -1992,11 +2009,16 @@ def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, win
     frame_length = window.shape[0]
     columns = -(-frame_length // hop_length)
     tail_length = (columns - 1) * hop_length
-    slots = stfts.shape[-2]
-    frames = _backend.irfft(stfts, n_fft)
-    if frame_length < n_fft:
-        frames = frames[..., :frame_length]
-    frames = frames * window  # the offline layer's arithmetic; then the invalid slots zeroed
+    slots = (stfts[0] if isinstance(stfts, tuple) else stfts).shape[-2]
+    if kernel is None:
+        frames = _backend.irfft(stfts, n_fft)
+        if frame_length < n_fft:
+            frames = frames[..., :frame_length]
+        frames = frames * window  # the offline layer's arithmetic; then the invalid slots zeroed
+    else:
+        real, imag = stfts if isinstance(stfts, tuple) else (ops.real(stfts), ops.imag(stfts))
+        parts = ops.concatenate([ops.cast(real, kernel.dtype), ops.cast(imag, kernel.dtype)], axis=-1)
+        frames = _backend.matmul(parts, kernel)
     frames = frames * stream_slot_mask(slots, num_frames, frames.dtype)[:, None]
     signal = overlap_add(frames, hop_length)  # (..., (slots - 1) * hop + L)
     if columns * hop_length > frame_length:

@@ -16,6 +16,7 @@ import kapre
 from kapre import _backend, functional
 from kapre.composed import get_perfectly_reconstructing_stft_istft
 from kapre.streaming import StreamingFrames, StreamingFrameWise, StreamingFrontEnd, StreamingInverseSTFT, to_streaming
+from kapre.streaming._inverse import inverse_dft_kernel
 from tests.helpers import noise, to_numpy
 
 RTOL = 1e-5
@@ -112,31 +113,49 @@ def assert_leading_equal(streamed, offline, axis):
 
 @pytest.mark.parametrize(("frame_length", "hop"), [(8, 3), (6, 6), (5, 7)])
 def test_stream_overlap_add_equals_offline_overlap_add(frame_length, hop):
-    """Steps of 3 slots with 0..3 valid frames (garbage in the invalid slots) == istft of all the frames."""
+    """Steps of 3 slots with 0..3 valid frames (garbage in the invalid slots), compiled == the overlap-add of
+    all the frames (NumPy)."""
     rng = np.random.default_rng(frame_length)
     n_fft, slots = 8, 3
-    window = keras.ops.convert_to_tensor(rng.uniform(0.5, 1.0, frame_length).astype("float32"))
+    window_values = rng.uniform(0.5, 1.0, frame_length).astype("float32")
+    window = keras.ops.convert_to_tensor(window_values)
     counts = [3, 0, 1, 2, 3, 1, 0, 2]
     frames = (rng.standard_normal((2, sum(counts), n_fft // 2 + 1))
               + 1j * rng.standard_normal((2, sum(counts), n_fft // 2 + 1))).astype("complex64")
-    offline = to_numpy(functional.istft(keras.ops.convert_to_tensor(frames), n_fft, hop, window))
+    windowed = np.fft.irfft(frames, n_fft)[..., :frame_length] * window_values
+    expected = np.zeros((2, sum(counts) * hop + frame_length))
+    for k in range(sum(counts)):
+        expected[:, k * hop : k * hop + frame_length] += windowed[:, k]
     columns = -(-frame_length // hop)
     tail = keras.ops.zeros((2, (columns - 1) * hop), "float32") if columns > 1 else None
+    step_fn = _backend.compile_function(
+        lambda stfts, count, tail: functional.stream_overlap_add(stfts, count, tail, n_fft, hop, window)
+    )
     pieces, start = [], 0
     for count in counts:
         step = rng.standard_normal((2, slots, n_fft // 2 + 1)).astype("complex64")
         step[:, :count] = frames[:, start : start + count]
-        samples, produced, tail = functional.stream_overlap_add(
-            keras.ops.convert_to_tensor(step), keras.ops.convert_to_tensor(count, "int32"), tail, n_fft, hop, window
-        )
+        samples, produced, tail = step_fn(keras.ops.convert_to_tensor(step), np.int32(count), tail)
         samples = to_numpy(samples)
         assert samples.shape == (2, slots * hop) and int(to_numpy(produced)) == count * hop
         assert not samples[:, count * hop :].any()
         pieces.append(samples[:, : count * hop])
         start += count
     streamed = np.concatenate(pieces, axis=1)
-    expected = np.pad(offline, ((0, 0), (0, max(0, streamed.shape[1] - offline.shape[1]))))[:, : streamed.shape[1]]
-    np.testing.assert_allclose(streamed, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_allclose(streamed, expected[:, : streamed.shape[1]], rtol=0,
+                               atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("n_fft", [8, 9])
+def test_inverse_dft_kernel_is_the_windowed_inverse_fft(n_fft):
+    rng = np.random.default_rng(n_fft)
+    spectrum = rng.standard_normal((5, n_fft // 2 + 1)) + 1j * rng.standard_normal((5, n_fft // 2 + 1))
+    window = rng.uniform(0.5, 1.0, 7)
+    kernel = inverse_dft_kernel(n_fft, window)
+    assert kernel.shape == (2 * (n_fft // 2 + 1), 7)
+    expected = np.fft.irfft(spectrum, n_fft)[:, :7] * window
+    np.testing.assert_allclose(np.concatenate([spectrum.real, spectrum.imag], axis=1) @ kernel, expected,
+                               atol=1e-12)
 
 
 # -- converted chains -------------------------------------------------------------------------------------------
@@ -211,19 +230,20 @@ def test_external_state_equals_internal():
     assert_leading_equal(internal, offline, 1)
 
 
-def test_by_hand_chain_and_serialization():
-    """The perfectly reconstructing pair built by hand: StreamingFrames over a plain STFT with the pair's
-    n_fft - hop zeros in front, then StreamingInverseSTFT; it survives a config round trip."""
+def test_by_hand_chain_with_the_dft_engine_and_serialization():
+    """The perfectly reconstructing pair built by hand, both transforms as matrix products (engine='dft', for
+    export): StreamingFrames over a plain STFT with the pair's n_fft - hop zeros in front, then
+    StreamingInverseSTFT; == the offline pair (FFTs); it survives a config round trip."""
     _, _, signal, offline = case_data("perfect")
     last = {"input_data_format": "channels_last", "output_data_format": "channels_last"}
-    istft = StreamingInverseSTFT(n_fft=64, hop_length=HOP, **last)
-    twin = StreamingFrontEnd([StreamingFrames(kapre.STFT(n_fft=64, hop_length=HOP, **last), 64, HOP, 64 - HOP),
-                              istft])
+    istft = StreamingInverseSTFT(n_fft=64, hop_length=HOP, engine="dft", **last)
+    stft = kapre.STFT(n_fft=64, hop_length=HOP, engine="dft", **last)
+    twin = StreamingFrontEnd([StreamingFrames(stft, 64, HOP, 64 - HOP), istft])
     bounds = chunk_bounds(LENGTH, seed=8, sizes=(1, 7, HOP))  # at most a hop: one compiled step
     streamed = stream(twin, signal, bounds)
     assert_leading_equal(streamed, offline, 1)
     config = istft.get_config()
-    assert StreamingInverseSTFT.from_config(config).get_config() == config
+    assert config["engine"] == "dft" and StreamingInverseSTFT.from_config(config).get_config() == config
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(twin))
     assert isinstance(restored.stages[-1], StreamingInverseSTFT)
     np.testing.assert_allclose(stream(restored, signal, bounds), streamed, rtol=0, atol=1e-6)
@@ -242,6 +262,7 @@ def test_by_hand_chain_and_serialization():
     ({"n_fft": 64, "input_data_format": "nchw"}, "input_data_format"),
     ({"n_fft": 64, "output_data_format": 3}, "output_data_format"),
     ({"n_fft": 64, "center": "yes"}, "center"),
+    ({"n_fft": 64, "engine": "matmul"}, "engine"),
 ])
 def test_arguments_are_checked(kwargs, named):
     with pytest.raises((ValueError, TypeError), match=named):

@@ -19,6 +19,7 @@ INTERFACE = (
     "call_compiled_when_eager",
     "compile_function",
     "compile_step",
+    "trace_shapes",
     "device_names",
     "MATMUL_WIDTH_MULTIPLE",
     "LOOPS_OVER_FRAME_CHUNKS",

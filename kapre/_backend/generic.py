@@ -166,5 +166,13 @@ def compile_step(fn):
     return fn
 
 
+def trace_shapes(fn, example) -> None:
+    """Run ``fn(example)`` for what it learns of shapes (the streaming chain's state shapes); here eagerly: a
+    small eager run is cheap on PyTorch and TensorFlow, and the layers it builds on the way (weights included)
+    are built for real (PyTorch's meta-device trace would give them meta constants, a ``tf.function`` trace
+    cannot create their variables)."""
+    fn(example)
+
+
 def device_names() -> list[str]:
     return ["cpu"]

@@ -103,5 +103,10 @@ def compile_step(fn):
     return jax.jit(fn)
 
 
+def trace_shapes(fn, example) -> None:
+    """``fn`` traced abstractly on ``example``'s shape (``jax.eval_shape``): nothing computed or compiled."""
+    jax.eval_shape(fn, jax.ShapeDtypeStruct(example.shape, example.dtype))
+
+
 def device_names() -> list[str]:
     return [f"{d.platform}:{d.id} ({getattr(d, 'device_kind', '')})" for d in jax.devices()]

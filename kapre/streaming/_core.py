@@ -296,7 +296,7 @@ class StreamingFrontEnd(keras.layers.Layer):
 
     def _initial_state_for(self, example) -> dict[str, np.ndarray]:
         """Each stage's initial state, given a chunk (only its shape and dtype are used): the chain is traced
-        symbolically (no computation) to give each stage an input of the right shape."""
+        (:func:`kapre._backend.trace_shapes`) to give each stage an input of the right shape."""
         flat = {}
 
         def run(chunk):
@@ -307,7 +307,7 @@ class StreamingFrontEnd(keras.layers.Layer):
                 values, num_frames, _ = stage.step(values, num_frames, state)
             return values
 
-        _Traced(run).compute_output_spec(keras.KerasTensor(example.shape, dtype=str(example.dtype)))
+        _backend.trace_shapes(run, np.asarray(example))
         flat["num_frames"] = np.zeros((example.shape[0],), "int32")
         return flat
 
@@ -355,7 +355,11 @@ class StreamingFrontEnd(keras.layers.Layer):
             keras.Input(value.shape[1:], batch_size=batch_size, dtype=str(value.dtype), name=_safe(name))
             for name, value in state.items()
         ]
-        outputs = _StepLayer(self, names)([chunk_input, *state_inputs])
+        # LiteRT's StableHLO lowering (the JAX and PyTorch routes to LiteRT) turns a matmul whose operand has a
+        # unit first axis and a unit row axis, as a batch of one frame gives, into an invalid tfl.batch_matmul
+        # ("found invalid output rank"): there a batch of one runs as two identical rows, the first returned.
+        twin_rows = batch_size == 1 and keras.backend.backend() != "tensorflow"
+        outputs = _StepLayer(self, names, twin_rows=twin_rows)([chunk_input, *state_inputs])
         return keras.Model([chunk_input, *state_inputs], outputs, name="streaming_step")
 
     # -- internal and external calls --------------------------------------------------------------------------
@@ -365,7 +369,15 @@ class StreamingFrontEnd(keras.layers.Layer):
             if state is None:
                 raise ValueError("A StreamingFrontEnd with mode='external' is called as layer(chunk, state); start "
                                  "from layer.initial_state(batch_size, channels).")
-            return self.step(chunk, state)
+            if not _is_eager(chunk):
+                return self.step(chunk, state)
+            features, new_state = self._bucketed_step(chunk, state)
+            time_axis = 2 if self.stages[0].input_kind == "channels_first" else 1
+            slots, bucket_slots = _bucket(chunk.shape[time_axis], self.hop_length)
+            per_slot = features.shape[self.output_time_axis] // bucket_slots  # 1 frame, or hop samples
+            index = [slice(None)] * len(features.shape)
+            index[self.output_time_axis] = slice(0, slots * per_slot)  # the chunk's own slots, as its exact step
+            return features[tuple(index)], new_state
         if state is not None:
             raise ValueError("A StreamingFrontEnd with mode='internal' keeps its own state: call it as layer(chunk).")
         variables = self._variables_for(chunk)
@@ -390,8 +402,7 @@ class StreamingFrontEnd(keras.layers.Layer):
         only its own samples count (``length``), so a stream of mixed chunk sizes compiles once or twice."""
         time_axis = 2 if self.stages[0].input_kind == "channels_first" else 1
         length = chunk.shape[time_axis]
-        slots = max(4, -(-length // self.hop_length))
-        bucket = (1 << int(slots - 1).bit_length()) * self.hop_length
+        bucket = _bucket(length, self.hop_length)[1] * self.hop_length
         padding = [(0, 0)] * len(chunk.shape)
         padding[time_axis] = (0, bucket - length)
         chunk = np.pad(keras.ops.convert_to_numpy(chunk), padding)  # eager: NumPy pads without a compilation
@@ -416,7 +427,9 @@ class StreamingFrontEnd(keras.layers.Layer):
         if shape[0] is None:
             raise ValueError("An internal-state streaming front-end needs the batch size of its chunks; received "
                              f"a chunk shape {shape} without one (use mode='external' for symbolic use).")
-        example = np.zeros(tuple(1 if d is None else d for d in shape), "float32")
+        example = [1 if d is None else d for d in shape]
+        example[2 if self.stages[0].input_kind == "channels_first" else 1] = self.hop_length  # any length will do
+        example = np.zeros(tuple(example), "float32")
         initial = self._initial_state_for(example)
         self.__dict__["_initial_values"] = initial
         with keras.name_scope(self.name, caller=self):
@@ -466,29 +479,31 @@ class _Constant(keras.initializers.Initializer):
         return _backend.constant(self.values, dtype or str(self.values.dtype))
 
 
-class _Traced(keras.layers.Layer):
-    """``fn`` as a layer, for its symbolic trace (``compute_output_spec``)."""
-
-    def __init__(self, fn, **kwargs):
-        super().__init__(**kwargs)
-        self.fn = fn
-
-    def call(self, inputs):
-        return self.fn(inputs)
-
-
 class _StepLayer(keras.layers.Layer):
     """The external step of a front-end as one layer over a flat list ``[chunk, *state]`` (for :meth:`step_model`)."""
 
-    def __init__(self, front_end, names, **kwargs):
+    def __init__(self, front_end, names, twin_rows=False, **kwargs):
         super().__init__(**kwargs)
         self.front_end = front_end
         self.names = list(names)
+        self.twin_rows = bool(twin_rows)  # run a batch of one as two identical rows (see step_model)
+
+    def build(self, input_shape=None):
+        self.built = True
 
     def call(self, inputs):
+        if self.twin_rows:
+            inputs = [ops.concatenate([value, value], axis=0) for value in inputs]
         chunk, *state_values = inputs
         features, new_state = self.front_end.step(chunk, dict(zip(self.names, state_values, strict=True)))
-        return [features, *(new_state[name] for name in self.names)]
+        outputs = [features, *(new_state[name] for name in self.names)]
+        return [value[:1] for value in outputs] if self.twin_rows else outputs
+
+
+def _bucket(length: int, hop_length: int) -> tuple[int, int]:
+    """``(slots, bucket_slots)``: a chunk's own frame slots and those of its bucket (4, 8, 16, ...)."""
+    slots = -(-length // hop_length)
+    return slots, 1 << int(max(4, slots) - 1).bit_length()
 
 
 def _safe(name: str) -> str:

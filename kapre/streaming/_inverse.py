@@ -63,6 +63,11 @@ class StreamingInverseSTFT(StreamingStage):
             axis the stage before gives them on.
         output_data_format: ``'channels_last'`` ``(batch, samples, channels)``, ``'channels_first'`` ``(batch,
             channels, samples)`` or ``'default'``.
+        engine: ``'fft'`` (default): the backend's inverse FFT, the offline layer's arithmetic. ``'dft'``: one
+            matrix product of ``[real | imag]`` of the frames with a ``(n_fft + 2, frame_length)`` kernel (the
+            window folded in): no FFT op, so the step exports to LiteRT builtins (with ``STFT(engine='dft')``
+            before it); the same numbers within float32 rounding. :func:`~kapre.streaming.to_streaming` takes it
+            as ``istft_engine='dft'``.
         **kwargs: base ``keras.layers.Layer`` arguments.
 
     Example:
@@ -86,6 +91,7 @@ class StreamingInverseSTFT(StreamingStage):
         input_data_format="default",
         output_data_format="default",
         center=False,
+        engine="fft",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -95,6 +101,10 @@ class StreamingInverseSTFT(StreamingStage):
         )
         input_data_format = V.check_data_format("input_data_format", input_data_format)
         output_data_format = V.check_data_format("output_data_format", output_data_format)
+        engine = V.check_choice("engine", engine, ("fft", "dft"))
+        if engine == "dft" and framing.n_fft > V.MAX_DFT_LENGTH:
+            raise ValueError(f"engine='dft' holds an (n_fft + 2) x win_length kernel: n_fft must be <= "
+                             f"{V.MAX_DFT_LENGTH} with it, received n_fft={framing.n_fft!r}. Use engine='fft'.")
         if framing.center:
             window = framing.centered_window()
         else:
@@ -105,7 +115,7 @@ class StreamingInverseSTFT(StreamingStage):
         self._arguments = {
             "n_fft": int(n_fft), "win_length": win_length, "hop_length": hop_length,
             "forward_window_name": forward_window_name, "input_data_format": input_data_format,
-            "output_data_format": output_data_format, "center": framing.center,
+            "output_data_format": output_data_format, "center": framing.center, "engine": engine,
         }
         self._input_format = V.resolve_data_format(input_data_format)
         self._output_format = V.resolve_data_format(output_data_format)
@@ -219,14 +229,22 @@ class StreamingInverseSTFT(StreamingStage):
 
     def step(self, inputs, num_frames, state):
         self._check_frames(inputs.shape, inputs.dtype)
-        stfts = inputs
-        if self._input_format == V.CH_LAST:
-            stfts = ops.transpose(stfts, (0, 3, 1, 2))  # (batch, channels, slots, freq)
-        slots = stfts.shape[2]
-        dtype = V.real_dtype_of(stfts.dtype)
+        dtype = V.real_dtype_of(inputs.dtype)
+        slots = inputs.shape[self.time_axis]
         window = _backend.constant(self._window_values, dtype)
+
+        def rows(values):  # (batch, channels, slots, freq)
+            return ops.transpose(values, (0, 3, 1, 2)) if self._input_format == V.CH_LAST else values
+
+        if self._arguments["engine"] == "dft":  # real and imaginary parts first: no complex op but those two
+            if "_kernel" not in self.__dict__:  # NumPy, cached (a backend tensor made under a trace must not be)
+                self.__dict__["_kernel"] = inverse_dft_kernel(self.n_fft, self._window_values)
+            kernel = _backend.constant(self._kernel, dtype)
+            stfts = (rows(ops.real(inputs)), rows(ops.imag(inputs)))
+        else:
+            kernel, stfts = None, rows(inputs)
         samples, count, tail = functional.stream_overlap_add(
-            stfts, num_frames, state.get("tail"), self.n_fft, self.hop_length, window
+            stfts, num_frames, state.get("tail"), self.n_fft, self.hop_length, window, kernel
         )
         new_state = {"tail": tail} if self._tail_length else {}
         if self.center:
@@ -242,6 +260,20 @@ class StreamingInverseSTFT(StreamingStage):
         return samples, count, new_state
 
 
+def inverse_dft_kernel(n_fft: int, window: np.ndarray) -> np.ndarray:
+    """``(2 * (n_fft // 2 + 1), L)``: ``[real | imag] @ kernel`` is ``irfft(frame, n_fft)[:L] * window`` (the
+    imaginary parts of the 0 Hz and Nyquist bins ignored, as the inverse FFTs do), ``L = len(window)``."""
+    n_freq, length = n_fft // 2 + 1, window.shape[0]
+    weights = np.full(n_freq, 2.0)
+    weights[0] = 1.0
+    if n_fft % 2 == 0:
+        weights[-1] = 1.0
+    angles = 2.0 * np.pi * ((np.arange(n_freq)[:, None] * np.arange(length)[None, :]) % n_fft) / n_fft
+    scale = weights[:, None] / n_fft * np.asarray(window, np.float64)[None, :]
+    return np.concatenate([scale * np.cos(angles), -scale * np.sin(angles)], axis=0)
+
+
 @register_converter(InverseSTFT)
 def _inverse_stft_stages(layer, options):
-    return [StreamingInverseSTFT.from_layer(layer)]
+    """``options['istft_engine']``: ``'fft'`` (default) or ``'dft'`` (see :class:`StreamingInverseSTFT`)."""
+    return [StreamingInverseSTFT.from_layer(layer, engine=options.get("istft_engine", "fft"))]

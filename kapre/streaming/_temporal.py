@@ -19,9 +19,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from kapre import _backend
+from kapre import _backend, functional
 from kapre import _validation as V
-from kapre import functional
 from kapre.pcen import PCEN
 from kapre.streaming._convert import (
     copy_with,
