@@ -80,7 +80,7 @@ def _registry_twins():
             continue
         layer = case.factory()
         try:
-            twin = to_streaming(layer)
+            to_streaming(layer)
         except NotStreamable as error:
             refused[case.name] = str(error)
             continue

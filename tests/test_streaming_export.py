@@ -44,8 +44,8 @@ UNSUPPORTED = {
     ("tensorflow", "onnx", "fft"): "tf2onnx 1.17 converts an RFFT only when ComplexAbs consumes it; MelSpectrogram "
     "takes its Real and Imag parts ('Tensorflow op Real / Imag is not supported', then ONNX Runtime: 'No Op "
     "registered for RFFT').",
-    ("jax", "onnx", "fft"): "jax2onnx 0.17 cannot lower the gather of MelSpectrogram's framing ('Unhandled internal "
-    "op in Gather: general_gather').",
+    ("jax", "onnx", "fft"): "jax2onnx 0.17 cannot lower the general gather of MelSpectrogram's JAX framing "
+    "(kapre._backend.jax.frame: a vmapped dynamic_slice): 'Unhandled internal op in Gather: general_gather'.",
     ("torch", "litert", "fft"): "litert-torch 0.10 has no complex tensors ('Unsupported ir element type: "
     "complex<f32>'), and torch.fft.rfft returns one.",
 }
@@ -87,9 +87,7 @@ def twin_and_step_model(front: str, chunk: int):
         if front not in _TWINS:
             _TWINS[front] = to_streaming(dft_front_end() if front == "dft" else fft_front_end(), mode="external")
         twin = _TWINS[front]
-        model = twin.step_model(chunk)
-        model([np.zeros((1, chunk, 1), "float32"), *twin.initial_state().values()])  # the exporters want it called
-        _TWINS[front, chunk] = twin, model
+        _TWINS[front, chunk] = twin, twin.step_model(chunk)
     return _TWINS[front, chunk]
 
 

@@ -12,13 +12,13 @@ end of the stream (``pad_end``, the last frames of a centred STFT, Delta's last 
 
 from kapre.streaming._convert import NotStreamable, register_converter, to_streaming
 from kapre.streaming._core import StreamingFrames, StreamingFrameWise, StreamingFrontEnd, StreamingStage
+from kapre.streaming._inverse import StreamingInverseSTFT
 from kapre.streaming._temporal import (
     StreamingDecibelFloor,
     StreamingDecibelReference,
     StreamingDelta,
     StreamingPCEN,
 )
-from kapre.streaming._inverse import StreamingInverseSTFT
 
 __all__ = [
     "to_streaming",

@@ -57,7 +57,8 @@ def _offline_layers(model_or_layer) -> list:
     if isinstance(model_or_layer, keras.Model) and hasattr(model_or_layer, "_operations"):
         layers = [op for op in model_or_layer.operations if not isinstance(op, keras.layers.InputLayer)]
         for earlier, later in zip(layers, layers[1:], strict=False):
-            inbound = {node.operation for node in later._inbound_nodes[0].parent_nodes} if later._inbound_nodes else set()
+            nodes = later._inbound_nodes
+            inbound = {node.operation for node in nodes[0].parent_nodes} if nodes else set()
             if inbound and earlier not in inbound:
                 raise NotStreamable(f"to_streaming converts a chain of layers; {later.name!r} does not take "
                                     f"{earlier.name!r}'s output.")

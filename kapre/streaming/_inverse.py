@@ -30,8 +30,8 @@ class StreamingInverseSTFT(StreamingStage):
     ``hop_length`` samples per frame and keeps the partial sums of the next ``frame_length - hop_length`` samples
     (rounded up to whole hops) as its state, ``frame_length`` the window's length (``win_length``; ``n_fft`` with
     ``center``). Concatenated, the streamed samples are the offline layer's output on the frames so far, sample for
-    sample, except its last ``frame_length - hop_length`` samples, which need the frames after the end of the
-    stream (there is no flush: feed ``frame_length - hop_length`` more samples, zeros for instance, to get them).
+    sample, except its last ``frame_length - hop_length`` samples, which wait for the frames after them (there is no
+    flush; at the end of a stream, zeros fed after it, what ``STFT(pad_end=True)`` appends, bring them out).
 
     With ``center=True`` the offline layer divides each sample by the overlap-added squared window over the frames
     covering it and drops the first ``n_fft // 2`` samples (the STFT's centring padding); the stream does the same:
