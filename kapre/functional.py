@@ -1978,6 +1978,7 @@ def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis:
 
 
 # ==== section: streaming-inverse (issue 19) ====
+__all__ += ["stream_overlap_add", "stream_normalize_and_trim"]
 
 
 def stream_overlap_add(stfts, num_frames, tail, n_fft: int, hop_length: int, window, kernel=None):

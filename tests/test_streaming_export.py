@@ -216,9 +216,6 @@ def onnx_file(model, tmp_path_factory) -> str:
         # tf2onnx from the SavedModel: Keras' format='onnx' (tf2onnx.convert.from_function) leaves the constants a
         # function captures (kapre's filterbanks) as extra graph inputs; the SavedModel loader folds them
         tf2onnx = _require("tf2onnx", "pip install tf2onnx")
-        from keras.src.export.tf2onnx_lib import patch_tf2onnx
-
-        patch_tf2onnx()  # tf2onnx 1.17 with NumPy 2, as Keras' own exporter does
         graph_def, inputs, outputs, renamed = tf2onnx.tf_loader.from_saved_model(
             saved_model(model, tmp_path_factory, True), None, None, return_tensors_to_rename=True
         )

@@ -27,7 +27,6 @@ from kapre.streaming import (
     StreamingPCEN,
     to_streaming,
 )
-from kapre.streaming._convert import copy_with
 from kapre.utils import AmplitudeToDB
 from tests.helpers import BACKEND, noise, save_and_load, to_numpy
 
@@ -58,6 +57,9 @@ def signal(seed=0, burst=False, length=LENGTH):
         envelope[: length // 3], envelope[length // 3 : 2 * length // 3] = 0.01, 1.0
         x = x * envelope[None, :, None]
     return x
+
+
+X = signal(seed=3, burst=True)  # the signal of the PCEN chains
 
 
 def stream(twin, x, bounds):
@@ -109,17 +111,42 @@ def _train(pcen):
                       for low, high in ((0.7, 1.1), (0.5, 3.0), (1.0, 4.0), (0.01, 0.3))])
 
 
+_CHAINS = {}
+
+
 def _pcen_chain(learnable, data_format="channels_last", delta=None):
-    """mel front-end -> PCEN (-> Delta(win_length, mode)), built, a learnable PCEN's weights trained."""
-    pcen = _pcen(learnable, data_format)
-    layers = [*mel_front(data_format), pcen]
-    if delta is not None:
-        layers.append(kapre.Delta(*delta, data_format=data_format))
-    offline = keras.Sequential(layers)
-    offline(signal()[:, : N_FFT + 4 * HOP])  # built
-    if learnable:
-        _train(pcen)
-    return offline, pcen
+    """``(offline, pcen, offline(X))``: mel front-end -> PCEN (-> Delta(win_length, mode)), a learnable PCEN's
+    weights trained, and its output on ``X``. Shared by the tests (one compilation of the offline layers)."""
+    key = (learnable, data_format, delta)
+    if key not in _CHAINS:
+        pcen = _pcen(learnable, data_format)
+        layers = [*mel_front(data_format), pcen]
+        if delta is not None:
+            layers.append(kapre.Delta(*delta, data_format=data_format))
+        offline = keras.Sequential(layers)
+        offline(X)  # built
+        if learnable:
+            _train(pcen)
+        _CHAINS[key] = offline, pcen, to_numpy(offline(X))
+    return _CHAINS[key]
+
+
+def smoother_state(offline, pcen):
+    """PCEN's smoother at the last frame of ``X`` (its ``return_state``), by the recurrence in NumPy (float64)."""
+    mel = X
+    for layer in offline.layers[:3]:  # the mel front-end
+        mel = layer(mel)
+    time_axis, freq_axis = pcen._time_axis, pcen._freq_axis
+    x = np.maximum(np.moveaxis(to_numpy(mel).astype("float64"), (time_axis, freq_axis), (1, -1)), 0.0)
+    if pcen._params.learnable:  # LEAF's start and max_size=3 over frequency; the constrained coefficient
+        padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(1, 1)])
+        x = np.maximum(np.maximum(padded[..., :-2], padded[..., 1:-1]), padded[..., 2:])
+        coef, smoother = np.clip(pcen.get_weights()[3], 0.0, 1.0), x[:, 0]
+    else:  # librosa's start, M[-1] = 1
+        coef, smoother = pcen._params.b, np.ones_like(x[:, 0])
+    for t in range(x.shape[1]):
+        smoother = (1.0 - coef) * smoother + coef * x[:, t]
+    return np.moveaxis(smoother, -1, freq_axis - 1)  # one frame: the input's layout without the time axis
 
 
 @pytest.mark.parametrize(("learnable", "data_format", "delta"), [
@@ -129,54 +156,50 @@ def _pcen_chain(learnable, data_format="channels_last", delta=None):
 def test_pcen_and_delta_chain_streams_the_offline_frames(learnable, data_format, delta):
     """librosa's PCEN (sr, hop) and LEAF's learnable one (trained weights), each followed by a Delta: every frame
     but Delta's last W (which need the end of the stream) equals the offline chain's, the left edge included."""
-    offline, pcen = _pcen_chain(learnable, data_format, delta)
-    x = signal(seed=3, burst=True)
+    offline, pcen, reference = _pcen_chain(learnable, data_format, delta)
     twin = to_streaming(offline)
     assert [type(s) for s in twin.stages[-2:]] == [StreamingPCEN, StreamingDelta]
     assert twin.stages[-2].layer is pcen  # the offline layer's own weights
     half = delta[0] // 2
     assert twin.latency_samples == half * HOP
-    streamed = stream(twin, x, random_chunks(LENGTH, seed=delta[0]))
-    assert_frames_equal(streamed, to_numpy(offline(x)), twin.output_time_axis, frames_of() - half)
-    # PCEN's state is the smoother at the last frame: the offline layer's return_state
+    streamed = stream(twin, X, random_chunks(LENGTH, seed=delta[0]))
+    assert_frames_equal(streamed, reference, twin.output_time_axis, frames_of() - half)
+    # PCEN's state is the smoother at the last frame (the offline layer's return_state)
     [smoother] = [v for k, v in twin.get_state().items() if k.endswith("/smoother")]
-    stateful = copy_with(pcen, return_state=True)
-    _, expected = stateful(keras.Sequential(offline.layers[:-2])(x))
-    np.testing.assert_allclose(smoother, to_numpy(expected), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(smoother, smoother_state(offline, pcen), rtol=1e-5, atol=1e-6)
 
 
 def test_pcen_and_delta_latency_is_what_one_sample_feeding_observes():
     """Frame k reads samples up to k * hop + n_fft - 1; with Delta's W frames of look-ahead it is emitted when the
     sample W * hop later arrives, and not before. Driven through the compiled external step."""
-    offline, _ = _pcen_chain(False, delta=(5, "symmetric"))
+    offline, _, reference = _pcen_chain(False, "channels_last", (5, "symmetric"))
     length = 200
-    x = signal(seed=2, length=length)[:1]
     twin = to_streaming(offline, mode="external")
     assert twin.latency_samples == 2 * HOP
-    step, state = twin.compiled_step(), twin.initial_state(1, 1)
+    step, state = twin.compiled_step(), twin.initial_state(2, 1)
     emitted, frames = [], []
     for i in range(length):
-        features, state = step(x[:, i : i + 1], state)
+        features, state = step(X[:, i : i + 1], state)
         count = int(to_numpy(state["num_frames"])[0])
         emitted += [i] * count
         frames.append(to_numpy(features)[:, :count])
     last_read = np.arange(len(emitted)) * HOP + N_FFT - 1
     assert len(emitted) == frames_of(length) - 2
     np.testing.assert_array_equal(np.asarray(emitted) - last_read, twin.latency_samples)
-    assert_frames_equal(np.concatenate(frames, axis=1), to_numpy(offline(x)), 1, len(emitted))
+    assert_frames_equal(np.concatenate(frames, axis=1), reference, 1, len(emitted))
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="the core's compiled internal step (jax.jit) bakes the weights in as "
                                               "constants: a twin follows later weight changes on TF and PyTorch only")
 def test_pcen_twin_follows_weight_changes_after_conversion():
-    offline, pcen = _pcen_chain(True)
-    x = signal(seed=3, burst=True)
+    offline, pcen, reference = _pcen_chain(True)
     twin = to_streaming(offline)
-    assert_frames_equal(stream(twin, x, random_chunks(LENGTH, seed=11)), to_numpy(offline(x)), 1, frames_of())
+    assert_frames_equal(stream(twin, X, random_chunks(LENGTH, seed=11)), reference, 1, frames_of())
+    _CHAINS.pop((True, "channels_last", None))  # its weights change here
     pcen.set_weights([w * 1.05 for w in pcen.get_weights()])  # e.g. trained on after conversion
     twin.reset_state()
-    streamed = stream(twin, x, random_chunks(LENGTH, seed=12))
-    assert_frames_equal(streamed, to_numpy(offline(x)), twin.output_time_axis, frames_of())
+    streamed = stream(twin, X, random_chunks(LENGTH, seed=12))
+    assert_frames_equal(streamed, to_numpy(offline(X)), twin.output_time_axis, frames_of())
 
 
 # -- decibel floors and references ------------------------------------------------------------------------------
@@ -294,9 +317,9 @@ def test_stages_serialize_and_the_offline_model_survives_save_load(tmp_path):
     assert clone.layer.get_config() == pcen_stage.layer.get_config()
 
     # a stream begun on the offline model's twin continues on the twin of the model saved and loaded
-    offline, _ = _pcen_chain(True, delta=(3, "symmetric"))
+    offline, _, reference = _pcen_chain(True, "channels_last", (3, "symmetric"))
     loaded = save_and_load(offline, tmp_path)
-    x = signal(seed=11)
+    x = X
     bounds = random_chunks(LENGTH, seed=17)
     before, after = bounds[: len(bounds) // 2], bounds[len(bounds) // 2 :]
     twin = to_streaming(offline)
@@ -305,7 +328,7 @@ def test_stages_serialize_and_the_offline_model_survives_save_load(tmp_path):
     reloaded(x[:, :1])  # its state variables
     reloaded.set_state(twin.get_state())
     streamed = np.concatenate([first, stream(reloaded, x, after)], axis=1)
-    assert_frames_equal(streamed, to_numpy(offline(x)), 1, frames_of() - 1)
+    assert_frames_equal(streamed, reference, 1, frames_of() - 1)
 
 
 def test_stages_build_by_hand():

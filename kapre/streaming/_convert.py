@@ -98,6 +98,8 @@ def to_streaming(model_or_layer, mode="internal", *, db_floor="running_max", **o
         db_floor: how a per-clip decibel floor (``dynamic_range`` dB below each example's maximum, which needs
             the whole clip) is made causal: ``'running_max'`` (below the maximum so far, per example),
             ``'fixed'`` (below the reference, 0 dB) or ``None`` (no floor).
+        **options: ``istft_engine='fft'`` (default) or ``'dft'``: how a streamed ``InverseSTFT`` computes its
+            inverse transform (``'dft'``: one matrix product, no FFT op, for export).
 
     Returns:
         a :class:`StreamingFrontEnd`.
