@@ -1788,6 +1788,10 @@ def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length
         ``(frames, num_frames, new_buffer, new_due)``: frames ``(..., ceil(C / hop_length), frame_length)``,
         ``num_frames`` the int32 count of valid slots.
     """
+    if _backend.EAGER_STREAM_FRAMES is not None:  # None where it does not apply (a trace, autograd)
+        result = _backend.EAGER_STREAM_FRAMES(buffer, chunk, due, frame_length, hop_length, length)
+        if result is not None:
+            return result
     capacity = chunk.shape[-1]
     slots = -(-capacity // hop_length)
     joined = ops.concatenate([buffer, ops.cast(chunk, buffer.dtype)], axis=-1)  # (..., frame_length - 1 + C)
@@ -1832,7 +1836,7 @@ def stream_take(values, index, axis: int):
 
 
 # ==== section: streaming-temporal (issue 19) ====
-__all__ += ["stream_delta", "stream_running_max", "stream_pcen"]
+__all__ += ["stream_delta", "stream_running_max", "stream_pcen", "STREAM_UNROLLED_SLOTS"]
 
 
 def _stream_broadcast(values, time_axis: int, rank: int):
@@ -1944,6 +1948,27 @@ def stream_running_max(values, num_frames, state, time_axis: int = 1):
     return running, new_state
 
 
+# Up to this many slots the streaming smoother is the recurrence unrolled (elementwise ops and static slices only:
+# exact, and every LiteRT converter carries it); longer steps use exponential_smoothing's blocked scan.
+STREAM_UNROLLED_SLOTS = 64
+
+
+def _stream_smoothing(reference, coef, initial, num_frames, axis: int):
+    """PCEN's smoother over one step's slots from ``initial``: ``(M at every slot, M at the last valid slot)``
+    (the latter meaningful when ``num_frames > 0``)."""
+    slots = reference.shape[axis]
+    if slots > STREAM_UNROLLED_SLOTS:
+        smoother, _ = exponential_smoothing(reference, coef, initial, axis=axis)
+        return smoother, ops.take(smoother, ops.maximum(num_frames - 1, 0), axis=axis)
+    decay = 1.0 - coef
+    smoothed, state, last = [], initial, initial
+    for index in range(slots):
+        state = decay * state + coef * ops.squeeze(_pcen_slice(reference, index, index + 1, axis), axis)
+        smoothed.append(state)
+        last = ops.where(num_frames > index, state, last)
+    return ops.stack(smoothed, axis=axis), last
+
+
 def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis: int = 1, max_size: int = 1,
                 max_axis: int | None = None, started=None):
     """One streaming step of :func:`pcen`: the frames of ``x`` (slots on ``axis``, the first ``num_frames``
@@ -1968,8 +1993,7 @@ def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis:
         begun = ops.reshape(ops.cast(started, "int32") > 0, (-1,) + (1,) * (len(first.shape) - 1))
         initial = ops.where(begun, state, first)
         new_started = ops.where(count > 0, ops.ones_like(started), started)
-    smoother, _ = exponential_smoothing(reference, coef, initial, axis=axis)
-    last = ops.take(smoother, ops.maximum(count - 1, 0), axis=axis)
+    smoother, last = _stream_smoothing(reference, coef, initial, count, axis)
     new_state = ops.where(count > 0, last, state)
     return pcen_compression(x, smoother, gain, bias, power, eps), new_state, new_started
 

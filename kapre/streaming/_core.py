@@ -15,6 +15,7 @@ from keras import ops
 
 from kapre import _backend, functional
 from kapre import _validation as V
+from kapre._layer import KapreLayer
 
 register = keras.saving.register_keras_serializable(package="Kapre")
 
@@ -166,10 +167,18 @@ class StreamingFrames(StreamingStage):
             signals = ops.reshape(frames, (-1, self.frame_length))
         else:
             signals = ops.reshape(frames, (-1, self.frame_length, channels))
-        outputs = _time_to_axis(self.layer(signals), self._output_time_axis, slots)
+        outputs = _time_to_axis(apply_layer(self.layer, signals), self._output_time_axis, slots)
         outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
         due = ops.zeros_like(state["due"]) + due  # (batch,), the batch size dynamic under an export trace
         return outputs, num_frames, {"buffer": buffer, "due": due}
+
+
+def apply_layer(layer, inputs):
+    """``layer(inputs)``; for a built kapre layer that casts its own inputs, its ``call`` directly: Keras'
+    ``__call__`` bookkeeping costs more than a streaming step's arithmetic on a few frames (PyTorch: ~0.5 ms)."""
+    if isinstance(layer, KapreLayer) and layer.built and not layer._autocast_inputs:
+        return layer.call(inputs)
+    return layer(inputs)
 
 
 def _zero_invalid(values, num_frames, time_axis: int):
@@ -203,7 +212,7 @@ class StreamingFrameWise(StreamingStage):
         return cls(**config)
 
     def step(self, inputs, num_frames, state):
-        return _zero_invalid(self.layer(inputs), num_frames, self.time_axis), num_frames, {}
+        return _zero_invalid(apply_layer(self.layer, inputs), num_frames, self.time_axis), num_frames, {}
 
 
 @register
