@@ -1867,8 +1867,8 @@ def stream_delta(ring, inputs, num_frames, count, win_length: int, mode: str = "
         ``(deltas, num_deltas, new_ring, new_count)``: ``deltas`` with ``inputs``' slots (the valid ones first,
         the rest zero), ``num_deltas`` the int32 count of valid ones.
 
-    Only gathers (``ops.take`` with computed indices), elementwise arithmetic and static slicing: traceable, and
-    LiteRT builtins.
+    Only gathers (:func:`stream_take` with computed indices), elementwise arithmetic and static slicing:
+    traceable, LiteRT builtins and ONNX.
     """
     half = (win_length - 1) // 2
     rank = len(inputs.shape)
@@ -1881,7 +1881,7 @@ def stream_delta(ring, inputs, num_frames, count, win_length: int, mode: str = "
     first = ops.maximum(count - half, 0)  # the first centre this step emits (global frame index)
     total = count + num_frames
     num_deltas = ops.maximum(total - half, 0) - first
-    centres = first + ops.arange(slots, dtype="int32")
+    centres = first + ops.arange(0, slots, dtype="int32")
     base = 2 * half - count  # global frame g sits at joined[g + base]
     mode = mode.lower()
 
@@ -1894,7 +1894,7 @@ def stream_delta(ring, inputs, num_frames, count, win_length: int, mode: str = "
         else:  # constant: zeros before the stream
             valid = ops.cast(index >= 0, joined.dtype)
         position = ops.clip(index + base, 0, last)
-        values = ops.take(joined, position, axis=time_axis)
+        values = stream_take(joined, position, time_axis)
         if valid is not None:
             values = values * _stream_broadcast(ops.expand_dims(valid, 0), time_axis, rank)
         return values
@@ -1907,7 +1907,7 @@ def stream_delta(ring, inputs, num_frames, count, win_length: int, mode: str = "
     denominator = 2.0 * sum(k * k for k in range(1, half + 1))
     mask = stream_slot_mask(slots, num_deltas, joined.dtype)
     deltas = total_sum / denominator * _stream_broadcast(ops.expand_dims(mask, 0), time_axis, rank)
-    new_ring = ops.take(joined, ops.arange(2 * half, dtype="int32") + num_frames, axis=time_axis)
+    new_ring = stream_take(joined, ops.arange(0, 2 * half, dtype="int32") + num_frames, time_axis)
     new_count = ops.minimum(total, 2 * half)
     return deltas, ops.cast(num_deltas, "int32"), new_ring, ops.cast(new_count, "int32")
 
@@ -1938,9 +1938,9 @@ def stream_running_max(values, num_frames, state, time_axis: int = 1):
     moved = ops.moveaxis(values, time_axis, 1)
     rest = math.prod(moved.shape[2:])
     frame_max = ops.max(ops.reshape(moved, (-1, slots, rest)), axis=-1)  # (batch, slots)
-    valid = ops.arange(slots, dtype="int32") < ops.cast(num_frames, "int32")
+    valid = ops.arange(0, slots, dtype="int32") < ops.cast(num_frames, "int32")
     frame_max = ops.where(ops.expand_dims(valid, 0), frame_max, lowest)
-    upto = ops.arange(slots, dtype="int32")
+    upto = ops.arange(0, slots, dtype="int32")
     earlier = ops.expand_dims(upto, 1) >= ops.expand_dims(upto, 0)  # [j, i]: frame i is at or before slot j
     running = ops.max(ops.where(ops.expand_dims(earlier, 0), ops.expand_dims(frame_max, 1), lowest), axis=-1)
     running = _backend.maximum(running, ops.expand_dims(state, 1))
@@ -1989,7 +1989,7 @@ def stream_pcen(x, num_frames, state, coef, gain, bias, power, eps: float, axis:
     count = ops.cast(num_frames, "int32")
     initial, new_started = state, None
     if started is not None:
-        first = ops.take(reference, 0, axis=axis)
+        first = ops.squeeze(_pcen_slice(reference, 0, 1, axis), axis)  # a static slice: no gather to export
         begun = ops.reshape(ops.cast(started, "int32") > 0, (-1,) + (1,) * (len(first.shape) - 1))
         initial = ops.where(begun, state, first)
         new_started = ops.where(count > 0, ops.ones_like(started), started)

@@ -4,7 +4,8 @@
 driven chunk by chunk over a second of noise, each step fed the state the converted model returned, and compared
 with the Keras step (``twin.compiled_step()``) fed its own state: the same number of frames per chunk, the same
 features to 1e-4 of their largest magnitude. Chunks of one hop (160 samples, 10 ms at 16 kHz) and of 100 samples
-(not a multiple of the hop: zero or one frame per chunk) for a 16 kHz, 64-band log-mel front-end.
+(not a multiple of the hop: zero or one frame per chunk) for a 16 kHz, 64-band log-mel front-end whose 80 dB floor
+streams below the running maximum (``to_streaming``'s default): the state is the framer's samples and the maximum.
 
 The routes:
 
@@ -65,7 +66,7 @@ def dft_front_end():
         stft,
         kapre.MagnitudeTflite(),
         kapre.ApplyFilterbank("mel", {"sample_rate": 16000, "n_freq": 257, "n_mels": 64}, data_format="channels_last"),
-        kapre.MagnitudeToDecibel(dynamic_range=None),
+        kapre.MagnitudeToDecibel(),  # its 80 dB floor streams below the running maximum: a state of its own
     ])
     # a kernel that is not the initializer's: a weight dropped or re-initialised by a converter would show
     kernel = to_numpy(stft.dft_kernel)
@@ -74,8 +75,7 @@ def dft_front_end():
 
 
 def fft_front_end():
-    return kapre.MelSpectrogram(n_fft=512, win_length=400, hop_length=160, sample_rate=16000, n_mels=64,
-                                return_decibel=True, db_dynamic_range=None, **CL)
+    return kapre.MelSpectrogram(n_fft=512, win_length=400, hop_length=160, sample_rate=16000, n_mels=64, **CL)
 
 
 _TWINS = {}

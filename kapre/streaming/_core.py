@@ -56,6 +56,21 @@ class StreamingStage(keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} runs inside kapre.streaming.StreamingFrontEnd.")
 
 
+class WrapsLayer:
+    """Config of a stage built around an offline layer (``self.layer``): the layer serialized in ``'layer'``."""
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = keras.saving.serialize_keras_object(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)
+
+
 def _time_to_axis(values, time_axis: int, slots: int):
     """``(batch * slots, ..., 1 at time_axis, ...)`` (the offline layer's output for one frame per row) to
     ``(batch, ..., slots at time_axis, ...)``."""
@@ -66,7 +81,7 @@ def _time_to_axis(values, time_axis: int, slots: int):
 
 
 @register
-class StreamingFrames(StreamingStage):
+class StreamingFrames(WrapsLayer, StreamingStage):
     """Causal framing of a stream through an offline framing layer: the offline layer's frames, as samples arrive.
 
     Each frame of ``frame_length`` samples is cut from the stream when its last sample arrives and passed, as a
@@ -109,17 +124,10 @@ class StreamingFrames(StreamingStage):
     def get_config(self):
         config = super().get_config()
         config.update(
-            layer=keras.saving.serialize_keras_object(self.layer), frame_length=self.frame_length,
-            hop_length=self.hop_length, left_padding=self.left_padding, input_kind=self.input_kind,
-            output_time_axis=self._output_time_axis,
+            frame_length=self.frame_length, hop_length=self.hop_length, left_padding=self.left_padding,
+            input_kind=self.input_kind, output_time_axis=self._output_time_axis,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
-        return cls(**config)
 
     # -- layouts ----------------------------------------------------------------------------------------------
 
@@ -191,7 +199,7 @@ def _zero_invalid(values, num_frames, time_axis: int):
 
 
 @register
-class StreamingFrameWise(StreamingStage):
+class StreamingFrameWise(WrapsLayer, StreamingStage):
     """A frame-local offline layer (each output frame from its own input frame: ``Magnitude``, ``Phase``,
     ``ApplyFilterbank``, ``LogmelToMFCC``, decibels without a per-clip floor, ...) applied to each step's frames.
     It holds no state."""
@@ -199,17 +207,6 @@ class StreamingFrameWise(StreamingStage):
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         self.layer = layer
-
-    def get_config(self):
-        config = super().get_config()
-        config["layer"] = keras.saving.serialize_keras_object(self.layer)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
-        return cls(**config)
 
     def step(self, inputs, num_frames, state):
         return _zero_invalid(apply_layer(self.layer, inputs), num_frames, self.time_axis), num_frames, {}
