@@ -28,7 +28,7 @@ from kapre.streaming import (
     to_streaming,
 )
 from kapre.utils import AmplitudeToDB
-from tests.helpers import BACKEND, noise, save_and_load, to_numpy
+from tests.helpers import noise, save_and_load, to_numpy
 
 RTOL = 1e-5  # float32, relative to the largest value of the reference
 SR, N_FFT, HOP, N_MELS = 16000, 64, 32, 10
@@ -189,8 +189,6 @@ def test_pcen_and_delta_latency_is_what_one_sample_feeding_observes():
     assert_frames_equal(np.concatenate(frames, axis=1), reference, 1, len(emitted))
 
 
-@pytest.mark.skipif(BACKEND == "jax", reason="the core's compiled internal step (jax.jit) bakes the weights in as "
-                                              "constants: a twin follows later weight changes on TF and PyTorch only")
 def test_pcen_twin_follows_weight_changes_after_conversion():
     offline, pcen, reference = _pcen_chain(True)
     twin = to_streaming(offline)

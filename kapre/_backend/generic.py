@@ -160,9 +160,9 @@ def compile_function(fn):
     return fn
 
 
-def compile_step(fn):
-    """``fn`` compiled for a small computation called many times with the same shapes (a streaming step);
-    here ``fn`` itself."""
+def compile_step(fn, variables=()):
+    """``fn`` compiled for a small computation called many times with the same shapes (a streaming step) that
+    reads the Keras ``variables`` (their current values at each call); here ``fn`` itself."""
     return fn
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import keras
 import numpy as np
 from keras import ops
 
@@ -98,9 +99,20 @@ def compile_function(fn):
     return jax.jit(fn)
 
 
-def compile_step(fn):
-    """``jax.jit(fn)``: a streaming step, traced once per chunk shape."""
-    return jax.jit(fn)
+def compile_step(fn, variables=()):
+    """``jax.jit(fn)``: a streaming step, traced once per chunk shape. The Keras ``variables`` that ``fn`` reads
+    (trainable kernels, PCEN's parameters) go in as arguments, so the compiled step follows later training or
+    ``set_weights`` instead of keeping the values it was traced with."""
+    variables = list(variables)
+    if not variables:
+        return jax.jit(fn)
+
+    def stateless(values, *args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+            return fn(*args)
+
+    compiled = jax.jit(stateless)
+    return lambda *args: compiled([variable.value for variable in variables], *args)
 
 
 def trace_shapes(fn, example) -> None:

@@ -87,8 +87,9 @@ def compile_function(fn):
     return fn
 
 
-def compile_step(fn):
-    """``tf.function(fn)``: a streaming step as one graph (eager TensorFlow dispatches each small op at a cost)."""
+def compile_step(fn, variables=()):
+    """``tf.function(fn)``: a streaming step as one graph (eager TensorFlow dispatches each small op at a cost);
+    it reads the ``variables`` at each call."""
     return tf.function(fn, autograph=False, reduce_retracing=False)
 
 

@@ -339,7 +339,7 @@ class StreamingFrontEnd(keras.layers.Layer):
         per chunk shape."""
         compiled = self.__dict__.get("_compiled_step")
         if compiled is None:
-            compiled = self.__dict__["_compiled_step"] = _backend.compile_step(self.step)
+            compiled = self.__dict__["_compiled_step"] = _backend.compile_step(self.step, self._read_weights())
         return compiled
 
     def step_model(self, chunk_samples, batch_size=1, channels=1, dtype="float32") -> keras.Model:
@@ -403,6 +403,11 @@ class StreamingFrontEnd(keras.layers.Layer):
             features = features[tuple(index)]
         return features
 
+    def _read_weights(self) -> list:
+        """The offline layers' weights the step reads (not the state variables, which go in as the state)."""
+        state = {id(v) for v in (self._state_variables or {}).values()}
+        return [weight for weight in self.weights if id(weight) not in state]
+
     def _bucketed_step(self, chunk, state):
         """The step compiled once per chunk-size bucket (4, 8, 16, ... hops): the chunk is padded to its bucket and
         only its own samples count (``length``), so a stream of mixed chunk sizes compiles once or twice."""
@@ -414,7 +419,9 @@ class StreamingFrontEnd(keras.layers.Layer):
         chunk = np.pad(keras.ops.convert_to_numpy(chunk), padding)  # eager: NumPy pads without a compilation
         compiled = self.__dict__.get("_compiled_bucket_step")
         if compiled is None:
-            compiled = self.__dict__["_compiled_bucket_step"] = _backend.compile_step(self.step)
+            compiled = self.__dict__["_compiled_bucket_step"] = _backend.compile_step(
+                self.step, self._read_weights()
+            )
         return compiled(chunk, state, np.int32(length))
 
     def _variables_for(self, chunk):

@@ -301,9 +301,9 @@ class StreamingDecibelFloor(_RunningMaxStage):
         inputs, num_frames, state = packed
         if self.floor == "fixed":
             floor = ops.convert_to_tensor(-self.dynamic_range, dtype=inputs.dtype)
-            return _zero_invalid(ops.maximum(inputs, floor), num_frames, self.time_axis), num_frames, {}
+            return _zero_invalid(_backend.maximum(inputs, floor), num_frames, self.time_axis), num_frames, {}
         running, new_max = self._running(inputs, num_frames, state)
-        outputs = ops.maximum(inputs, ops.cast(running - self.dynamic_range, inputs.dtype))
+        outputs = _backend.maximum(inputs, ops.cast(running - self.dynamic_range, inputs.dtype))
         return _zero_invalid(outputs, num_frames, self.time_axis), num_frames, {"max": new_max}
 
 
