@@ -20,7 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / ".test-references"
-PACKAGES = ("torchaudio==2.11.0", "openai-whisper==20250625", "tiktoken>=0.7", "more-itertools>=10")
+PACKAGES = (
+    "torchaudio==2.11.0", "openai-whisper==20250625", "tiktoken>=0.7", "more-itertools>=10",
+    # LiteRT export from PyTorch (keras' format="litert"); with its dependencies it would downgrade
+    # typing_extensions and pydantic (litert-converter pins xdsl)
+    "litert-torch==0.10.0", "litert-converter==0.5.0", "ai-edge-litert==2.3.0", "ai-edge-quantizer==0.10.0",
+    "litert-lm-builder==0.18.1", "torchao==0.18.0", "immutabledict==4.2.1",
+)
 STAMP = TARGET / "installed.txt"
 
 
