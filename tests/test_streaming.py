@@ -259,3 +259,16 @@ def test_bad_arguments_and_chunks_are_named():
         StreamingFrames(layer, 10, 5, left_padding=10)
     with pytest.raises(ValueError, match="StreamingFrames"):
         StreamingFrontEnd([])
+
+
+def test_mel_decibels_against_the_clip_maximum_stream_against_the_running_maximum():
+    """``db_ref_value='max'`` (each example's maximum: the whole clip) streams relative to the loudest frame so
+    far; NumPy reference from the offline decibels against 1."""
+    kwargs = dict(n_fft=128, win_length=100, hop_length=40, sample_rate=8000, n_mels=16, return_decibel=True,
+                  db_dynamic_range=None, input_data_format="channels_last", output_data_format="channels_last")
+    signal = noise((2, 600, 1), seed=8) * np.linspace(0.1, 1.0, 600, dtype="float32")[None, :, None]
+    against_one = to_numpy(kapre.MelSpectrogram(**kwargs)(signal))
+    running = np.maximum.accumulate(against_one.max(axis=(2, 3)), axis=1)[:, :, None, None]
+    twin = to_streaming(kapre.MelSpectrogram(db_ref_value="max", **kwargs))
+    streamed = stream(twin, signal, random_chunks(600, 40, seed=3))
+    assert_frames_equal(streamed, against_one - running, 1)

@@ -159,9 +159,21 @@ def _stft_stages(layer, options):
 
 
 def _mel_stages(layer, options):
+    """MelSpectrogram; in decibels, a per-clip reference (``db_ref_value='max'``) and floor become causal stages
+    (one frame at a time, the layer would take each frame's own maximum)."""
+    from kapre.streaming._temporal import StreamingDecibelReference
+
     floor = layer.return_decibel and layer.db_dynamic_range is not None
-    framer, _ = _waveform_layer_stages(layer, options, {"db_dynamic_range": None} if floor else None)
+    reference = layer.return_decibel and layer.db_ref_value == "max"
+    changes = {}
+    if floor:
+        changes["db_dynamic_range"] = None
+    if reference:  # decibels against 1, then against the running maximum (a constant offset cancels)
+        changes["db_ref_value"] = 1.0
+    framer, _ = _waveform_layer_stages(layer, options, changes or None)
     stages = [framer]
+    if reference:
+        stages.append(StreamingDecibelReference(name=layer.name + "_reference"))
     if floor:
         stages.extend(decibel_floor_stages(layer.db_dynamic_range, options))
     return stages
