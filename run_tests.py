@@ -2,9 +2,10 @@
 
 Usage: ``python run_tests.py [--backends tensorflow,jax,torch] [--jobs N] [extra pytest arguments]``
 
-Each backend's pytest output goes to ``test-logs/<backend>.log`` and is printed when it finishes; ``ruff check``
-runs first. The last line sums the three runs ("N passed, N failed"); the exit status is non-zero if a backend
-failed, ran no test, or the lint failed.
+Each backend's pytest output goes to ``test-logs/<backend>.log`` and is printed when it finishes (JAX's, the
+longest, runs as two processes: ``jax.log`` and ``jax-2.log`` for the modules of ``JAX_SECOND_SHARD``, started when
+a core is free); ``ruff check`` runs first. The last line sums the runs ("N passed, N failed"); the exit status is
+non-zero if a run failed, ran no test, or the lint failed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,30 @@ BACKENDS = ("tensorflow", "jax", "torch")
 COUNT_PATTERN = re.compile(r"(\d+) (passed|failed|skipped|error|errors|xfailed|xpassed)")
 
 
-def run_backend(backend: str, pytest_args: list[str], log_dir: Path) -> tuple[str, int, dict[str, int], float]:
+# JAX's run is the longest (it compiles every layer variant): these modules run in a second JAX process, started
+# when the TensorFlow and PyTorch runs are done, so that two cores stay busy to the end.
+JAX_SECOND_SHARD = ("tests/test_streaming.py", "tests/test_streaming_temporal.py", "tests/test_streaming_inverse.py",
+                    "tests/test_streaming_export.py", "tests/test_cli_stream.py", "tests/test_cli.py",
+                    "tests/test_cli_frontends.py", "tests/test_cli_invert.py")
+
+
+def jobs_for(backends: list[str], pytest_args: list[str]) -> list[tuple[str, str, list[str]]]:
+    """``(label, backend, pytest arguments)`` per process, the longest first; JAX in two shards unless the
+    arguments name tests themselves."""
+    names_tests = any(not arg.startswith("-") for arg in pytest_args)
+    jobs = []
+    for backend in backends:
+        if backend == "jax" and not names_tests:
+            jobs.append(("jax", backend, [*pytest_args, "tests", *(f"--ignore={p}" for p in JAX_SECOND_SHARD)]))
+        else:
+            jobs.append((backend, backend, pytest_args))
+    if "jax" in backends and not names_tests:
+        jobs.append(("jax-2", "jax", [*pytest_args, *JAX_SECOND_SHARD]))
+    return jobs
+
+
+def run_backend(label: str, backend: str, pytest_args: list[str], log_dir: Path
+                ) -> tuple[str, int, dict[str, int], float]:
     env = dict(os.environ)
     env.update(
         KERAS_BACKEND=backend,
@@ -33,7 +57,7 @@ def run_backend(backend: str, pytest_args: list[str], log_dir: Path) -> tuple[st
         OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "1"),
         MPLBACKEND="Agg",
     )
-    log_path = log_dir / f"{backend}.log"
+    log_path = log_dir / f"{label}.log"
     start = time.monotonic()
     with open(log_path, "w") as log:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
@@ -45,7 +69,7 @@ def run_backend(backend: str, pytest_args: list[str], log_dir: Path) -> tuple[st
     for number, kind in COUNT_PATTERN.findall(last_line):
         kind = "error" if kind == "errors" else kind
         counts[kind] = counts.get(kind, 0) + int(number)
-    return backend, returncode, counts, elapsed
+    return label, returncode, counts, elapsed
 
 
 def main() -> int:
@@ -72,11 +96,11 @@ def main() -> int:
     log_dir.mkdir(exist_ok=True)
     totals: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_backend, backend, pytest_args, log_dir) for backend in backends]
+        futures = [pool.submit(run_backend, *job, log_dir) for job in jobs_for(backends, pytest_args)]
         for future in futures:
-            backend, returncode, counts, elapsed = future.result()
-            print(f"\n===== {backend} ({elapsed:.0f} s, exit {returncode}) =====", flush=True)
-            print((log_dir / f"{backend}.log").read_text(errors="replace"), flush=True)
+            label, returncode, counts, elapsed = future.result()
+            print(f"\n===== {label} ({elapsed:.0f} s, exit {returncode}) =====", flush=True)
+            print((log_dir / f"{label}.log").read_text(errors="replace"), flush=True)
             for kind, number in counts.items():
                 totals[kind] = totals.get(kind, 0) + number
             if returncode != 0 or counts.get("passed", 0) == 0:
