@@ -74,10 +74,11 @@ class WrapsLayer:
 def _time_to_axis(values, time_axis: int, slots: int):
     """``(batch * slots, ..., 1 at time_axis, ...)`` (the offline layer's output for one frame per row) to
     ``(batch, ..., slots at time_axis, ...)``."""
-    values = ops.moveaxis(values, time_axis, 1)  # (batch * slots, 1, rest)
+    if time_axis != 1:
+        values = ops.moveaxis(values, time_axis, 1)  # (batch * slots, 1, rest)
     rest = tuple(values.shape[2:])
     values = ops.reshape(values, (-1, slots, *rest))
-    return ops.moveaxis(values, 1, time_axis)
+    return ops.moveaxis(values, 1, time_axis) if time_axis != 1 else values
 
 
 @register
@@ -168,6 +169,20 @@ class StreamingFrames(WrapsLayer, StreamingStage):
         )  # (batch, channels, slots, frame_length)
         slots = frames.shape[2]
         # each frame a one-frame signal of the offline layer, in its input layout
+        if channels == 1:  # (batch, 1, slots, frame_length): every layout is a reshape away
+            shape = {"channels_first": (-1, 1, self.frame_length)}.get(self.input_kind, (-1, self.frame_length, 1))
+            if self.input_kind == "samples" and len(inputs.shape) == 2:
+                shape = (-1, self.frame_length)
+            signals = ops.reshape(frames, shape)
+        else:
+            signals = self._signals(frames, inputs, channels)
+        outputs = _time_to_axis(apply_layer(self.layer, signals), self._output_time_axis, slots)
+        outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
+        due = ops.zeros_like(state["due"]) + due  # (batch,), the batch size dynamic under an export trace
+        return outputs, num_frames, {"buffer": buffer, "due": due}
+
+    def _signals(self, frames, inputs, channels):
+        """``(batch, channels, slots, frame_length)`` frames as one-frame signals in the layer's input layout."""
         frames = ops.transpose(frames, (0, 2, 3, 1))  # (batch, slots, frame_length, channels)
         if self.input_kind == "channels_first":
             signals = ops.reshape(ops.swapaxes(frames, 2, 3), (-1, channels, self.frame_length))
@@ -175,10 +190,7 @@ class StreamingFrames(WrapsLayer, StreamingStage):
             signals = ops.reshape(frames, (-1, self.frame_length))
         else:
             signals = ops.reshape(frames, (-1, self.frame_length, channels))
-        outputs = _time_to_axis(apply_layer(self.layer, signals), self._output_time_axis, slots)
-        outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
-        due = ops.zeros_like(state["due"]) + due  # (batch,), the batch size dynamic under an export trace
-        return outputs, num_frames, {"buffer": buffer, "due": due}
+        return signals
 
 
 def apply_layer(layer, inputs):
