@@ -1788,8 +1788,8 @@ def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length
         ``(frames, num_frames, new_buffer, new_due)``: frames ``(..., ceil(C / hop_length), frame_length)``,
         ``num_frames`` the int32 count of valid slots.
     """
-    if _backend.EAGER_STREAM_FRAMES is not None:  # None where it does not apply (a trace, autograd)
-        result = _backend.EAGER_STREAM_FRAMES(buffer, chunk, due, frame_length, hop_length, length)
+    if _backend.EAGER_STREAMING is not None:  # None where it does not apply (a trace, autograd)
+        result = _backend.EAGER_STREAMING.frames(buffer, chunk, due, frame_length, hop_length, length)
         if result is not None:
             return result
     capacity = chunk.shape[-1]
@@ -1812,6 +1812,32 @@ def stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length
     else:  # the frame_length - 1 samples before the end of the new ones
         new_buffer = stream_take(joined, ops.arange(0, frame_length - 1, dtype="int32") + count, -1)
     return frames, ops.cast(num_frames, "int32"), new_buffer, ops.cast(new_due, "int32")
+
+
+def zero_invalid_slots(values, num_frames, time_axis: int):
+    """``values`` with the slots at and after ``num_frames`` along ``time_axis`` set to zero."""
+    if _backend.EAGER_STREAMING is not None:
+        result = _backend.EAGER_STREAMING.zero_invalid(values, num_frames, time_axis)
+        if result is not None:
+            return result
+    slots = values.shape[time_axis]
+    mask = stream_slot_mask(slots, num_frames, values.dtype)
+    shape = [1] * len(values.shape)
+    shape[time_axis] = slots
+    return values * ops.reshape(mask, shape)
+
+
+def per_row(value, like):
+    """The int32 scalar ``value`` repeated for each row (the first axis) of ``like``: ``(batch,)``, the batch size
+    dynamic under an export trace."""
+    if _backend.EAGER_STREAMING is not None and like.shape[0] is not None:
+        result = _backend.EAGER_STREAMING.per_row(value, like.shape[0])
+        if result is not None:
+            return result
+    value = ops.cast(value, "int32")
+    if len(like.shape) == 1:
+        return ops.zeros_like(like, dtype="int32") + value
+    return ops.broadcast_to(ops.reshape(value, (1,)), (ops.shape(like)[0],))
 
 
 def stream_slot_mask(slots: int, num_frames, dtype):

@@ -15,8 +15,9 @@ never branch on the backend and never receive a "not available" ``None``:
   ``compile_function``, ``device_names``;
 - execution policy, measured per backend: ``MATMUL_WIDTH_MULTIPLE``, ``LOOPS_OVER_FRAME_CHUNKS``,
   ``max_frame_chunks()``;
-- ``EAGER_STREAM_FRAMES``: :func:`kapre.functional.stream_frames` in the backend's own calls for eager use
-  (PyTorch's, where each ``keras.ops`` call's dispatch outweighs a streaming step's arithmetic), or ``None``;
+- ``EAGER_STREAMING``: a class with a streaming step's small tensor work (framing, zeroing the invalid slots,
+  the per-row count) in the backend's own calls for eager use (PyTorch's, where each ``keras.ops`` call's
+  dispatch outweighs a streaming step's arithmetic), or ``None``;
 - ``EAGER_MEL_PATH``: a class computing :class:`kapre.MelSpectrogram` eagerly with the backend's own calls
   (PyTorch: :mod:`kapre._backend.torch_mel`), or ``None`` where the layer's ``keras.ops`` composition, compiled, is
   the fast path.
@@ -41,8 +42,8 @@ else:  # numpy or openvino: keras.ops throughout
     from kapre._backend.generic import *  # noqa: F403
 
 if _name == "torch":
-    from kapre._backend.torch import eager_stream_frames as EAGER_STREAM_FRAMES
+    from kapre._backend.torch import EagerStreaming as EAGER_STREAMING
     from kapre._backend.torch_mel import EagerTorchMel as EAGER_MEL_PATH
 else:
     EAGER_MEL_PATH = None
-    EAGER_STREAM_FRAMES = None
+    EAGER_STREAMING = None

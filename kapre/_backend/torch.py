@@ -211,25 +211,48 @@ def device_names() -> list[str]:
     return found
 
 
-def eager_stream_frames(buffer, chunk, due, frame_length: int, hop_length: int, length=None):
-    """:func:`kapre.functional.stream_frames` in plain PyTorch calls, for eager streaming: a step over a 10 ms
-    chunk is a few small tensors, where each ``keras.ops`` call's dispatch (about 30 us) costs more than its
-    arithmetic. ``None`` under autograd or a ``torch.compile`` trace (the ``keras.ops`` form applies)."""
-    buffer, chunk = ops.convert_to_tensor(buffer), ops.convert_to_tensor(chunk)
-    if not without_autograd(buffer, chunk):
-        return None
-    capacity = chunk.shape[-1]
-    slots = -(-capacity // hop_length)
-    joined = torch.cat([buffer, chunk.to(buffer.dtype)], dim=-1)
-    due = int(due)
-    count = capacity if length is None else int(length)
-    num_frames = (count - due) // hop_length + 1 if due <= count else 0
-    new_due = hop_length - (count - due) % hop_length if due <= count else due - count
-    frames = joined.new_zeros(*joined.shape[:-1], slots, frame_length)
-    if num_frames:
-        start = due - 1
-        stop = start + (num_frames - 1) * hop_length + frame_length
-        frames[..., :num_frames, :] = joined[..., start:stop].unfold(-1, frame_length, hop_length)
-    new_buffer = joined[..., count : count + frame_length - 1]
-    as_int = torch.tensor
-    return frames, as_int(num_frames, dtype=torch.int32), new_buffer, as_int(new_due, dtype=torch.int32)
+class EagerStreaming:
+    """A streaming step's small tensor work in plain PyTorch calls, for eager use: a step over a 10 ms chunk is a
+    few small tensors, where each ``keras.ops`` call's dispatch (about 30 us) costs more than its arithmetic. Each
+    function returns ``None`` under autograd or a ``torch.compile`` / export trace (the ``keras.ops`` form
+    applies)."""
+
+    @staticmethod
+    def frames(buffer, chunk, due, frame_length: int, hop_length: int, length=None):
+        """:func:`kapre.functional.stream_frames`."""
+        buffer, chunk = ops.convert_to_tensor(buffer), ops.convert_to_tensor(chunk)
+        if not without_autograd(buffer, chunk):
+            return None
+        capacity = chunk.shape[-1]
+        slots = -(-capacity // hop_length)
+        joined = torch.cat([buffer, chunk.to(buffer.dtype)], dim=-1)
+        due = int(due)
+        count = capacity if length is None else int(length)
+        num_frames = (count - due) // hop_length + 1 if due <= count else 0
+        new_due = hop_length - (count - due) % hop_length if due <= count else due - count
+        frames = joined.new_zeros(*joined.shape[:-1], slots, frame_length)
+        if num_frames:
+            start = due - 1
+            stop = start + (num_frames - 1) * hop_length + frame_length
+            frames[..., :num_frames, :] = joined[..., start:stop].unfold(-1, frame_length, hop_length)
+        new_buffer = joined[..., count : count + frame_length - 1]
+        return frames, torch.tensor(num_frames, dtype=torch.int32), new_buffer, torch.tensor(new_due, dtype=torch.int32)
+
+    @staticmethod
+    def zero_invalid(values, num_frames, time_axis: int):
+        """:func:`kapre.functional.zero_invalid_slots`."""
+        if not (isinstance(values, torch.Tensor) and without_autograd(values)):
+            return None
+        count = int(num_frames)
+        if count >= values.shape[time_axis]:
+            return values
+        values = values.clone()
+        values.narrow(time_axis, count, values.shape[time_axis] - count).zero_()
+        return values
+
+    @staticmethod
+    def per_row(value, rows: int):
+        """:func:`kapre.functional.per_row`."""
+        if torch.compiler.is_compiling() or not isinstance(value, (torch.Tensor, int)):
+            return None
+        return torch.full((rows,), int(value), dtype=torch.int32)

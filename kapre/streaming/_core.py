@@ -178,7 +178,7 @@ class StreamingFrames(WrapsLayer, StreamingStage):
             signals = self._signals(frames, inputs, channels)
         outputs = _time_to_axis(apply_layer(self.layer, signals), self._output_time_axis, slots)
         outputs = _zero_invalid(outputs, num_frames, self._output_time_axis)
-        due = ops.zeros_like(state["due"]) + due  # (batch,), the batch size dynamic under an export trace
+        due = functional.per_row(due, state["due"])
         return outputs, num_frames, {"buffer": buffer, "due": due}
 
     def _signals(self, frames, inputs, channels):
@@ -203,11 +203,7 @@ def apply_layer(layer, inputs):
 
 def _zero_invalid(values, num_frames, time_axis: int):
     """``values`` with the slots at and after ``num_frames`` (along ``time_axis``) set to zero."""
-    slots = values.shape[time_axis]
-    mask = functional.stream_slot_mask(slots, num_frames, values.dtype)
-    shape = [1] * len(values.shape)
-    shape[time_axis] = slots
-    return values * ops.reshape(mask, shape)
+    return functional.zero_invalid_slots(values, num_frames, time_axis)
 
 
 @register
@@ -342,8 +338,7 @@ class StreamingFrontEnd(keras.layers.Layer):
             else:
                 values, num_frames, updated = stage.step(values, num_frames, own)
             new_state.update({prefix + name: value for name, value in updated.items()})
-        batch = ops.shape(values)[0]
-        new_state["num_frames"] = ops.broadcast_to(ops.reshape(ops.cast(num_frames, "int32"), (1,)), (batch,))
+        new_state["num_frames"] = functional.per_row(num_frames, values)
         return values, new_state
 
     def compiled_step(self):
