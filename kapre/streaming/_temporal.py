@@ -28,7 +28,7 @@ from kapre.streaming._convert import (
     register_converter,
     set_floor_factory,
 )
-from kapre.streaming._core import StreamingFrameWise, StreamingStage, _zero_invalid
+from kapre.streaming._core import StreamingFrameWise, StreamingStage, WrapsLayer, _zero_invalid
 from kapre.time_frequency import Delta, MagnitudeToDecibel
 
 __all__ = ["StreamingDelta", "StreamingPCEN", "StreamingDecibelFloor", "StreamingDecibelReference"]
@@ -148,7 +148,7 @@ def _delta_stages(layer, options):
 
 
 @register
-class StreamingPCEN(StreamingStage):
+class StreamingPCEN(WrapsLayer, StreamingStage):
     """The streaming form of :class:`kapre.PCEN`, around the offline layer itself (its weights are shared).
 
     PCEN is causal (frame ``t`` depends on frames ``0..t``): each step continues the smoother from the previous
@@ -176,16 +176,6 @@ class StreamingPCEN(StreamingStage):
             raise TypeError(f"layer must be a kapre.PCEN, received layer={type(layer).__name__!r}.")
         self.layer = layer
 
-    def get_config(self):
-        config = super().get_config()
-        config["layer"] = keras.saving.serialize_keras_object(self.layer)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
-        return cls(**config)
 
     def _check(self, shape):
         layer = self.layer
