@@ -161,8 +161,6 @@ def _stft_stages(layer, options):
 def _mel_stages(layer, options):
     """MelSpectrogram; in decibels, a per-clip reference (``db_ref_value='max'``) and floor become causal stages
     (one frame at a time, the layer would take each frame's own maximum)."""
-    from kapre.streaming._temporal import StreamingDecibelReference
-
     floor = layer.return_decibel and layer.db_dynamic_range is not None
     reference = layer.return_decibel and layer.db_ref_value == "max"
     changes = {}
@@ -173,7 +171,7 @@ def _mel_stages(layer, options):
     framer, _ = _waveform_layer_stages(layer, options, changes or None)
     stages = [framer]
     if reference:
-        stages.append(StreamingDecibelReference(name=layer.name + "_reference"))
+        stages.append(_REFERENCE_FACTORY(name=layer.name + "_reference"))
     if floor:
         stages.extend(decibel_floor_stages(layer.db_dynamic_range, options))
     return stages
@@ -194,6 +192,14 @@ _FLOOR_FACTORY = _no_floor
 def set_floor_factory(fn) -> None:
     global _FLOOR_FACTORY
     _FLOOR_FACTORY = fn
+
+
+_REFERENCE_FACTORY = None  # the causal decibel reference stage's class (set by the decibel module)
+
+
+def set_reference_factory(fn) -> None:
+    global _REFERENCE_FACTORY
+    _REFERENCE_FACTORY = fn
 
 
 def _frontend_stages(layer, options):

@@ -27,6 +27,7 @@ from kapre.streaming._convert import (
     decibel_floor_stages,
     register_converter,
     set_floor_factory,
+    set_reference_factory,
 )
 from kapre.streaming._core import StreamingFrameWise, StreamingStage, WrapsLayer, _zero_invalid
 from kapre.time_frequency import Delta, MagnitudeToDecibel
@@ -335,6 +336,7 @@ def _floor_stages(dynamic_range, floor):
 
 
 set_floor_factory(_floor_stages)
+set_reference_factory(StreamingDecibelReference)
 
 
 @register_converter(MagnitudeToDecibel)
