@@ -8,6 +8,7 @@ from keras import ops
 
 from kapre import _backend
 from kapre import _validation as V
+from kapre._backend import data_pipeline
 from kapre.params import serializable_window
 
 # What a layer's output over time depends on, for batching clips of different lengths (kapre.extraction pads them
@@ -56,6 +57,12 @@ class KapreLayer(keras.layers.Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.autocast = self._autocast_inputs
+
+    def __call__(self, *args, **kwargs):
+        # a symbolic tf.Tensor (a tf.data map) under JAX / PyTorch: bridged by tf.numpy_function (kapre.pipeline)
+        if _backend.NAME != "tensorflow" and args and data_pipeline.is_graph_tensor(args[0]):
+            return data_pipeline.call_layer_in_tf_graph(self, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     @property
     def transform_dtype(self) -> str:

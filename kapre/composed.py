@@ -14,7 +14,9 @@ import contextlib
 
 import keras
 
+from kapre import _backend
 from kapre import _validation as V
+from kapre._backend import data_pipeline
 from kapre.params import DB_NAMES, LOG_NAMES, MEL_NAMES, Decibel, LogFilterbank, MelFilterbank
 from kapre.time_frequency import (
     STFT,
@@ -41,7 +43,14 @@ class FrontEnd(keras.Sequential):
     """The ``keras.Sequential`` the composed functions return: a complex input to its real ``Input`` is a
     ``TypeError`` (a plain ``Sequential`` casts it to float, silently dropping the imaginary part), and an empty
     batch gives the empty output of the model's output shape (TensorFlow 2.21's convolution returns its input's
-    shape for an empty batch, so a ``Conv2D`` after it fails)."""
+    shape for an empty batch, so a ``Conv2D`` after it fails). In a ``tf.data`` ``map`` under JAX or PyTorch it runs
+    as one ``tf.numpy_function`` (:mod:`kapre.pipeline`)."""
+
+    def __call__(self, *args, **kwargs):
+        # a symbolic tf.Tensor (a tf.data map) under JAX / PyTorch: the whole front-end in one tf.numpy_function
+        if _backend.NAME != "tensorflow" and args and data_pipeline.is_graph_tensor(args[0]):
+            return data_pipeline.call_layer_in_tf_graph(self, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None):
         declared_inputs = getattr(self, "inputs", None)  # AttributeError until an Input or a first call built it
