@@ -50,6 +50,7 @@ from kapre.time_frequency_tflite import *
 # The 0.2-era and DAS layers register their serializable names on import, so their files load after `import kapre`.
 from kapre import filterbank, utils  # noqa: F401
 from kapre.compat import das  # noqa: F401
+from kapre import export, pipeline  # noqa: F401  (kapre.export.to_onnx / to_litert; kapre.pipeline: tf.data, Grain)
 
 __version__ = "1.0.0.dev0"
 VERSION = __version__  # kapre 0.4's name
@@ -61,9 +62,11 @@ __all__ = [
     "backend",
     "composed",
     "constants",
+    "export",
     "frontends",
     "functional",
     "params",
+    "pipeline",
     "signal",
     "time_frequency",
     "time_frequency_tflite",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 __all__ = ["CHUNK_SAMPLES", "num_frames", "frames_per_chunk", "frame_chunks", "static_frame_chunks"]
 
 # Frames are processed about this many samples (4 MiB of float32) at a time where a backend computes in chunks
@@ -31,6 +33,8 @@ def num_frames(length: int | None, frame_length: int, hop_length: int, pad_end: 
         return None
     if pad_end:
         return -(-length // hop_length)
+    if not isinstance(length, (int, np.integer)):  # symbolic (an export's free length): assumed long enough
+        return 1 + (length - frame_length) // hop_length
     if length < frame_length:
         return 0
     return 1 + (length - frame_length) // hop_length
@@ -39,7 +43,8 @@ def num_frames(length: int | None, frame_length: int, hop_length: int, pad_end: 
 def frames_per_chunk(rows: int | None, frame_length: int, target_samples: int) -> int:
     """Frames per chunk: ``rows`` signals (batch x channels, 1 if unknown) are framed side by side, so a chunk of
     ``k`` frames holds ``rows * k * frame_length`` samples; aim at ``target_samples``, at least one frame."""
-    return max(1, target_samples // max(1, (rows or 1) * frame_length))
+    rows = rows if isinstance(rows, (int, np.integer)) else 1  # unknown or symbolic (an export's free batch)
+    return max(1, target_samples // max(1, rows * frame_length))
 
 
 def frame_chunks(total: int, per_chunk: int) -> list[tuple[int, int]]:

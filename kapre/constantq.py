@@ -173,8 +173,12 @@ class VQT(KapreLayer):
         count = batch * channels if isinstance(batch, int) and isinstance(channels, int) else -1
         rows = ops.reshape(waveforms, (count, length))  # explicit: -1 is ambiguous for an empty batch or signal
         real, imag = functional.constant_q(rows, self._tensors, self._transform.hop_length, self.pad_mode)
+        frames = self._transform.num_frames(length) if isinstance(length, int) else ops.shape(real)[1]
+        if self.output_type == "complex" and _backend.EXPORTING:  # kapre.export: held as parts, a trailing axis
+            real, imag = (self.framed_output(ops.reshape(part, (batch, channels, frames, self.n_bins)))
+                          for part in (real, imag))
+            return _backend.make_complex(real, imag)
         values = self._finish(real, imag)  # (batch * channels, frames, n_bins)
-        frames = self._transform.num_frames(length) if isinstance(length, int) else ops.shape(values)[1]
         values = ops.reshape(values, (batch, channels, frames, self.n_bins))
         if self.output_type == "db":  # the reference and the floor per example, over its channels too
             d = self._decibel

@@ -293,9 +293,13 @@ class KaldiFeatures(_WaveformFrontEnd):
         if self.waveform_scale != 1.0:
             waveforms = waveforms * ops.cast(self.waveform_scale, waveforms.dtype)
         framing = self._framing
-        n_frames = framing.num_frames(waveforms.shape[-1])
-        left = 0 if framing.snip_edges else framing.left_mirror
-        waveforms = functional.mirror_edges(waveforms, framing.size, framing.shift, n_frames, left)
+        length = waveforms.shape[-1]
+        if isinstance(length, int):
+            n_frames = framing.num_frames(length)
+            left = 0 if framing.snip_edges else framing.left_mirror
+            waveforms = functional.mirror_edges(waveforms, framing.size, framing.shift, n_frames, left)
+        else:  # a length free until run time (an export's): the mirrors by static widths, then cut
+            waveforms = self._mirror_free_length(waveforms)
         # a cache-sized chunk of frames at a time through every per-frame step (as MelSpectrogram)
         rows = waveforms.shape[0] or 1
         features = functional.map_frame_chunks(
@@ -308,6 +312,24 @@ class KaldiFeatures(_WaveformFrontEnd):
         if self.target_length is not None:
             features = _pad_or_cut(features, self.target_length, axis=-2)
         return self._normalize(features)
+
+    def _mirror_free_length(self, waveforms):
+        """:func:`kapre.functional.mirror_edges` for a length known only at run time (an export's free axis).
+        With ``snip_edges`` the framing reads whole frames only and drops the tail itself; without, the left
+        mirror is static, the right one at most ``size - left - (shift - shift // 2)`` samples: that many are
+        mirrored, then the signal cut to the ``(n_frames - 1) * shift + size`` samples the frames read (the
+        signal is assumed long enough for both mirrors, as Kaldi)."""
+        framing = self._framing
+        if framing.snip_edges:
+            return waveforms
+        left = framing.left_mirror
+        length = ops.shape(waveforms)[-1]
+        n_frames = (length + framing.shift // 2) // framing.shift
+        if left < 0:
+            waveforms, left = waveforms[:, -left:], 0
+        right = max(0, framing.size - left - (framing.shift - framing.shift // 2))
+        waveforms = functional.pad_along_axis(waveforms, left, right, mode="symmetric")
+        return waveforms[:, : (n_frames - 1) * framing.shift + framing.size]
 
     def _frame_features(self, waveforms):
         """The features of the whole frames of ``(rows, samples)``: ``(rows, frames, features)``."""
@@ -329,14 +351,16 @@ class KaldiFeatures(_WaveformFrontEnd):
         features = _backend.matmul(spectrum, self._bank)
         if self.use_log_fbank:
             features = functional.log_with_floor(features, "ln", floor=FLOAT32_EPSILON)
+        if energy is not None:  # (expand_dims: LiteRT has no strided slice with a new axis, [..., None])
+            energy = ops.expand_dims(energy, -1)
         if self.kind == "fbank":
             if energy is not None:
-                parts = [features, energy[..., None]] if self.htk_compat else [energy[..., None], features]
+                parts = [features, energy] if self.htk_compat else [energy, features]
                 features = ops.concatenate(parts, axis=-1)
             return features
         features = functional.centered_matmul(features, self._dct, self._dct_sums)
         if energy is not None:  # c0 replaced by the log energy
-            features = ops.concatenate([energy[..., None], features[..., 1:]], axis=-1)
+            features = ops.concatenate([energy, features[..., 1:]], axis=-1)
         if self.htk_compat:  # c0 (or the energy) last; HTK's c0 is sqrt(2) times the orthonormal one
             first = features[..., :1] if self.use_energy else features[..., :1] * math.sqrt(2.0)
             features = ops.concatenate([features[..., 1:], first], axis=-1)
@@ -347,6 +371,9 @@ def _pad_or_cut(x, length: int, axis: int):
     """``x`` cut to ``length`` along ``axis``, or padded with zeros at the end."""
     axis = axis % len(x.shape)
     present = x.shape[axis]
+    if not isinstance(present, int):  # free until run time (an export's): zeros appended, then the first length
+        x = functional.pad_along_axis(x, 0, length, axis=axis)
+        return x[(slice(None),) * axis + (slice(0, length),)]
     if present >= length:
         return x[(slice(None),) * axis + (slice(0, length),)] if present > length else x
     return functional.pad_along_axis(x, 0, length - present, axis=axis)
@@ -586,7 +613,8 @@ class MelFeatures(_WaveformFrontEnd):
             waveforms = _pad_or_cut(waveforms, self.pad_or_trim, axis=-1)
         if self.pad:
             waveforms = functional.pad_along_axis(waveforms, self.pad, self.pad)
-        mel = self._mel_spectrogram(waveforms[..., None])[..., 0]  # (rows, frames, n_mels)
+        # (rows, frames, n_mels); expand_dims, not [..., None]: LiteRT has no strided slice with a new axis
+        mel = self._mel_spectrogram(ops.expand_dims(waveforms, -1))[..., 0]
         if self.drop_last_frame:
             mel = mel[:, :-1]
         if self.log is not None and not self._decibels_inside:

@@ -82,24 +82,24 @@ def pad_along_axis(x, before: int, after: int, mode: str = "constant", axis: int
     if mode not in ("reflect", "symmetric"):
         raise ValueError(f"pad mode must be one of {PAD_MODES}, received mode={mode!r}.")
     length = x.shape[axis]
-    limit = None if length is None else length - 1 if mode == "reflect" else length
+    limit = None if not _is_static(length) else length - 1 if mode == "reflect" else length
     if limit is not None and (before > limit or after > limit):
         raise ValueError(
             f"{mode!r} padding of {max(before, after)} samples needs at least "
             f"{max(before, after) + (mode == 'reflect')} samples along the padded axis, received {length}. "
             "Use pad_mode='constant' or a longer input."
         )
-    x_last = ops.moveaxis(x, axis, -1) if axis != rank - 1 else x
+    # slices and flips along the axis itself: no transposes (TFLiteConverter cannot carry transpose -> concat ->
+    # transpose -> squeeze with builtin ops)
     offset = 1 if mode == "reflect" else 0
+    lead = (slice(None),) * axis
     parts = []
     if before:
-        parts.append(ops.flip(x_last[..., offset : offset + before], axis=-1))
-    parts.append(x_last)
+        parts.append(ops.flip(x[lead + (slice(offset, offset + before),)], axis=axis))
+    parts.append(x)
     if after:
-        end = -offset if offset else None
-        parts.append(ops.flip(x_last[..., -after - offset : end], axis=-1))
-    padded = ops.concatenate(parts, axis=-1)
-    return ops.moveaxis(padded, -1, axis) if axis != rank - 1 else padded
+        parts.append(ops.flip(x[lead + (slice(-after - offset, -offset if offset else None),)], axis=axis))
+    return ops.concatenate(parts, axis=axis)
 
 
 def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_value=0.0):
@@ -123,6 +123,8 @@ def frame(x, frame_length: int, hop_length: int, pad_end: bool = False, pad_valu
             x = pad_along_axis(x, 0, max(0, target - length), constant_value=pad_value)[..., :target]
         else:
             x = pad_along_axis(x, 0, frame_length, constant_value=pad_value)[..., :target]
+    if _backend.EXPORTING:  # the export backend's framing: no length-dependent slice (a free length traces)
+        return _backend.frame(x, frame_length, hop_length)
     return _reshape_frame(x, frame_length, hop_length)
 
 
@@ -189,7 +191,7 @@ def _native_frame(x, frame_length: int, hop_length: int):
     """:func:`frame` by the backend's own framing op (:func:`kapre._backend.frame`: a strided view on PyTorch, one
     op on TensorFlow, a gather XLA feeds to the FFT on JAX) where the length is static and at least one frame."""
     length = x.shape[-1]
-    if length is None or length < frame_length:
+    if not _is_static(length) or length < frame_length:  # unknown, or symbolic (an export's free length)
         return frame(x, frame_length, hop_length)
     return _backend.frame(x, frame_length, hop_length)
 
@@ -330,7 +332,7 @@ def phase(spectrum, approx_atan_accuracy: int | None = None):
     """Phase (radians, in ``[-pi, pi]``) of a complex tensor, with a zero gradient at exactly-zero bins;
     ``approx_atan_accuracy`` selects the continued-fraction arctan (:func:`atan2_continued_fraction`) that LiteRT's
     builtin ops can run."""
-    real, imag = ops.real(spectrum), ops.imag(spectrum)
+    real, imag = _backend.parts(spectrum)
     if approx_atan_accuracy:
         return atan2_continued_fraction(imag, real, approx_atan_accuracy)
     return safe_angle(real, imag)
@@ -506,7 +508,7 @@ def map_frame_chunks(
     chunk, this is ``fn(signals)``.
     """
     total = num_frames(signals.shape[-1], frame_length, hop_length)
-    if not total or total <= per_chunk:
+    if not _is_static(total) or not total or total <= per_chunk or max_chunks <= 1:
         return fn(signals)
     if loop and None not in signals.shape[:-1]:
         return _loop_frame_chunks(fn, signals, frame_length, hop_length, total, per_chunk)
@@ -559,6 +561,8 @@ def _frames_times(signals, frame_length: int, hop_length: int, matrix):
     """The frames of ``(rows, samples)`` times ``matrix``: ``(rows, frames, matrix columns)``, as one 2-D product
     (PyTorch runs a 3-D product of strided frames as a batched one over copies: 10x slower)."""
     frames = _native_frame(signals, frame_length, hop_length)
+    if _backend.EXPORTING:  # kapre.export: a batched product, no reshape (tf2onnx 1.16 merges the reshapes around
+        return _backend.matmul(frames, matrix[None])  # a 2-D product into a wrong Reshape [0, -1])
     rows, n_frames = (size if _is_static(size) else ops.shape(frames)[axis]
                       for axis, size in enumerate(frames.shape[:2]))
     product = _backend.matmul(ops.reshape(frames, (rows * n_frames, frame_length)), matrix)
@@ -1003,6 +1007,91 @@ def _recurrence_loop(x, coef, initial, axis: int):
     return ops.moveaxis(smoothed, 0, axis), last
 
 
+# Levels of blocks of the export smoother (:func:`_smoothing_free_length`) below its dense top level: the top is a
+# (T / 32**2)-square matrix, 1 x 1 for up to 1,024 frames, 98 x 98 for 100,000.
+EXPORT_SMOOTHING_LEVELS = 2
+
+
+def _dims(x):
+    """``x``'s shape, each axis a Python int where static, else its size in the graph."""
+    return tuple(size if _is_static(size) else ops.shape(x)[axis] for axis, size in enumerate(x.shape))
+
+
+def _dense_recurrence(u, log_decay, initial):
+    """``M[t] = a M[t-1] + u[t]`` along the last axis of ``u`` ``(G, N, T)`` (``T`` free), ``a = exp(log_decay)``
+    (a finite Python float, or a tensor ``()`` or ``(G,)``), ``M[-1] = initial`` ``(G, N)``: one product with the
+    ``(T, T)`` matrix of decay powers, built in the graph from the length."""
+    dtype = _pcen_float_dtype(u)
+    length = _dims(u)[-1]
+    steps = ops.arange(length, dtype=dtype)  # (the dtype given: Keras' PyTorch arange cannot infer one from a SymInt)
+    lags = ops.expand_dims(steps, 1) - ops.expand_dims(steps, 0)  # (T, T): i - j
+    decay = ops.reshape(ops.cast(log_decay, dtype), (-1, 1, 1))  # (G or 1, 1, 1)
+    powers = ops.exp(ops.maximum(lags, ops.zeros_like(lags)) * decay)  # no inf above the diagonal
+    matrix = ops.where(lags >= 0, powers, ops.zeros_like(powers))
+    entry = ops.exp((steps + 1.0) * decay)  # (G or 1, 1, T): a**(t + 1)
+    return _backend.matmul(u, ops.transpose(matrix, (0, 2, 1))) + entry * ops.expand_dims(initial, -1)
+
+
+def _blocked_free_length(u, log_decay, initial, levels: int, zero=None):
+    """:func:`_recurrence_time_last` for a free length ``T`` (an export's: no branch on it, no loop): ``levels``
+    levels of blocks of :data:`SMOOTHING_BLOCK` frames (the signal padded to whole blocks), then
+    :func:`_dense_recurrence` over the last level's block ends. ``log_decay``: a finite Python float, or a tensor
+    ``()`` or ``(G,)``."""
+    if levels == 0:
+        return _dense_recurrence(u, log_decay, initial)
+    block = SMOOTHING_BLOCK
+    dtype = _pcen_float_dtype(u)
+    groups, rows, length = _dims(u)
+    n_blocks = (length + block - 1) // block
+    # a static pad, then a slice to whole blocks (no pad width computed from the length)
+    u = ops.pad(u, [(0, 0), (0, 0), (0, block - 1)])[..., : n_blocks * block]
+    matrix, powers = _decay_tables(log_decay, block, dtype, zero)  # (block, block) or (G, block, block)
+    zero_state = _backend.matmul(ops.reshape(u, (groups, -1, block)), ops.swapaxes(matrix, -1, -2))
+    zero_state = ops.reshape(zero_state, (groups, rows, n_blocks, block))
+    ends = _blocked_free_length(zero_state[..., block - 1], log_decay * block, initial, levels - 1, zero)
+    carried = ops.concatenate([ops.expand_dims(initial, -1), ends[..., :-1]], axis=-1)  # entering each block
+    smoothed = zero_state + ops.reshape(powers, (-1, 1, 1, block)) * ops.expand_dims(carried, -1)
+    return ops.reshape(smoothed, (groups, rows, n_blocks * block))[..., :length]
+
+
+def _smoothing_free_length(x, coef, initial_state, axis: int):
+    """:func:`exponential_smoothing` as :mod:`kapre.export` traces it: the batch and time axes free (symbolic),
+    no branch on a length and no loop (no TensorList: tf2onnx and LiteRT's builtins cannot carry one), by
+    :func:`_blocked_free_length`; the frame shape (bands, channels) static."""
+    shape = tuple(x.shape)
+    rank = len(shape)
+    dtype = _pcen_float_dtype(x)
+    x = ops.cast(x, dtype)
+    if initial_state is None:
+        initial_state = ops.take(x, 0, axis=axis)
+    initial_state = ops.cast(initial_state, dtype)
+    frame_shape = shape[1:axis] + shape[axis + 1:]
+    if not all(_is_static(d) for d in frame_shape):
+        raise ValueError(f"Exporting PCEN's smoother needs a static frame shape (bands, channels), received "
+                         f"{frame_shape}.")
+    kind, log_decay, coef, zero = _resolve_coefficient(coef, dtype, frame_shape)
+    if kind == "float" and coef == 1.0:  # no smoothing
+        return x, ops.squeeze(_pcen_slice(x, -1, None, axis), axis)
+    dims = _dims(x)
+    batch, length = dims[0], dims[axis]
+    groups = math.prod(frame_shape)
+    others = [d for d in range(1, rank) if d != axis]
+    u = ops.transpose(x, (*others, 0, axis))  # (frame..., batch, time)
+    state = ops.transpose(initial_state, (*range(1, rank - 1), 0))  # (frame..., batch)
+    if kind == "per_element":  # the elements as the products' batch axis, one decay each
+        u = ops.reshape(u, (groups, batch, length)) * ops.reshape(coef, (groups, 1, 1))
+        state = ops.reshape(state, (groups, batch))
+    else:
+        u = ops.reshape(u * coef, (1, -1, length))
+        state = ops.reshape(state, (1, -1))
+    smoothed = _blocked_free_length(u, log_decay, state, EXPORT_SMOOTHING_LEVELS, zero)
+    last = ops.reshape(smoothed[..., -1], (*frame_shape, batch))
+    smoothed = ops.reshape(smoothed, (*frame_shape, batch, length))
+    inverse = np.argsort((*others, 0, axis))
+    smoothed = ops.transpose(smoothed, tuple(int(i) for i in inverse))
+    return smoothed, ops.transpose(last, (rank - 2, *range(rank - 2)))
+
+
 def _resolve_coefficient(coef, dtype: str, frame_shape):
     """``(kind, log_decay, coef, zero)``: ``kind`` ``'float'`` (a Python float; ``log_decay = log(1 - coef)`` in
     float64, ``-inf`` at 1), ``'scalar'`` (a tensor of one value) or ``'per_element'`` (a tensor broadcast to
@@ -1026,7 +1115,7 @@ def _resolve_coefficient(coef, dtype: str, frame_shape):
                              f"{frame_shape}.")
         kind, coef = "per_element", ops.reshape(ops.broadcast_to(coef, tuple(frame_shape)), (-1,))
     # kapre._backend.minimum: PyTorch's keras.ops.minimum returns float32 for float64
-    return kind, ops.log1p(-_backend.minimum(coef, ops.full_like(coef, below_one))), coef, coef >= 1.0
+    return kind, _log1p(-_backend.minimum(coef, ops.full_like(coef, below_one))), coef, coef >= 1.0
 
 
 def exponential_smoothing(x, coef, initial_state=None, axis: int = 1, method: str | None = None):
@@ -1065,6 +1154,8 @@ def exponential_smoothing(x, coef, initial_state=None, axis: int = 1, method: st
     axis = axis % rank
     if axis == 0:
         raise ValueError("axis must not be 0, the batch axis, received axis=0.")
+    if _backend.EXPORTING:  # kapre.export: free batch and time axes, no loop
+        return _smoothing_free_length(x, coef, initial_state, axis)
     dtype = _pcen_float_dtype(x)
     x = ops.cast(x, dtype)
     length = shape[axis]
@@ -1139,6 +1230,30 @@ def _pcen_slice(x, start: int, stop: int, axis: int):
     return x[tuple(index)]
 
 
+def _log1p(x):
+    """``log1p(x)``; exporting, without the op (tf2onnx 1.17 has no ``Log1p`` conversion): ``log(1 + x) * x / ((1
+    + x) - 1)`` (Goldberg's correction: exact to a few ulps), ``x`` where ``1 + x`` rounds to 1."""
+    if not _backend.EXPORTING:
+        return ops.log1p(x)
+    one_plus = 1.0 + x
+    rounded = one_plus - 1.0
+    nonzero = rounded != 0
+    ratio = x / ops.where(nonzero, rounded, ops.ones_like(rounded))
+    return ops.where(nonzero, ops.log(one_plus) * ratio, x)
+
+
+def _expm1(x):
+    """``expm1(x)``; exporting, without the op (tf2onnx 1.17 has no ``Expm1`` conversion): ``(u - 1) * x / log(u)``,
+    ``u = exp(x)`` (Kahan's correction), ``x`` where ``u`` rounds to 1."""
+    if not _backend.EXPORTING:
+        return ops.expm1(x)
+    u = ops.exp(x)
+    less = u - 1.0
+    inexact = (u != 1.0) & (less != -1.0)
+    log_u = ops.log(ops.where(inexact, u, ops.full_like(u, 2.0)))
+    return ops.where(inexact, less * x / log_u, ops.where(u == 1.0, x, less))
+
+
 def _pcen_is_number(value) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
@@ -1152,7 +1267,7 @@ def pcen_compression(x, smoother, gain=0.98, bias=2.0, power=0.5, eps: float = 1
     to ``x`` (then ``bias > 0`` and ``power > 0``: the general formula, differentiable in each)."""
     y = x * ops.exp(-gain * ops.log(smoother + eps))
     if _pcen_is_number(power) and power == 0:
-        return ops.log1p(y)
+        return _log1p(y)
     if _pcen_is_number(bias) and bias == 0:
         if _pcen_is_number(power) and power >= 1:
             return ops.power(y, power)
@@ -1160,8 +1275,8 @@ def pcen_compression(x, smoother, gain=0.98, bias=2.0, power=0.5, eps: float = 1
         safe = ops.where(positive, y, ops.ones_like(y))
         return ops.where(positive, ops.exp(power * ops.log(safe)), ops.zeros_like(y))
     if _pcen_is_number(bias) and _pcen_is_number(power):
-        return float(bias) ** float(power) * ops.expm1(power * ops.log1p(y / bias))
-    return ops.exp(power * ops.log(bias)) * ops.expm1(power * ops.log1p(y / bias))
+        return float(bias) ** float(power) * _expm1(power * _log1p(y / bias))
+    return ops.exp(power * ops.log(bias)) * _expm1(power * _log1p(y / bias))
 
 
 def pcen(x, coef, gain=0.98, bias=2.0, power=0.5, eps: float = 1e-6, initial_state=None, axis: int = 1,
@@ -1192,7 +1307,8 @@ def pcen(x, coef, gain=0.98, bias=2.0, power=0.5, eps: float = 1e-6, initial_sta
         reference = max_filter(x, max_size, max_axis)
     if initial_state is None:
         length = x.shape[axis]
-        initial_state = ops.ones_like(ops.take(x, 0, axis=axis) if length != 0 else ops.sum(x, axis=axis))
+        exporting_or_frames = _backend.EXPORTING or length != 0  # (exporting: a free length, at least one frame)
+        initial_state = ops.ones_like(ops.take(x, 0, axis=axis) if exporting_or_frames else ops.sum(x, axis=axis))
     smoother, state = exponential_smoothing(reference, coef, initial_state, axis=axis, method=method)
     return pcen_compression(x, smoother, gain, bias, power, eps), state
 
@@ -1317,7 +1433,9 @@ def gaussian_pooling(power, windows, stride: int):
             [ops.zeros((n_filters, rows, after), dtype)] if after else [])
         padded = ops.concatenate(parts, axis=-1) if len(parts) > 1 else power
     else:  # the leading pad depends on the length: pad by its largest value, then slice
-        total = ops.maximum((n_frames - 1) * stride + kernel_size - length, 0)
+        total = (n_frames - 1) * stride + kernel_size - length  # at least kernel_size - stride
+        if kernel_size < stride:  # (else never negative: no maximum, so a SymInt stays one under torch.export)
+            total = ops.maximum(total, 0)
         most = (kernel_size - 1) // 2
         padded = pad_along_axis(power, most, pieces * stride + kernel_size)
         first = most - total // 2
@@ -1331,6 +1449,20 @@ def gaussian_pooling(power, windows, stride: int):
     for piece in range(1, pieces):
         pooled = pooled + products[:, :, piece : piece + n_frames, piece]
     return pooled
+
+
+def _gabor_power_direct(signals, centers, sigmas, kernel_size: int):
+    """:func:`gabor_filterbank_power` as a direct correlation, for :mod:`kapre.export` (no FFT, no complex tensor;
+    a free length): one convolution of the signals with the real and the imaginary taps (``2 * n_filters``
+    output channels), ``'same'`` padding at stride 1 (``(K - 1) // 2`` zeros before, ``K // 2`` after: static).
+    Returns ``(n_filters, rows, samples)``."""
+    real, imag = gabor_impulse_responses(centers, sigmas, _constants.gabor_time_axis(kernel_size))
+    taps = ops.transpose(ops.concatenate([real, imag], axis=0), (1, 0))  # (K, 2 * n_filters)
+    padded = pad_along_axis(signals, (kernel_size - 1) // 2, kernel_size // 2)
+    filtered = ops.transpose(apply_fir_filters(padded, taps), (2, 0, 1))  # (2 * n_filters, rows, samples)
+    n_filters = real.shape[0]
+    real, imag = filtered[:n_filters], filtered[n_filters:]
+    return real * real + imag * imag
 
 
 def leaf_filterbank(signals, kernel, widths, kernel_size: int, stride: int, rows_per_chunk: int | None = None):
@@ -1356,6 +1488,10 @@ def leaf_filterbank(signals, kernel, widths, kernel_size: int, stride: int, rows
     dtype = keras_backend.standardize_dtype(signals.dtype)
     centers, sigmas = gabor_constraint(ops.cast(kernel, dtype), kernel_size)
     windows = gaussian_lowpass_windows(ops.cast(widths, dtype), kernel_size)
+    floor = ops.convert_to_tensor(np.asarray(LEAF_FLOOR, dtype))
+    if _backend.EXPORTING:  # kapre.export: a direct convolution (no FFT, no complex tensor, a free length)
+        pooled = gaussian_pooling(_gabor_power_direct(signals, centers, sigmas, kernel_size), windows, stride)
+        return _backend.maximum(ops.transpose(pooled, (1, 2, 0)), floor)
     n_fft = _leaf_fft_length(ops.shape(signals)[-1], kernel_size)
     spectra = _gabor_spectra(centers, sigmas, kernel_size, n_fft)
     rows = signals.shape[0]
@@ -1366,7 +1502,7 @@ def leaf_filterbank(signals, kernel, widths, kernel_size: int, stride: int, rows
             gaussian_pooling(_filtered_power(signals[first : first + rows_per_chunk], spectra, kernel_size, n_fft),
                              windows, stride)
             for first in range(0, rows, rows_per_chunk)], axis=1)
-    return _backend.maximum(ops.transpose(pooled, (1, 2, 0)), ops.convert_to_tensor(np.asarray(LEAF_FLOOR, dtype)))
+    return _backend.maximum(ops.transpose(pooled, (1, 2, 0)), floor)
 
 
 # ==== end section: leaf ====

@@ -192,7 +192,7 @@ class MelSpectrogram(KapreLayer):
             time_axis = 1 if self._input_format == V.CH_LAST else 2
             inputs = functional.pad_along_axis(inputs, half, half, mode=self.pad_mode, axis=time_axis)
         forced = self._max_chunks is not None or self._loop_chunks is not None  # chunking forced (tests)
-        if self._eager_path is None or forced or not self._eager_path.applies():
+        if self._eager_path is None or forced or _backend.EXPORTING or not self._eager_path.applies():
             return self._compute_generic(inputs)
         mel = self._eager_path(
             inputs,
@@ -243,7 +243,7 @@ class MelSpectrogram(KapreLayer):
 
     def _mel_of_chunk(self, waveforms):
         amin = self._effective_amin()
-        if self._eager_path is not None:  # PyTorch under torch.compile: the fused chunk
+        if self._eager_path is not None and not _backend.EXPORTING:  # PyTorch under torch.compile: the fused chunk
             return self._eager_path.chunk(
                 waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,
                 self._block_weights, self.power, amin,

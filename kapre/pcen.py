@@ -228,7 +228,7 @@ class PCEN(KapreLayer):
         alpha = _backend.minimum(alpha, ones)
         root = _backend.maximum(root, ones)
         smooth = _backend.minimum(_backend.maximum(smooth, ops.zeros_like(smooth)), ones)
-        if initial_state is None and x.shape[axis] != 0:  # LEAF: M[-1] = the smoother's first input frame
+        if initial_state is None and (_backend.EXPORTING or x.shape[axis] != 0):  # LEAF: M[-1] = the first frame
             first = ops.take(x, 0, axis=axis)
             first = ops.where(first < 0, ops.zeros_like(first), first)
             initial_state = functional.max_filter(first, p.max_size, max_axis - 1)

@@ -221,7 +221,8 @@ class STFT(KapreLayer):
                 pad_mode=f.pad_mode, pad_begin=f.pad_begin, pad_end=f.pad_end,
             )  # (batch, ch, time, freq)
         if self._output_format == V.CH_LAST:
-            spectrum = ops.transpose(spectrum, (0, 2, 3, 1))
+            # exporting (kapre.export), the spectrum is held as parts: a trailing (real, imag) axis
+            spectrum = ops.transpose(spectrum, (0, 2, 3, 1, 4) if _backend.EXPORTING else (0, 2, 3, 1))
         return spectrum
 
 
@@ -356,7 +357,13 @@ class _ComplexToRealLayer(KapreLayer):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs):
+        # remembered for export: kapre.export holds a complex input as a real tensor of parts (trailing axis 2)
+        self._takes_complex = "complex" in str(inputs.dtype)
         return keras.KerasTensor(tuple(inputs.shape), dtype=self.output_dtype(inputs.dtype))
+
+    def _held_as_parts(self, inputs) -> bool:
+        """Whether ``inputs`` is a complex spectrum held as parts (a model traced by :mod:`kapre.export`)."""
+        return _backend.EXPORTING and getattr(self, "_takes_complex", False) and "complex" not in str(inputs.dtype)
 
     def _finish(self, values, input_dtype):
         return self.to_output_dtype(values, input_dtype)
@@ -393,8 +400,14 @@ class Magnitude(_ComplexToRealLayer):
         self.power = float(power)
 
     def call(self, inputs):
+        if self._held_as_parts(inputs):
+            real, imag = _backend.parts(inputs)
+            values = real * real + imag * imag if self.power == 2.0 else functional.magnitude_from_parts(real, imag)
+            return self._finish(values, inputs.dtype)
         if self.power == 2.0:
             return self._finish(functional.power(inputs), inputs.dtype)
+        if _backend.EXPORTING and "complex" not in str(inputs.dtype):  # a real input: its absolute value
+            return self._finish(ops.abs(inputs), inputs.dtype)
         return self._finish(functional.magnitude(inputs), inputs.dtype)
 
 
@@ -430,7 +443,8 @@ class Phase(_ComplexToRealLayer):
     _config_keys = ("approx_atan_accuracy",)
 
     def call(self, inputs):
-        V.check_complex_input("Phase", inputs.dtype)
+        if not self._held_as_parts(inputs):
+            V.check_complex_input("Phase", inputs.dtype)
         return self._finish(functional.phase(inputs, self.approx_atan_accuracy), inputs.dtype)
 
 

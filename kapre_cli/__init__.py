@@ -14,7 +14,7 @@ import os
 import re
 
 from kapre_cli.parser import build_parser as _build_parser
-from kapre_cli.parser import frontend_error
+from kapre_cli.parser import format_for, frontend_error
 
 __all__ = ["main", "build_parser", "version"]
 
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kapre`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     problem = frontend_error(args)  # a --frontend that conflicts with other options: before the backend is imported
+    if args.command == "export":  # kapre export: FILE's suffix and --format
+        problem = problem or format_for(args.output, args.format)[1]
     if problem:
         args.command_parser.error(problem)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up logging, if it is imported

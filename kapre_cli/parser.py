@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 
 __all__ = ["FEATURES", "CHROMA_SOURCES", "C1_HZ", "WINDOWS", "build_parser", "add_feature_options", "positive_int",
            "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
            "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in", "FRONTENDS", "Frontend",
            "FEATURE_DESTS", "FLAGS", "frontend_arg", "frontend_problem", "frontend_error",
-           "check_frontend_args"]
+           "check_frontend_args", "EXPORT_FORMATS", "export_format", "format_for"]
 
 FEATURES = ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt", "chroma")
 CHROMA_SOURCES = ("stft", "cqt")
@@ -485,6 +486,66 @@ def _add_stream(sub) -> argparse.ArgumentParser:
     return stream
 
 
+EXPORT_FORMATS = {"keras": ".keras", "onnx": ".onnx", "litert": ".tflite"}  # kapre export --format: the suffix
+
+
+def export_format(text: str) -> str:
+    """``kapre export --format``: keras, onnx or litert (any case; ``tflite`` is litert's former name)."""
+    name = text.strip().lower()
+    name = "litert" if name == "tflite" else name
+    if name not in EXPORT_FORMATS:
+        raise argparse.ArgumentTypeError(f"unknown format {text!r}: expected {', '.join(EXPORT_FORMATS)}")
+    return name
+
+
+_EXPORT_SUFFIXES = {suffix: name for name, suffix in EXPORT_FORMATS.items()}
+
+
+def format_for(path: str, given: str | None) -> tuple[str | None, str | None]:
+    """The format of ``path`` (``--format`` ``given``, else from its suffix) and a problem in one line, or ``None``."""
+    suffix = os.path.splitext(path)[1]
+    implied = _EXPORT_SUFFIXES.get(suffix.lower())
+    if given is None:
+        if implied is None:
+            shown = f"the suffix {suffix!r}" if suffix else "no suffix"
+            return None, (f"{path} has {shown}: name a .keras, .onnx or .tflite file, or give --format "
+                          f"{'|'.join(EXPORT_FORMATS)}")
+        given = implied
+    if implied is not None and implied != given:
+        return None, (f"--format {given} and the suffix of {path} ({suffix}, {implied}) disagree: name a "
+                      f"{EXPORT_FORMATS[given]} file, or give --format {implied}")
+    if given == "keras" and suffix != ".keras":
+        return None, f"--format keras writes a .keras file (keras.saving.load_model reads no other): name {path}.keras"
+    return given, None
+
+
+def _add_export(sub) -> argparse.ArgumentParser:
+    export = sub.add_parser(
+        "export", help="write a front-end as a .keras, ONNX or LiteRT model and check it in its runtime",
+        description="Build the front-end a CONFIG file describes (the files kapre extract --config takes: feature "
+                    "options as JSON, a Keras layer config, or a kapre-frontend.json) as a Keras model with free "
+                    "batch and length axes, write it to FILE (keras: model.save; onnx: kapre.export.to_onnx; litert: "
+                    "kapre.export.to_litert, builtin ops only), run it once in its runtime (keras.saving.load_model, "
+                    "ONNX Runtime, the LiteRT interpreter) on a test signal (2 examples of 1 s at the front-end's "
+                    "sample rate: a chirp over noise, and noise) and report the largest deviation from the Keras "
+                    "model, the output shape and the file size.",
+        epilog="Exit status: 0 success, 1 a converter fails (other than with kapre.export.ExportError), the exported "
+               "file does not run in its runtime, or a converter's or runtime's package is missing, 2 invalid "
+               "options, a CONFIG that cannot be read or is not a front-end, an output path that cannot be written, "
+               "a front-end that cannot be exported to the format (kapre.export.ExportError). FILE is written only "
+               "once the export has run in its runtime: on any error it is left as it was.")
+    export.add_argument("config", metavar="CONFIG.json",
+                        help="the front-end: feature options as JSON ({\"feature\": \"mel\", \"sr\": 16000, ...}), a "
+                             "Keras layer config, or a kapre-frontend.json written by kapre extract")
+    export.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the model to write: FILE.keras, FILE.onnx or FILE.tflite (its folder must exist; "
+                             "replaced if it exists)")
+    export.add_argument("--format", type=export_format, default=None, metavar="|".join(EXPORT_FORMATS),
+                        help="keras (a .keras file), onnx or litert (a .tflite flatbuffer) (default: from FILE's "
+                             "suffix, .keras, .onnx or .tflite)")
+    return export
+
+
 def _add_info(sub) -> argparse.ArgumentParser:
     return sub.add_parser("info", help="versions, the Keras backend in use and its devices",
                           description="Print the versions of kapre, Keras and the backend, the backend in use and "
@@ -501,7 +562,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kapre {version}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_demo, _add_extract, _add_show, _add_invert, _add_stream, _add_info):
+    for add in (_add_demo, _add_extract, _add_show, _add_invert, _add_stream, _add_export, _add_info):
         subparser = add(sub)
         subparser.set_defaults(command_parser=subparser)  # errors after parsing print this command's usage
     return parser

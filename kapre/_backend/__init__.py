@@ -47,3 +47,6 @@ if _name == "torch":
 else:
     EAGER_MEL_PATH = None
     EAGER_STREAMING = None
+
+# True while kapre.export.export_mode() has put kapre._backend.portable's functions in place of these
+EXPORTING = False

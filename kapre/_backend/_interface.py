@@ -15,6 +15,7 @@ INTERFACE = (
     "arctan2",
     "magnitude",
     "make_complex",
+    "parts",
     "constant",
     "call_compiled_when_eager",
     "compile_function",

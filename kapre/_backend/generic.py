@@ -145,6 +145,11 @@ def make_complex(real, imag):
     return ops.view_as_complex(ops.stack([real, imag], axis=-1))
 
 
+def parts(spectrum):
+    """``(real, imag)`` of a complex tensor (the export backend holds complex values as a trailing axis of two)."""
+    return ops.real(spectrum), ops.imag(spectrum)
+
+
 def constant(array: np.ndarray, dtype: str):
     """A backend tensor holding ``array`` in ``dtype``."""
     return ops.convert_to_tensor(np.asarray(array, dtype=dtype), dtype=dtype)

@@ -21,6 +21,7 @@ from kapre._backend.generic import max_frame_chunks as max_frame_chunks
 from kapre._backend.generic import maximum as maximum
 from kapre._backend.generic import minimum as minimum
 from kapre._backend.generic import overlap_add as overlap_add
+from kapre._backend.generic import parts as parts
 from kapre._backend.generic import windowed_transforms
 
 __all__ = list(INTERFACE)

@@ -1,12 +1,12 @@
-"""The ``kapre`` command: ``kapre demo``, ``kapre extract``, ``kapre show``, ``kapre invert``, ``kapre stream`` and
-``kapre info``.
+"""The ``kapre`` command: ``kapre demo``, ``kapre extract``, ``kapre show``, ``kapre invert``, ``kapre stream``,
+``kapre export`` and ``kapre info``.
 
 Run ``kapre --help`` or ``kapre COMMAND --help``. The arguments are parsed by :mod:`kapre_cli` (standard library
 only, so that ``--help`` and ``--version`` answer without importing a backend); the commands run here, with kapre's
 own layers on the active Keras backend (``KERAS_BACKEND``); see ``docs/cli.md``. One module per command
 (:mod:`kapre.cli.demo`, :mod:`kapre.cli.extract`, :mod:`kapre.cli.show`, :mod:`kapre.cli.invert`,
-:mod:`kapre.cli.stream`, :mod:`kapre.cli.info`), the shared feature options in :mod:`kapre.cli.options`; the
-batching of files of different lengths is the library's :mod:`kapre.extraction`.
+:mod:`kapre.cli.stream`, :mod:`kapre.cli.export`, :mod:`kapre.cli.info`), the shared feature options in
+:mod:`kapre.cli.options`; the batching of files of different lengths is the library's :mod:`kapre.extraction`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import sys
 import warnings
 
-from kapre.cli import demo, extract, info, invert, show, stream
+from kapre.cli import demo, export, extract, info, invert, show, stream
 from kapre.cli.extract import FRONTEND_NAME, MANIFEST_NAME
 from kapre.cli.options import FEATURES, FeatureOptions, build_frontend, mfcc_layer
 from kapre_cli import build_parser
@@ -23,7 +23,8 @@ from kapre_cli import build_parser
 __all__ = ["main", "run_command", "build_parser", "FeatureOptions", "build_frontend", "compute_features",
            "mfcc_layer", "FEATURES", "MANIFEST_NAME", "FRONTEND_NAME"]
 
-_COMMANDS = {"demo": demo, "extract": extract, "show": show, "invert": invert, "stream": stream, "info": info}
+_COMMANDS = {"demo": demo, "extract": extract, "show": show, "invert": invert, "stream": stream, "export": export,
+             "info": info}
 
 
 def compute_features(frontend, waveforms: list) -> list:
