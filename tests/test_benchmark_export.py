@@ -34,8 +34,7 @@ def _log_mel(x):
 
 @pytest.mark.parametrize("build", ["stft_op_graph", "two_stage_graph"])
 def test_hand_built_graphs_equal_numpy_on_any_batch_and_length(build):
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
+    import onnxruntime as ort  # test requirements ([test]): missing, the test fails
     assert np.array_equal(export.hann(W2["n_fft"]), constants.get_window(None, W2["n_fft"]))
     model = getattr(export, build)(FILTERBANK, export.hann(W2["n_fft"]))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
