@@ -14,9 +14,10 @@ n_mels=64)])`` (periodic Hann, Slaney mel, power 2, decibels with an 80 dB floor
   then ``|.|**2``, a ``MatMul`` with the same mel filterbank and the same decibels, built with ``onnx.helper``;
 - ``torchaudio.transforms.MelSpectrogram`` + ``AmplitudeToDB`` (top_db per clip) exported by ``torch.onnx``
   (dynamo), when torchaudio is importable (the test references' folder, ``python tests/references.py``);
-- a prototype of another export formulation (``two_stage_graph``): the DFT in two stages, a grouped ``Conv`` over
-  blocks of samples (framing and window folded in) and a batched ``MatMul``, about 5x fewer multiply-adds than
-  the export's dense DFT matmul; a row to measure a proposal by, not kapre's export.
+- a hand-built graph of a two-stage DFT (``two_stage_graph``, the prototype of the formulation kapre's export now
+  uses, :func:`kapre._backend.portable.framed_filterbank_power`): a grouped ``Conv`` over blocks of samples
+  (framing and window folded in) and a batched ``MatMul``, about 5x fewer multiply-adds than a dense DFT matmul;
+  a row to compare what the exporters emit with a graph written op by op, not kapre's export.
 
 Every ONNX graph's output is checked against kapre's (TensorFlow) before it is timed: a row whose largest error
 exceeds 1e-4 of the output's largest magnitude is not timed. Reported: median / min / max ms of the whole batch,
@@ -55,7 +56,7 @@ GRAPHS = {  # graph -> (label, file in the work folder)
     "kapre-torch": ("kapre.export.to_onnx from PyTorch (torch.onnx dynamo)", "kapre_torch.onnx"),
     "stft-op": ("ONNX STFT op (opset 17) + |.|**2 + mel MatMul, onnx.helper", "stft_op.onnx"),
     "torchaudio": ("torchaudio.transforms.MelSpectrogram + AmplitudeToDB, torch.onnx dynamo", "torchaudio.onnx"),
-    "two-stage": ("prototype: two-stage DFT (grouped Conv + batched MatMul), onnx.helper", "two_stage.onnx"),
+    "two-stage": ("hand-built two-stage DFT (grouped Conv + batched MatMul), onnx.helper", "two_stage.onnx"),
 }
 BACKEND_LABEL = {"tensorflow": "TF", "jax": "JAX", "torch": "PyTorch"}
 SESSIONS = ("default", "threads")  # default SessionOptions; intra_op_num_threads = os.cpu_count()
@@ -192,7 +193,7 @@ def stft_op_graph(filterbank: np.ndarray, window: np.ndarray):
 
 
 def two_stage_graph(filterbank: np.ndarray, window: np.ndarray, n2: int = 16):
-    """A prototype for kapre's export formulation: the same front-end with the DFT in two stages (Cooley-Tukey,
+    """The prototype of kapre's export formulation: the same front-end with the DFT in two stages (Cooley-Tukey,
     ``n_fft = n1 * n2``, ``n2`` dividing ``n_fft`` and ``hop``) instead of one dense ``(n_fft, n_fft + 2)`` matmul,
     about 5x fewer multiply-adds at ``n_fft`` 512, built with ``onnx.helper``; not kapre's export.
 

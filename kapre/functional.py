@@ -16,6 +16,7 @@ from keras import backend as keras_backend
 from keras import ops
 
 from kapre import _backend
+from kapre._backend import portable as _portable
 from kapre._backend.generic import frame as _reshape_frame
 from kapre._frames import CHUNK_SAMPLES, frame_chunks, frames_per_chunk, num_frames, static_frame_chunks
 
@@ -42,6 +43,7 @@ __all__ = [
     "mu_law_encoding",
     "mu_law_decoding",
     "power_spectrogram",
+    "filtered_power_spectrogram",
     "apply_filterbank_blocks",
     "frames_per_chunk",
     "frame_chunks",
@@ -471,7 +473,29 @@ def power_spectrogram(signals, n_fft: int, hop_length: int, window):
     ``hop_length``, zero-padded to ``n_fft``); the backend's own framing op where it has one
     (:func:`kapre._backend.frame`) and ``re**2 + im**2`` taken right after the FFT.
     """
+    if _backend.EXPORTING:  # the export backend frames, windows and transforms in one op chain (no frame tensor)
+        return _portable.framed_rfft_power(signals, window, n_fft, hop_length)
     return _backend.rfft_power(_native_frame(signals, window.shape[0], hop_length) * window, n_fft)
+
+
+def filtered_power_spectrogram(signals, n_fft: int, hop_length: int, window, filterbank: np.ndarray, blocks,
+                               magnitude: bool = False):
+    """:func:`power_spectrogram` (its square root with ``magnitude``) times ``filterbank``: ``(..., samples)`` to
+    ``(..., frames, filterbank.shape[1])``, by the filterbank's dense ``blocks`` (:func:`apply_filterbank_blocks`).
+
+    While a model is traced for export, the export backend's fused form where it applies
+    (:func:`kapre._backend.portable.framed_filterbank_power`: the two-stage DFT with the filterbank's rows in its
+    bin order, no frame tensor, no gather).
+    """
+    transform = safe_sqrt if magnitude else None
+    if _backend.EXPORTING:
+        fused = _portable.framed_filterbank_power(signals, window, n_fft, hop_length, filterbank, transform)
+        if fused is not None:
+            return fused
+    spectrogram = power_spectrogram(signals, n_fft, hop_length, window)
+    if transform is not None:
+        spectrogram = transform(spectrogram)
+    return apply_filterbank_blocks(spectrogram, blocks)
 
 
 def apply_filterbank_blocks(x, blocks):

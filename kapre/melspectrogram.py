@@ -248,10 +248,9 @@ class MelSpectrogram(KapreLayer):
                 waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,
                 self._block_weights, self.power, amin,
             )
-        spectrogram = functional.power_spectrogram(
-            waveforms, self.n_fft, self._framing.hop_length, self._window
-        )  # (batch, ch, frames, freq)
-        if self.power == 1.0:  # the magnitude, with gradient 0 at silent bins (as kapre.Magnitude)
-            spectrogram = functional.safe_sqrt(spectrogram)
-        mel = functional.apply_filterbank_blocks(spectrogram, self._block_weights)
+        # (batch, ch, frames, mels); with power 1 the magnitude, gradient 0 at silent bins (as kapre.Magnitude)
+        mel = functional.filtered_power_spectrogram(
+            waveforms, self.n_fft, self._framing.hop_length, self._window, self._filterbank_values,
+            self._block_weights, magnitude=self.power == 1.0,
+        )
         return functional.decibel(mel, amin) if amin is not None else mel

@@ -220,3 +220,59 @@ def test_export_mode_restores_the_backend():
     with export.export_mode():
         assert export.exporting() and _backend.rfft is not before
     assert not export.exporting() and _backend.rfft is before
+
+
+# The two-stage DFT of the export backend (kapre._backend.portable: framing, window and the DFT as a depthwise
+# convolution and one matmul), against NumPy's FFT: n1 = n_fft / n2 even and odd, a window shorter than n_fft.
+TWO_STAGE_CASES = [(512, 160, 512), (512, 160, 400), (400, 160, 400), (1024, 256, 1024), (100, 10, 90)]
+
+
+@pytest.mark.parametrize("n_fft,hop,win_length", TWO_STAGE_CASES)
+def test_two_stage_dft_kernels_match_numpy_fft(n_fft, hop, win_length):
+    from kapre import constants
+
+    n2 = constants.two_stage_block(n_fft, hop)
+    assert n2 is not None and n_fft % n2 == 0 and hop % n2 == 0
+    stage1, stage2, bins = constants.two_stage_dft_kernels(n_fft, n2)
+    n1, groups = n_fft // n2, n_fft // n2 // 2 + 1
+    frames = np.random.default_rng(n_fft).standard_normal((4, n_fft))
+    blocks = frames.reshape(4, n1, n2)  # [frame, m, r] = sample m * n2 + r
+    a = np.einsum("fmr,mrc->frc", blocks, stage1).reshape(4, 2 * n2, groups)  # [frame, 2 r + part, k1]
+    y = np.einsum("oi,fig->fog", stage2, a)  # [frame, part * n2 + k2, k1]
+    power = (y[:, :n2] ** 2 + y[:, n2:] ** 2).reshape(4, -1)[:, bins]
+    expected = np.abs(np.fft.rfft(frames, n_fft)) ** 2
+    np.testing.assert_allclose(power, expected, rtol=0, atol=1e-12 * expected.max())
+
+
+def test_two_stage_block_needs_a_common_divisor():
+    from kapre import constants
+
+    assert constants.two_stage_block(512, 160) == 16  # n_fft / n2 + 2 n2 = 64, the fewest
+    assert constants.two_stage_block(512, 161) is None  # gcd 1: the dense DFT matmul
+    assert constants.two_stage_block(16, 8) == 4  # a block of 4, 4 blocks per frame
+
+
+@pytest.mark.parametrize("n_fft,hop,win_length", [*TWO_STAGE_CASES, (512, 161, 400)])
+def test_export_mode_power_spectrogram_matches_numpy(n_fft, hop, win_length):
+    """``functional.power_spectrogram`` and the fused mel product in export mode, on the backend, against NumPy (the
+    last case has no common block: the dense DFT matmul); float32, 1e-5 of the largest value."""
+    from kapre import constants, functional
+
+    rng = np.random.default_rng(1)
+    signals = rng.standard_normal((2, 1, 4000)).astype("float32")
+    window = constants.get_window("hann", win_length).astype("float32")
+    filterbank = np.abs(rng.standard_normal((n_fft // 2 + 1, 8)))
+    n_frames = 1 + (signals.shape[-1] - win_length) // hop
+    framed = signals[..., np.arange(n_frames)[:, None] * hop + np.arange(win_length)].astype("float64")
+    power = np.abs(np.fft.rfft(framed * window, n_fft)) ** 2
+    with export.export_mode():
+        got = to_numpy(functional.power_spectrogram(keras.ops.convert_to_tensor(signals), n_fft, hop,
+                                                    keras.ops.convert_to_tensor(window)))
+        mel = {magnitude: to_numpy(functional.filtered_power_spectrogram(
+            keras.ops.convert_to_tensor(signals), n_fft, hop, keras.ops.convert_to_tensor(window), filterbank,
+            [(0, n_fft // 2 + 1, keras.ops.convert_to_tensor(filterbank.astype("float32")))], magnitude=magnitude))
+            for magnitude in (False, True)}
+    np.testing.assert_allclose(got, power, rtol=0, atol=1e-5 * power.max())
+    for magnitude, values in mel.items():
+        expected = (np.sqrt(power) if magnitude else power) @ filterbank
+        np.testing.assert_allclose(values, expected, rtol=0, atol=1e-5 * expected.max())
