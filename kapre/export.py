@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import threading
 
@@ -47,6 +48,7 @@ import numpy as np
 from kapre import _backend
 from kapre._backend import portable as _portable
 from kapre._backend._export_error import ExportError
+from kapre._backend.litert_runtime import INPUT_NAMES_KEY
 
 __all__ = ["ExportError", "export_mode", "exporting", "run_litert", "run_onnx", "to_litert", "to_onnx"]
 
@@ -136,8 +138,24 @@ def to_onnx(model, path, input_shape=None, opset: int | None = None) -> str:
     model, path, route = _as_model(model, input_shape), _prepared_path(path), _route()
     with export_mode():
         signature = [_signature(model)] if keras.backend.backend() != "torch" else _signature(model)
-        _write_via_temporary(path, lambda target: route.to_onnx(model, target, signature, opset))
+
+        def write(target: str) -> None:
+            route.to_onnx(model, target, signature, opset)
+            _record_input_names(target, model)
+
+        _write_via_temporary(path, write)
     return path
+
+
+def _record_input_names(path: str, model) -> None:
+    """The model's input names, in order, as an ONNX metadata property (tf2onnx orders the inputs by name):
+    :func:`run_onnx` takes a list in the model's order."""
+    import onnx
+
+    proto = onnx.load(path)
+    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
+                                        INPUT_NAMES_KEY: json.dumps([x.name for x in model.inputs])})
+    onnx.save(proto, path)
 
 
 def to_litert(model, path, input_shape=None) -> str:
@@ -149,20 +167,37 @@ def to_litert(model, path, input_shape=None) -> str:
     return path
 
 
-def run_onnx(path, inputs: list) -> list[np.ndarray]:
-    """Run an ONNX file with ONNX Runtime (CPU) on ``inputs`` (in the model's input order); the outputs."""
+def run_onnx(path, inputs) -> list[np.ndarray]:
+    """Run an ONNX file with ONNX Runtime (CPU); the outputs, in the model's order.
+
+    ``inputs``: a list in the model's input order (as :func:`to_onnx` recorded it), or a dict by input name.
+    """
     try:
         import onnxruntime
     except ImportError as error:
         raise ExportError("Running an ONNX file needs ONNX Runtime: pip install onnxruntime.") from error
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
     names = [x.name for x in session.get_inputs()]
-    if len(names) != len(inputs):
-        raise ExportError(f"{path} takes {len(names)} inputs ({names}); received {len(inputs)}.")
+    recorded = session.get_modelmeta().custom_metadata_map.get(INPUT_NAMES_KEY)
+    feed = _feed(path, names, json.loads(recorded) if recorded else None, inputs)
     outputs = [x.name for x in session.get_outputs()]
     if all(_numbered(name) for name in outputs):  # tf2onnx names them output_0, output_1, ... in any order
         outputs = sorted(outputs, key=_number_in)
-    return session.run(outputs, {name: np.asarray(x) for name, x in zip(names, inputs, strict=True)})
+    return session.run(outputs, {name: np.asarray(x) for name, x in feed.items()})
+
+
+def _feed(path, names: list[str], recorded: list[str] | None, inputs) -> dict:
+    """``{file input name: value}`` from a dict by name, or from a list in the model's order: the ``recorded`` order
+    where the file has one (and it names the file's inputs), else the file's own order."""
+    if isinstance(inputs, dict):
+        if sorted(inputs) != sorted(names):
+            raise ExportError(f"{path} takes the inputs {names}; received {sorted(inputs)}.")
+        return dict(inputs)
+    inputs = list(inputs)
+    if len(names) != len(inputs):
+        raise ExportError(f"{path} takes {len(names)} inputs ({names}); received {len(inputs)}.")
+    order = recorded if recorded is not None and sorted(recorded) == sorted(names) else names
+    return dict(zip(order, inputs, strict=True))
 
 
 def _numbered(name: str) -> bool:
@@ -170,19 +205,23 @@ def _numbered(name: str) -> bool:
     return head == "output" and tail.isdigit()
 
 
-def run_litert(path, inputs: list) -> list[np.ndarray]:
-    """Run a LiteRT file with the LiteRT interpreter on ``inputs`` (in the order of the model's inputs; any batch
-    size and length: the signature runner resizes the inputs); the outputs in the model's order."""
+def run_litert(path, inputs) -> list[np.ndarray]:
+    """Run a LiteRT file with the LiteRT interpreter (any batch size and length: the signature runner resizes the
+    inputs); the outputs in the model's order.
+
+    ``inputs``: a list in the model's input order (as :func:`to_litert` recorded it), or a dict by input name.
+    """
     from kapre._backend.litert_runtime import interpreter as litert_interpreter
+    from kapre._backend.litert_runtime import recorded_input_names
 
     runner = litert_interpreter(os.fspath(path)).get_signature_runner()
     names = list(runner.get_input_details())
-    if len(names) != len(inputs):
-        raise ExportError(f"{path} takes {len(names)} inputs ({names}); received {len(inputs)}.")
-    if len(names) > 1:  # the SavedModel routes keep the inputs' names; numbered ones (args_0_0, ...) sort by number
-        names = sorted(names, key=_number_in) if all(any(c.isdigit() for c in n) for n in names) else names
+    recorded = recorded_input_names(os.fspath(path))
+    if recorded is None and len(names) > 1 and all(any(c.isdigit() for c in n) for n in names):
+        names = sorted(names, key=_number_in)  # litert-torch numbers them: args_0_0, args_0_1, ...
+    feed = _feed(path, names, recorded, inputs)
     results = runner(**{name: np.asarray(x, "float32") if np.asarray(x).dtype == np.float64 else np.asarray(x)
-                        for name, x in zip(names, inputs, strict=True)})
+                        for name, x in feed.items()})
     return [results[key] for key in sorted(results, key=_number_in)]  # output_0, output_1, ...
 
 

@@ -22,7 +22,8 @@ PyTorch       ``model.export(format='litert')`` (litert-torch,       ``model.exp
 The front-ends: ``'dft'``, the LiteRT-friendly chain ``STFTTflite -> MagnitudeTflite -> ApplyFilterbank('mel') ->
 MagnitudeToDecibel`` (real-valued matmuls), converts on every route; ``'fft'``, :class:`kapre.MelSpectrogram`
 (its FFT), converts to LiteRT on TensorFlow and JAX (``RFFT2D`` is a builtin) and to ONNX on PyTorch (``DFT``);
-the other three routes cannot carry its FFT (each skip says why).
+the other three routes cannot carry its FFT (each skip says why). :mod:`kapre.export` (export mode: the DFT as
+matmuls) carries MelSpectrogram's step on every backend and format (``test_kapre_export_step_matches_keras``).
 """
 
 from __future__ import annotations
@@ -255,3 +256,31 @@ def test_onnx_step_matches_keras(front, chunk, tmp_path_factory):
         pytest.skip(reason)
     twin, model = twin_and_step_model(front, chunk)
     assert_matches_keras(onnx_step(onnx_file(model, tmp_path_factory), model), twin, chunk)
+
+
+# -- kapre.export: every route, MelSpectrogram's step too -------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, chunk", [("onnx", 160), ("litert", 160), ("litert", 100)])
+def test_kapre_export_step_matches_keras(fmt, chunk, tmp_path):
+    """:func:`kapre.export.to_onnx` / ``to_litert`` carry MelSpectrogram's step on every backend (export mode: the
+    DFT as matmuls, no FFT), where Keras' own routes cannot (:data:`UNSUPPORTED`); the step file is fed its state
+    as a list in the model's input order (the file records it: the SavedModel routes order the inputs by name) and
+    as a dict by name."""
+    from kapre import export
+
+    twin, model = twin_and_step_model("fft", chunk)
+    path = str(tmp_path / f"step.{'onnx' if fmt == 'onnx' else 'tflite'}")
+    (export.to_onnx if fmt == "onnx" else export.to_litert)(model, path)
+    run = export.run_onnx if fmt == "onnx" else export.run_litert
+
+    def step(values, state):
+        return [np.asarray(value) for value in run(path, [values, *state])]
+
+    assert_matches_keras(step, twin, chunk)
+    names = [x.name for x in model.inputs]
+    first = [noise((1, chunk, 1), seed=3), *twin.initial_state().values()]
+    by_name = run(path, {name: np.asarray(value) for name, value in zip(names, first, strict=True)})
+    np.testing.assert_array_equal(by_name[0], step(first[0], first[1:])[0])
+    with pytest.raises(export.ExportError, match="takes the inputs"):
+        run(path, {"chunk": first[0]})

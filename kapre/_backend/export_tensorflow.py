@@ -8,7 +8,10 @@ loader folds them into the graph.
 
 from __future__ import annotations
 
+import json
 import tempfile
+
+from kapre._backend.litert_runtime import INPUT_NAMES_KEY
 
 
 def saved_model(model, directory: str, input_signature) -> str:
@@ -40,4 +43,20 @@ def to_litert(model, path: str, input_signature) -> None:
     with tempfile.TemporaryDirectory() as directory:
         flatbuffer = litert_flatbuffer(saved_model(model, directory, input_signature))
     with open(path, "wb") as file:
-        file.write(flatbuffer)
+        file.write(with_metadata(flatbuffer, INPUT_NAMES_KEY, json.dumps([x.name for x in model.inputs]).encode()))
+
+
+def with_metadata(flatbuffer: bytes, key: str, value: bytes) -> bytes:
+    """The flatbuffer with a metadata entry ``key`` holding ``value`` (the SavedModel signature orders the inputs by
+    name; :func:`kapre.export.run_litert` reads the model's order from it)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    buffer = schema.BufferT()
+    buffer.data = list(value)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = key, len(model.buffers) - 1
+    model.metadata = [*(model.metadata or []), entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -57,17 +57,20 @@ class StreamingStage(keras.layers.Layer):
 
 
 class WrapsLayer:
-    """Config of a stage built around an offline layer (``self.layer``): the layer serialized in ``'layer'``."""
+    """Config of a layer built around other layers (the attributes named in ``wrapped``; a stage's offline layer,
+    ``self.layer``, by default): each serialized under its name."""
+
+    wrapped = ("layer",)
 
     def get_config(self):
         config = super().get_config()
-        config["layer"] = keras.saving.serialize_keras_object(self.layer)
+        config.update({name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.wrapped})
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        config.update({name: keras.saving.deserialize_keras_object(config[name]) for name in cls.wrapped})
         return cls(**config)
 
 
@@ -499,14 +502,23 @@ class _Constant(keras.initializers.Initializer):
         return _backend.constant(self.values, dtype or str(self.values.dtype))
 
 
-class _StepLayer(keras.layers.Layer):
-    """The external step of a front-end as one layer over a flat list ``[chunk, *state]`` (for :meth:`step_model`)."""
+@register
+class _StepLayer(WrapsLayer, keras.layers.Layer):
+    """The external step of a front-end as one layer over a flat list ``[chunk, *state]`` (for :meth:`step_model`);
+    serializable, so a step model saves as ``.keras`` (``kapre.export``'s routes through TensorFlow load it)."""
+
+    wrapped = ("front_end",)
 
     def __init__(self, front_end, names, twin_rows=False, **kwargs):
         super().__init__(**kwargs)
         self.front_end = front_end
         self.names = list(names)
         self.twin_rows = bool(twin_rows)  # run a batch of one as two identical rows (see step_model)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(names=self.names, twin_rows=self.twin_rows)
+        return config
 
     def build(self, input_shape=None):
         self.built = True
