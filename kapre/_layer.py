@@ -23,9 +23,11 @@ FRAME_LOCALITIES = (FRAME, WAVEFORM, EXAMPLE_MAX, None)
 
 
 class ArrayInitializer(keras.initializers.Initializer):
-    """Initial weight values computed in NumPy (float64), converted to the weight's dtype outside any trace
-    (:func:`kapre._backend.constant`), so that a layer first built inside the user's ``jax.jit`` or ``tf.function``
-    holds no tracer. Not serialized: the weights are saved with the model."""
+    """Initial weight values computed in NumPy (float64), converted to the weight's dtype by
+    :func:`kapre._backend.initial_value`: outside any trace on JAX (a layer first built inside the user's
+    ``jax.jit`` holds no tracer), a constant op of the current graph inside a TensorFlow graph (a ``tf.data`` map:
+    TensorFlow cannot lift an eager constant captured there). Not serialized: the weights are saved with the
+    model."""
 
     def __init__(self, values: np.ndarray):
         self.values = np.asarray(values)
@@ -33,7 +35,7 @@ class ArrayInitializer(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         if tuple(shape) != self.values.shape:
             raise ValueError(f"Weight shape {tuple(shape)} does not match the computed {self.values.shape}.")
-        return _backend.constant(self.values, dtype or keras.config.floatx())
+        return _backend.initial_value(self.values, keras.backend.standardize_dtype(dtype or keras.config.floatx()))
 
 
 class KapreLayer(keras.layers.Layer):

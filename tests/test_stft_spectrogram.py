@@ -543,3 +543,34 @@ def test_invalid_inputs():
         layer(keras.KerasTensor((None, 10, 1)))
     with pytest.raises(ValueError, match="empty signal"):
         kapre.STFTSpectrogram(frame_length=64, padding="same")(keras.KerasTensor((None, 0, 1)))
+
+
+# Issue 23: the layer object created outside a tf.data pipeline and first called (so built) inside its map. On
+# TensorFlow the kernels are created in the tf.data graph (their initial values were eager constants TensorFlow
+# could not lift out of it: UnliftableError); under JAX and PyTorch the layer bridges itself (kapre.pipeline).
+FIRST_BUILD_FFTS = [dict(frame_length=256, frame_step=128, fft_length=512),
+                    dict(frame_length=256, frame_step=128, fft_length=715),
+                    dict(frame_length=200, frame_step=80, fft_length=256, padding="same")]
+
+
+@pytest.mark.parametrize("fft", FIRST_BUILD_FFTS, ids=["512", "715", "256-frame200-same"])
+@pytest.mark.parametrize("mode", MODES)
+def test_first_built_inside_a_tf_data_map_equals_eager(mode, fft):
+    import tensorflow as tf
+
+    kwargs = dict(mode=mode, **fft)
+    x = noise((2, 3000, 1), seed=12)
+    layer = kapre.STFTSpectrogram(**kwargs)
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2).map(layer)
+    (mapped,) = [np.asarray(batch) for batch in dataset]
+    eager = to_numpy(layer(x))
+    fresh = kapre.STFTSpectrogram(**kwargs)
+    expected = to_numpy(fresh(x))
+    np.testing.assert_array_equal(eager, expected)  # the kernels built in the map are the eagerly built ones
+    for built_in_map, built_eagerly in zip(layer.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(built_in_map, built_eagerly)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(mapped, expected, rtol=1e-6, atol=1e-6 * scale)
+    if mode in LINEAR_MODES:  # and the numbers are the transform's (NumPy, float64)
+        reference = reference_output(np.transpose(x, (0, 2, 1)), kwargs)
+        np.testing.assert_allclose(mapped, reference, atol=1e-5 * np.abs(reference).max())

@@ -11,8 +11,8 @@ never branch on the backend and never receive a "not available" ``None``:
   backend may use to stay in the CPU cache or ignore);
 - elementwise and linear algebra that keep float64 where ``keras.ops`` would not: ``matmul``, ``maximum``,
   ``minimum``, ``arctan2``, ``magnitude``, ``make_complex``;
-- tensors and execution: ``constant`` (created outside any trace), ``call_compiled_when_eager``,
-  ``compile_function``, ``device_names``;
+- tensors and execution: ``constant`` (created outside any trace), ``initial_value`` (a weight's),
+  ``call_compiled_when_eager``, ``compile_function``, ``device_names``;
 - execution policy, measured per backend: ``MATMUL_WIDTH_MULTIPLE``, ``LOOPS_OVER_FRAME_CHUNKS``,
   ``max_frame_chunks()``;
 - ``EAGER_STREAMING``: a class with a streaming step's small tensor work (framing, zeroing the invalid slots,

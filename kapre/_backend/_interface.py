@@ -17,6 +17,7 @@ INTERFACE = (
     "make_complex",
     "parts",
     "constant",
+    "initial_value",
     "call_compiled_when_eager",
     "compile_function",
     "compile_step",

@@ -155,6 +155,11 @@ def constant(array: np.ndarray, dtype: str):
     return ops.convert_to_tensor(np.asarray(array, dtype=dtype), dtype=dtype)
 
 
+def initial_value(array: np.ndarray, dtype: str):
+    """A weight's initial value (:class:`kapre._layer.ArrayInitializer`): here :func:`constant`."""
+    return constant(array, dtype)
+
+
 def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     """``fn(x)`` (this backend compiles nothing itself)."""
     return fn(x)

@@ -82,6 +82,9 @@ def constant(array: np.ndarray, dtype: str):
         return ops.convert_to_tensor(np.asarray(array, dtype=dtype), dtype=dtype)
 
 
+initial_value = constant  # a weight's initial value: a concrete array, no tracer
+
+
 def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     """``fn(x)``; called eagerly (not under a trace), as one cached ``jax.jit`` computation (eager JAX runs op by
     op: W1 log-mel 3.0x -> 1.0x the compiled time). The function is cached on ``owner`` (outside Keras' attribute

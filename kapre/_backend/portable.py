@@ -39,6 +39,7 @@ maximum = _generic.maximum
 minimum = _generic.minimum
 arctan2 = _generic.arctan2
 constant = _generic.constant
+initial_value = _generic.initial_value
 compile_function = _generic.compile_function
 compile_step = _generic.compile_step
 trace_shapes = _generic.trace_shapes

@@ -69,6 +69,16 @@ def constant(array: np.ndarray, dtype: str):
         return tf.constant(np.asarray(array, dtype=dtype))
 
 
+def initial_value(array: np.ndarray, dtype: str):
+    """A weight's initial value: inside a graph (a ``tf.data`` map, a ``tf.function``) a constant op of that graph.
+    TensorFlow lifts a variable's initial value out of the graph that creates the variable; an eager constant is
+    captured there as a placeholder, which it cannot lift (``UnliftableError``; Keras' own initializers also build
+    their values in the current graph)."""
+    if tf.executing_eagerly():
+        return constant(array, dtype)
+    return tf.constant(np.asarray(array, dtype=dtype))
+
+
 def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     """``fn(x)``; called eagerly, as one cached ``tf.function`` (eager TensorFlow runs op by op, each op
     materialising its full-size result: eager W2 log-mel 2.6x -> about 1x the compiled time). The function is
