@@ -13,6 +13,7 @@ _choose_backend()  # before Keras is imported: an installed backend when none is
 from kapre import (  # noqa: I001  (the import order matters: after the backend choice)
     augmentation,
     backend,
+    backend_keras,
     composed,
     constants,
     frontends,
@@ -60,6 +61,7 @@ __all__ = [
     "VERSION",
     "augmentation",
     "backend",
+    "backend_keras",
     "composed",
     "constants",
     "export",

@@ -2,7 +2,9 @@
 
 This module keeps kapre's public helpers (``get_window_fn``, ``magnitude_to_decibel``, ``filterbank_mel``, ...)
 working on every Keras backend. The numbers are computed by :mod:`kapre.constants` (NumPy) and
-:mod:`kapre.functional` (``keras.ops``).
+:mod:`kapre.functional` (``keras.ops``). kapre 0.2's NumPy helpers ``mel`` and ``get_stft_kernels`` are here too
+(0.2's ``amplitude_to_decibel`` is in :mod:`kapre.backend_keras`), and ``filterbank_log`` also takes 0.2's
+``sr=`` / ``fmin=``.
 
 Attributes:
     _CH_FIRST_STR (str): ``'channels_first'``, a pre-defined string.
@@ -35,6 +37,8 @@ __all__ = [
     "magnitude_to_decibel",
     "filterbank_mel",
     "filterbank_log",
+    "mel",
+    "get_stft_kernels",
     "mu_law_encoding",
     "mu_law_decoding",
     "_get_floatx",
@@ -164,21 +168,94 @@ def filterbank_mel(
     return ops.convert_to_tensor(weights.astype(keras.config.floatx()))
 
 
+def _alias(new_name: str, new_value, old_name: str, old_value):
+    """The value of an argument kapre 0.2 called ``old_name`` and kapre 0.4 ``new_name``; at most one given."""
+    if new_value is not None and old_value is not None:
+        raise TypeError(
+            f"Pass {new_name}= (kapre 0.4) or {old_name}= (kapre 0.2), not both; received {new_name}={new_value!r} "
+            f"and {old_name}={old_value!r}."
+        )
+    return old_value if new_value is None else new_value
+
+
 def filterbank_log(
-    sample_rate: int,
-    n_freq: int,
+    sample_rate: float | None = None,
+    n_freq: int | None = None,
     n_bins: int = 84,
     bins_per_octave: int = 12,
     f_min: float | None = None,
     spread: float = 0.125,
+    *,
+    sr: float | None = None,
+    fmin: float | None = None,
 ):
     """kapre's log-frequency filterbank of shape ``(n_freq, n_bins)`` (log-normal filters, each summing to 1).
 
     ``f_min`` defaults to C1 (32.70 Hz); ``spread`` is each filter's width as a fraction of a bin. Raises
     :class:`kapre.constants.FilterbankRangeError` (a ``ValueError``) if the top filter is above Nyquist.
+
+    kapre 0.2's keywords ``sr=`` and ``fmin=`` are accepted for ``sample_rate`` and ``f_min`` (one of each pair;
+    both is a ``TypeError``, and so is no sample rate). The result is kapre 0.4's: a ``(n_freq, n_bins)`` backend
+    tensor, the transpose of 0.2's ``(n_bins, n_freq)`` NumPy array, with 0.2's numbers.
     """
-    weights = LogFilterbank.resolve(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread).build()
-    return ops.convert_to_tensor(weights.astype(keras.config.floatx()))
+    if sample_rate is None and sr is None:
+        raise TypeError("filterbank_log needs a sample rate: pass sample_rate= (kapre 0.4) or sr= (kapre 0.2).")
+    if n_freq is None:
+        raise TypeError("filterbank_log needs n_freq (the number of input frequency bins, n_fft // 2 + 1).")
+    names = {"sample_rate": "sr" if sample_rate is None else "sample_rate",
+             "f_min": "fmin" if fmin is not None else "f_min"}
+    sample_rate = _alias("sample_rate", sample_rate, "sr", sr)
+    f_min = _alias("f_min", f_min, "fmin", fmin)
+    spec = LogFilterbank.resolve(sample_rate, n_freq, n_bins, bins_per_octave, f_min, spread, names=names)
+    return ops.convert_to_tensor(spec.build().astype(keras.config.floatx()))
+
+
+def _check_even_n_dft(n_dft, maximum: int) -> int:
+    n_dft = V.check_int("n_dft", n_dft, minimum=2, maximum=maximum)
+    if n_dft % 2:  # kapre's filterbanks and kernels take n_dft // 2 + 1 bins of an even-length DFT
+        raise ValueError(f"n_dft must be an even number (kapre 0.2: a power of two), received n_dft={n_dft!r}.")
+    return n_dft
+
+
+def mel(sr: float, n_dft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
+        norm="slaney") -> np.ndarray:
+    """kapre 0.2's mel filterbank: ``librosa.filters.mel(sr=sr, n_fft=n_dft, ...)``, shape
+    ``(n_mels, n_dft // 2 + 1)``, a NumPy array in Keras' floatx (as 0.2 returned it).
+
+    Computed in NumPy (no librosa at run time). ``norm`` is librosa's (from 0.8 on, as kapre 0.2's default
+    ``'slaney'`` assumes): ``'slaney'`` divides each triangle by its width in Hz, a number ``p`` by its p-norm,
+    ``None`` leaves peaks at 1. ``fmax=None`` is ``sr / 2``. Unlike 0.2 (librosa took any ``n_fft``), ``n_dft``
+    must be even and ``fmax`` at most ``sr / 2``; bad arguments raise ``ValueError`` naming them.
+
+    Example:
+        >>> import kapre.backend
+        >>> kapre.backend.mel(16000, 512, n_mels=40).shape
+        (40, 257)
+    """
+    n_dft = _check_even_n_dft(n_dft, V.MAX_SAMPLES)
+    names = {"sample_rate": "sr", "n_freq": "n_dft // 2 + 1", "f_min": "fmin", "f_max": "fmax"}
+    spec = MelFilterbank.resolve(sr, n_dft // 2 + 1, n_mels, fmin, fmax, htk, norm, names=names)
+    return np.ascontiguousarray(spec.build().T.astype(keras.config.floatx()))
+
+
+def get_stft_kernels(n_dft: int) -> tuple[np.ndarray, np.ndarray]:
+    """kapre 0.2's DFT kernels: ``(real, imag)`` NumPy arrays in Keras' floatx, each ``(n_dft, 1, 1, n_dft // 2 + 1)``.
+
+    ``real[n, 0, 0, k] = w[n] * cos(2 pi k n / n_dft)`` and ``imag[n, 0, 0, k] = -w[n] * sin(2 pi k n / n_dft)``
+    with ``w`` the periodic Hann window of ``n_dft`` samples, so a frame convolved with them gives the real and
+    imaginary parts of ``np.fft.rfft(w * frame)``. 0.2 asserted that ``n_dft`` is a power of two > 1; here any even
+    ``n_dft >= 2`` works (``ValueError`` otherwise).
+
+    Example:
+        >>> import kapre.backend
+        >>> real, imag = kapre.backend.get_stft_kernels(512)
+        >>> real.shape, imag.shape
+        ((512, 1, 1, 257), (512, 1, 1, 257))
+    """
+    n_dft = _check_even_n_dft(n_dft, V.MAX_DFT_LENGTH)  # the kernels hold n_dft * (n_dft // 2 + 1) values each
+    real, imag = constants.dft_kernels(n_dft, constants.get_window("hann", n_dft))  # (n_dft, n_dft // 2 + 1)
+    floatx = keras.config.floatx()
+    return real[:, None, None, :].astype(floatx), imag[:, None, None, :].astype(floatx)
 
 
 def mu_law_encoding(signal, quantization_channels: int):

@@ -105,32 +105,6 @@ def _general_cosine(length: int, coefficients: Sequence[float], periodic: bool) 
     return window
 
 
-def _symmetric_to_periodic(symmetric_fn, length: int) -> np.ndarray:
-    """The periodic window of ``length`` is the symmetric window of ``length + 1`` without its last sample."""
-    return symmetric_fn(length + 1)[:length]
-
-
-def _bartlett_symmetric(length: int) -> np.ndarray:
-    if length == 1:
-        return np.ones(1)
-    n = np.arange(length)
-    half = (length - 1) / 2.0
-    return 1.0 - np.abs(n - half) / half
-
-
-def _triang_symmetric(length: int) -> np.ndarray:
-    n = np.arange(1, (length + 1) // 2 + 1)
-    if length % 2 == 0:
-        half = (2 * n - 1.0) / length
-        return np.concatenate([half, half[::-1]])
-    half = 2 * n / (length + 1.0)
-    return np.concatenate([half, half[-2::-1]])
-
-
-def _cosine_symmetric(length: int) -> np.ndarray:
-    return np.sin(np.pi / length * (np.arange(length) + 0.5))
-
-
 def _kaiser(length: int, beta: float) -> np.ndarray:
     """Symmetric Kaiser window, as ``tf.signal.kaiser_window`` and ``np.kaiser``."""
     if length == 1:
@@ -155,8 +129,386 @@ def _vorbis(length: int) -> np.ndarray:
     return np.sin(np.pi / 2.0 * np.sin(np.pi * (np.arange(length) + 0.5) / length) ** 2)
 
 
+# -- scipy.signal.get_window's windows, in NumPy ------------------------------------------------------------------
+# Each builder returns the symmetric window of m >= 2 samples, transcribed from scipy.signal.windows (1.17) so that
+# the numbers agree to rounding; get_window builds a periodic window as the symmetric one of length + 1 without its
+# last sample, as scipy does.
+
+
+def _sym_general_cosine(m: int, a) -> np.ndarray:
+    fac = np.linspace(-np.pi, np.pi, m)
+    window = np.zeros(m)
+    for k, a_k in enumerate(a):
+        window += a_k * np.cos(k * fac)
+    return window
+
+
+def _sym_general_hamming(m: int, alpha: float) -> np.ndarray:
+    return _sym_general_cosine(m, (alpha, 1.0 - alpha))
+
+
+def _sym_boxcar(m: int) -> np.ndarray:
+    return np.ones(m)
+
+
+def _sym_triang(m: int) -> np.ndarray:
+    n = np.arange(1, (m + 1) // 2 + 1)
+    if m % 2 == 0:
+        half = (2 * n - 1.0) / m
+        return np.concatenate([half, half[::-1]])
+    half = 2 * n / (m + 1.0)
+    return np.concatenate([half, half[-2::-1]])
+
+
+def _sym_parzen(m: int) -> np.ndarray:
+    n = np.abs(np.arange(-(m - 1) / 2.0, (m - 1) / 2.0 + 0.5, 1.0))
+    return np.where(n <= (m - 1) / 4.0, 1 - 6 * (n / (m / 2.0)) ** 2.0 + 6 * (n / (m / 2.0)) ** 3.0,
+                    2 * (1 - n / (m / 2.0)) ** 3.0)
+
+
+def _sym_bohman(m: int) -> np.ndarray:
+    fac = np.abs(np.linspace(-1, 1, m)[1:-1])
+    inner = (1 - fac) * np.cos(np.pi * fac) + 1.0 / np.pi * np.sin(np.pi * fac)
+    return np.concatenate([[0.0], inner, [0.0]])
+
+
+def _sym_bartlett(m: int) -> np.ndarray:
+    n = np.arange(m, dtype=np.float64)
+    return np.where(n <= (m - 1) / 2.0, 2.0 * n / (m - 1), 2.0 - 2.0 * n / (m - 1))
+
+
+def _sym_barthann(m: int) -> np.ndarray:
+    fac = np.abs(np.arange(m) / (m - 1.0) - 0.5)
+    return 0.62 - 0.48 * fac + 0.38 * np.cos(2 * np.pi * fac)
+
+
+def _sym_cosine(m: int) -> np.ndarray:
+    return np.sin(np.pi / m * (np.arange(m) + 0.5))
+
+
+def _sym_lanczos(m: int) -> np.ndarray:
+    right = np.sinc(2.0 * np.arange((m + 1) // 2, m) / (m - 1) - 1.0)
+    middle = [1.0] if m % 2 else []
+    return np.concatenate([right[::-1], middle, right])
+
+
+def _sym_tukey(m: int, alpha: float = 0.5) -> np.ndarray:
+    if alpha <= 0:
+        return np.ones(m)
+    if alpha >= 1.0:
+        return _sym_general_hamming(m, 0.5)
+    n = np.arange(m, dtype=np.float64)
+    width = int(math.floor(alpha * (m - 1) / 2.0))
+    n1, n2, n3 = n[: width + 1], n[width + 1 : m - width - 1], n[m - width - 1 :]
+    w1 = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * n1 / alpha / (m - 1))))
+    w3 = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * n3 / alpha / (m - 1))))
+    return np.concatenate([w1, np.ones(n2.shape), w3])
+
+
+def _sym_kaiser(m: int, beta: float) -> np.ndarray:
+    alpha = (m - 1) / 2.0
+    return np.i0(beta * np.sqrt(1 - ((np.arange(m) - alpha) / alpha) ** 2.0)) / np.i0(float(beta))
+
+
+def _sym_kaiser_bessel_derived(m: int, beta: float) -> np.ndarray:
+    cumulative = np.cumsum(_sym_kaiser(m // 2 + 1, beta))
+    half = np.sqrt(cumulative[:-1] / cumulative[-1])
+    return np.concatenate([half, half[::-1]])
+
+
+def _sym_gaussian(m: int, std: float) -> np.ndarray:
+    n = np.arange(m) - (m - 1.0) / 2.0
+    return np.exp(-(n**2) / (2 * std * std))
+
+
+def _sym_general_gaussian(m: int, p: float, sig: float) -> np.ndarray:
+    n = np.arange(m) - (m - 1.0) / 2.0
+    return np.exp(-0.5 * np.abs(n / sig) ** (2 * p))
+
+
+def _sym_chebwin(m: int, at: float) -> np.ndarray:
+    order = m - 1.0
+    beta = np.cosh(1.0 / order * np.arccosh(10 ** (abs(at) / 20.0)))
+    x = beta * np.cos(np.pi * np.arange(m) / m)
+    # The window's DFT from the Chebyshev polynomial written with cosh / cos (the expansion loses precision).
+    p = np.zeros(m)
+    p[x > 1] = np.cosh(order * np.arccosh(x[x > 1]))
+    p[x < -1] = (2 * (m % 2) - 1) * np.cosh(order * np.arccosh(-x[x < -1]))
+    inside = np.abs(x) <= 1
+    p[inside] = np.cos(order * np.arccos(x[inside]))
+    if m % 2:
+        w = np.real(np.fft.fft(p))[: (m + 1) // 2]
+        w = np.concatenate([w[:0:-1], w])
+    else:
+        w = np.real(np.fft.fft(p * np.exp(1j * np.pi / m * np.arange(m))))
+        half = m // 2 + 1
+        w = np.concatenate([w[half - 1 : 0 : -1], w[1:half]])
+    return w / np.max(w)
+
+
+def _sym_exponential(m: int, center: float | None = None, tau: float = 1.0) -> np.ndarray:
+    center = (m - 1) / 2 if center is None else center
+    return np.exp(-np.abs(np.arange(m) - center) / tau)
+
+
+def _sym_taylor(m: int, nbar: int = 4, sll: float = 30, norm: bool = True) -> np.ndarray:
+    b = 10 ** (sll / 20)
+    a = np.arccosh(b) / np.pi
+    s2 = nbar**2 / (a**2 + (nbar - 0.5) ** 2)
+    ma = np.arange(1, nbar, dtype=np.float64)
+    m2 = ma * ma
+    signs = np.where(np.arange(nbar - 1) % 2 == 0, 1.0, -1.0)
+    fm = np.empty(nbar - 1)
+    for i in range(nbar - 1):
+        numer = signs[i] * np.prod(1 - m2[i] / s2 / (a**2 + (ma - 0.5) ** 2))
+        denom = 2 * np.prod(1 - m2[i] / m2[:i]) * np.prod(1 - m2[i] / m2[i + 1 :])
+        fm[i] = numer / denom
+
+    def taylor_sum(n):
+        return 1 + 2 * np.matmul(fm, np.cos(2 * np.pi * ma[:, np.newaxis] * (n - m / 2.0 + 0.5) / m))
+
+    w = taylor_sum(np.arange(m, dtype=np.float64))
+    if norm:
+        w = w * (1.0 / taylor_sum(np.asarray([(m - 1) / 2.0]))[0])
+    return w
+
+
+DPSS_MAX_LENGTH = 4096  # dpss solves a dense (length / 2)-square eigenproblem: ~1 s at 2048 samples, ~5 s at 4096
+
+
+def _sym_dpss(m: int, nw: float) -> np.ndarray:
+    """The first Slepian sequence, scaled as scipy's ``dpss(m, nw)`` (peak 1, ``m**2 / (m**2 + nw)`` for even m).
+
+    It is the top eigenvector of Percival and Walden's tridiagonal matrix (diagonal ``((m - 1 - 2t) / 2)**2
+    cos(2 pi W)``, off-diagonal ``t (m - t) / 2``). That matrix is persymmetric and the sequence is even, so the
+    problem folds onto the first half (the centre sample of an odd length rescaled by sqrt(2) to stay symmetric).
+    """
+    t = np.arange(m, dtype=np.float64)
+    diagonal = ((m - 1 - 2 * t) / 2.0) ** 2 * np.cos(2 * np.pi * float(nw) / m)
+    off = t[1:] * (m - t[1:]) / 2.0
+    half = (m + 1) // 2
+    d = diagonal[:half].copy()
+    e = off[: half - 1].copy()
+    if m % 2 == 0:
+        d[-1] += off[half - 1]  # the mirrored neighbour of the last sample of the half is that sample itself
+    else:
+        e[-1] *= math.sqrt(2.0)
+    folded = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
+    _, vectors = np.linalg.eigh(folded)
+    u = vectors[:, -1].copy()
+    if m % 2:
+        u[-1] *= math.sqrt(2.0)
+        w = np.concatenate([u, u[-2::-1]])
+    else:
+        w = np.concatenate([u, u[::-1]])
+    if w.sum() < 0:
+        w = -w
+    w = w / w.max()
+    if m % 2 == 0:
+        w = w * (m**2 / float(m**2 + nw))
+    return w
+
+
+# canonical name: (builder, its parameters' names, how many of them are required). Every scipy window whose
+# parameters are numbers (general_cosine's a sequence of them).
+_SCIPY_WINDOWS = {
+    "barthann": (_sym_barthann, (), 0),
+    "bartlett": (_sym_bartlett, (), 0),
+    "blackman": (lambda m: _sym_general_cosine(m, (0.42, 0.50, 0.08)), (), 0),
+    "blackmanharris": (lambda m: _sym_general_cosine(m, (0.35875, 0.48829, 0.14128, 0.01168)), (), 0),
+    "bohman": (_sym_bohman, (), 0),
+    "boxcar": (_sym_boxcar, (), 0),
+    "chebwin": (_sym_chebwin, ("at",), 1),
+    "cosine": (_sym_cosine, (), 0),
+    "dpss": (_sym_dpss, ("NW",), 1),
+    "exponential": (_sym_exponential, ("center", "tau"), 0),
+    "flattop": (lambda m: _sym_general_cosine(m, (0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368)),
+                (), 0),
+    "gaussian": (_sym_gaussian, ("std",), 1),
+    "general_cosine": (_sym_general_cosine, ("a",), 1),
+    "general_gaussian": (_sym_general_gaussian, ("p", "sig"), 2),
+    "general_hamming": (_sym_general_hamming, ("alpha",), 1),
+    "hamming": (lambda m: _sym_general_hamming(m, 0.54), (), 0),
+    "hann": (lambda m: _sym_general_hamming(m, 0.5), (), 0),
+    "kaiser": (_sym_kaiser, ("beta",), 1),
+    "kaiser_bessel_derived": (_sym_kaiser_bessel_derived, ("beta",), 1),
+    "lanczos": (_sym_lanczos, (), 0),
+    "nuttall": (lambda m: _sym_general_cosine(m, (0.3635819, 0.4891775, 0.1365995, 0.0106411)), (), 0),
+    "parzen": (_sym_parzen, (), 0),
+    "taylor": (_sym_taylor, ("nbar", "sll", "norm"), 0),
+    "triang": (_sym_triang, (), 0),
+    "tukey": (_sym_tukey, ("alpha",), 0),
+}
+
+# scipy.signal.get_window's other spellings of the same windows.
+SCIPY_WINDOW_ALIASES = {
+    "brthan": "barthann", "bth": "barthann",
+    "bart": "bartlett", "brt": "bartlett",
+    "black": "blackman", "blk": "blackman",
+    "blackharr": "blackmanharris", "bkh": "blackmanharris",
+    "bman": "bohman", "bmn": "bohman",
+    "box": "boxcar", "ones": "boxcar", "rect": "boxcar", "rectangular": "boxcar",
+    "cheb": "chebwin",
+    "halfcosine": "cosine",
+    "poisson": "exponential",
+    "flat": "flattop", "flt": "flattop",
+    "gauss": "gaussian", "gss": "gaussian",
+    "general cosine": "general_cosine",
+    "general gaussian": "general_gaussian", "general gauss": "general_gaussian", "general_gauss": "general_gaussian",
+    "ggs": "general_gaussian",
+    "general hamming": "general_hamming",
+    "hamm": "hamming", "ham": "hamming",
+    "han": "hann",
+    "ksr": "kaiser",
+    "kaiser bessel derived": "kaiser_bessel_derived", "kbd": "kaiser_bessel_derived",
+    "sinc": "lanczos",
+    "nutl": "nuttall", "nut": "nuttall",
+    "parz": "parzen", "par": "parzen",
+    "taylorwin": "taylor",
+    "triangle": "triang", "tri": "triang",
+    "tuk": "tukey",
+}
+
+# The windows of scipy.signal.get_window, by their scipy function names. Each also takes the suffix '_periodic' or
+# '_symmetric' (which overrides ``periodic``, as in scipy); those with parameters take them as a tuple,
+# ``('kaiser', 8.6)``, ``('tukey', 0.25)``, ``('general_cosine', [0.5, 0.5])``.
+SCIPY_WINDOW_NAMES = tuple(_SCIPY_WINDOWS)
+
+__all__ += ["SCIPY_WINDOW_NAMES", "SCIPY_WINDOW_ALIASES", "DPSS_MAX_LENGTH", "resolve_window_name"]
+
+
+def _is_real_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _known_names_message() -> str:
+    return (
+        f"Use one of kapre's names {list(KAPRE_WINDOW_NAMES)}, a scipy.signal.get_window name "
+        f"{list(SCIPY_WINDOW_NAMES)} (or its aliases {sorted(SCIPY_WINDOW_ALIASES)}; each may end in '_periodic' or "
+        "'_symmetric'), with its parameters as a tuple such as ('kaiser', 8.6), or a 1-D array of window values."
+    )
+
+
+def _is_named_window(window) -> bool:
+    """A name, or a name with parameters: a tuple (or, after a JSON round trip, a list) whose first item is a str."""
+    return isinstance(window, str) or (
+        isinstance(window, (tuple, list)) and len(window) > 0 and isinstance(window[0], str)
+    )
+
+
+def resolve_window_name(window) -> tuple[str, tuple, bool | None]:
+    """Check a scipy-style window name (a str, or a tuple/list ``(name, *parameters)``) without building it.
+
+    Returns ``(canonical name, parameters, forced periodicity)``: the periodicity is ``True`` / ``False`` for a
+    name ending in ``'_periodic'`` / ``'_symmetric'``, else ``None``. kapre's own names (``'hann_window'``, ...)
+    are returned as they are, with no parameters.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones), the wrong number of parameters, or
+            parameters that are not finite real numbers.
+    """
+    if not _is_named_window(window):
+        raise ValueError(f"A window name must be a str or a tuple (name, *parameters), received {window!r}.")
+    name, params = (window, ()) if isinstance(window, str) else (window[0], tuple(window[1:]))
+    if name in KAPRE_WINDOW_NAMES:
+        if params:
+            raise ValueError(f"kapre's window {name!r} takes no parameters, received {window!r}.")
+        return name, (), None
+    forced = None
+    base = name
+    if base.endswith("_symmetric"):
+        forced, base = False, base[: -len("_symmetric")]
+    elif base.endswith("_periodic"):
+        forced, base = True, base[: -len("_periodic")]
+    base = SCIPY_WINDOW_ALIASES.get(base, base)
+    if base not in _SCIPY_WINDOWS:
+        raise ValueError(f"Unknown window name {name!r} (received {window!r}). {_known_names_message()}")
+    _, names, required = _SCIPY_WINDOWS[base]
+    if not required <= len(params) <= len(names):
+        wanted = f"{required}" if required == len(names) else f"{required} to {len(names)}"
+        example = ", ".join((repr(base),) + names)
+        raise ValueError(
+            f"The {base!r} window takes {wanted} parameter(s) {list(names)}, received {window!r}. Pass them in a "
+            f"tuple: ({example})."
+        )
+    for param_name, value in zip(names, params, strict=False):  # optional parameters may be left out
+        if base == "general_cosine":
+            try:
+                ok = np.ndim(value) == 1 and len(value) > 0 and all(_is_real_number(v) for v in value)
+            except TypeError:
+                ok = False
+            ok = ok and bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
+        elif base == "taylor" and param_name == "norm":
+            ok = isinstance(value, (bool, np.bool_)) or (_is_real_number(value) and value in (0, 1))
+        elif base == "taylor" and param_name == "nbar":
+            ok = _is_real_number(value) and float(value).is_integer() and value >= 1
+        elif base == "exponential" and param_name == "center" and value is None:
+            ok = True
+        else:
+            ok = _is_real_number(value) and math.isfinite(value)
+        if not ok:
+            kind = {"a": "a non-empty 1-D sequence of finite numbers", "norm": "a bool",
+                    "nbar": "an integer >= 1"}.get(param_name, "a finite real number")
+            raise ValueError(
+                f"The {base!r} window's parameter {param_name} must be {kind}, received {param_name}={value!r} in "
+                f"{window!r}."
+            )
+    return base, params, forced
+
+
+def _scipy_window(window, length: int, periodic: bool) -> np.ndarray:
+    """``scipy.signal.get_window(window, length, fftbins=periodic)`` in NumPy (``window`` a name or name tuple)."""
+    base, params, forced = resolve_window_name(window)
+    periodic = periodic if forced is None else forced
+    builder = _SCIPY_WINDOWS[base][0]
+    if base == "general_cosine":
+        params = (tuple(float(v) for v in params[0]),)
+    if base == "taylor" and params:
+        params = (int(params[0]),) + params[1:]
+    if base == "exponential" and not periodic and len(params) >= 1 and params[0] is not None:
+        raise ValueError(
+            f"The 'exponential' window's center applies to periodic windows only (scipy: 'If sym==True, center "
+            f"must be None'), received {window!r} with a symmetric window."
+        )
+    if base == "kaiser_bessel_derived":
+        if periodic:
+            raise ValueError(
+                f"The Kaiser-Bessel-derived window {window!r} is only defined as a symmetric window (scipy raises "
+                "for fftbins=True). Use periodic=False, the name 'kaiser_bessel_derived_symmetric', or kapre's "
+                "'kaiser_bessel_derived_window'."
+            )
+        if length % 2:
+            raise ValueError(
+                f"The Kaiser-Bessel-derived window {window!r} needs an even window length, received {length}."
+            )
+    if base == "chebwin" and abs(params[0]) < 45:
+        warnings.warn(
+            f"The Dolph-Chebyshev window {window!r} is not suitable for spectral analysis below about 45 dB of "
+            "attenuation (its equivalent noise bandwidth does not grow monotonically there), as scipy warns.",
+            UserWarning, stacklevel=3)
+    if base == "dpss" and length > 1:
+        nw = float(params[0])
+        if not 0 < nw < length / 2.0:
+            raise ValueError(f"The 'dpss' window's NW must be > 0 and < length / 2 = {length / 2.0:g}, received "
+                             f"NW={params[0]!r} in {window!r}.")
+        if length > DPSS_MAX_LENGTH:
+            raise ValueError(f"The 'dpss' window is built for lengths up to {DPSS_MAX_LENGTH} samples (a dense "
+                             f"eigenproblem), received length={length}.")
+    if length == 1:
+        return np.ones(1)  # scipy's one-sample windows are [1.0]
+    m = length + 1 if periodic else length
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        values = np.asarray(builder(m, *params), dtype=np.float64)[:length]
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"The window {window!r} of {length} samples has NaN or infinite values (a parameter out of its usable "
+            "range, e.g. a zero width). Use other parameters."
+        )
+    return values
+
+
 def get_window(
-    window: str | Sequence[float] | np.ndarray | None, length: int, periodic: bool = True
+    window: str | tuple | Sequence[float] | np.ndarray | None, length: int, periodic: bool = True
 ) -> np.ndarray:
     """Return an analysis window of ``length`` samples as a float64 NumPy array.
 
@@ -164,11 +516,14 @@ def get_window(
         window: ``None`` (periodic Hann, kapre's default); one of kapre's ``tf.signal`` names
             (``'hann_window'``, ``'hamming_window'``, ``'kaiser_window'``, ``'kaiser_bessel_derived_window'``,
             ``'vorbis_window'``), which behave as ``tf.signal`` with its defaults (periodic Hann and Hamming,
-            ``beta=12`` for the Kaiser windows); a plain name (``'hann'``, ``'hamming'``, ``'blackman'``,
-            ``'blackmanharris'``, ``'bartlett'``, ``'triang'``, ``'cosine'``, ``'boxcar'``), periodic as
-            ``scipy.signal.get_window(name, length, fftbins=True)``; or a 1-D array of exactly ``length`` values.
+            ``beta=12`` for the Kaiser windows); any name ``scipy.signal.get_window`` knows
+            (:data:`SCIPY_WINDOW_NAMES`, their aliases :data:`SCIPY_WINDOW_ALIASES` and the ``'_periodic'`` /
+            ``'_symmetric'`` suffixes), with its parameters as a tuple (``('kaiser', 8.6)``, ``('tukey', 0.25)``,
+            ``('gaussian', 7.0)``; a list, as JSON returns a tuple, works too), equal to
+            ``scipy.signal.get_window(window, length, fftbins=periodic)``; or a 1-D array of exactly ``length``
+            values.
         length: window length in samples, a positive integer.
-        periodic: for the plain names only: ``False`` gives the symmetric window (``fftbins=False`` in scipy,
+        periodic: for the scipy names only: ``False`` gives the symmetric window (``fftbins=False`` in scipy,
             ``periodic=False`` in ``keras.layers.STFTSpectrogram``). kapre's names and arrays ignore it.
 
     Returns:
@@ -179,34 +534,20 @@ def get_window(
     length = int(length)
     if window is None:
         window = "hann_window"
-    if isinstance(window, str) and length == 1 and window in KAPRE_WINDOW_NAMES[:3] + PLAIN_WINDOW_NAMES:
-        return np.ones(1)  # a one-sample window is [1.0] for every named window, as in scipy and tf.signal
-    if isinstance(window, str):
-        name = window
-        if name in ("hann_window", "hann"):
-            return _general_cosine(length, (0.5, 0.5), periodic=periodic or name == "hann_window")
-        if name in ("hamming_window", "hamming"):
-            return _general_cosine(length, (0.54, 0.46), periodic=periodic or name == "hamming_window")
-        if name == "kaiser_window":
+    if isinstance(window, str) and window in KAPRE_WINDOW_NAMES:
+        if length == 1 and window in KAPRE_WINDOW_NAMES[:3]:
+            return np.ones(1)  # a one-sample window is [1.0], as in tf.signal
+        if window == "hann_window":
+            return _general_cosine(length, (0.5, 0.5), periodic=True)
+        if window == "hamming_window":
+            return _general_cosine(length, (0.54, 0.46), periodic=True)
+        if window == "kaiser_window":
             return _kaiser(length, 12.0)
-        if name == "kaiser_bessel_derived_window":
+        if window == "kaiser_bessel_derived_window":
             return _kaiser_bessel_derived(length, 12.0)
-        if name == "vorbis_window":
-            return _vorbis(length)
-        if name == "blackman":
-            return _general_cosine(length, (0.42, 0.5, 0.08), periodic=periodic)
-        if name == "blackmanharris":
-            return _general_cosine(length, (0.35875, 0.48829, 0.14128, 0.01168), periodic=periodic)
-        symmetric_fns = {"bartlett": _bartlett_symmetric, "triang": _triang_symmetric, "cosine": _cosine_symmetric}
-        if name in symmetric_fns:
-            fn = symmetric_fns[name]
-            return _symmetric_to_periodic(fn, length) if periodic else fn(length)
-        if name in ("boxcar", "rectangular", "ones"):
-            return np.ones(length)
-        raise ValueError(
-            f"Unknown window name {name!r}. Use one of kapre's names {list(KAPRE_WINDOW_NAMES)}, a plain name "
-            f"{list(PLAIN_WINDOW_NAMES)}, or a 1-D array of window values."
-        )
+        return _vorbis(length)
+    if _is_named_window(window):
+        return _scipy_window(window, length, periodic)
     try:
         values = np.asarray(window, dtype=np.float64)
     except (TypeError, ValueError) as error:

@@ -75,9 +75,13 @@ def check_window(name: str, value):
 
 
 def serializable_window(window):
-    """Window names stay strings; an array window is kept as a list so the config is JSON."""
+    """Window names stay strings and ``(name, *parameters)`` tuples stay tuples (a list of them, as JSON gives the
+    tuple back, becomes the tuple again, so a config survives a round trip); an array window is kept as a list so
+    the config is JSON."""
     if window is None or isinstance(window, str):
         return window
+    if isinstance(window, (list, tuple)) and window and isinstance(window[0], str):
+        return tuple(window)
     return np.asarray(window, dtype=np.float64).tolist()
 
 

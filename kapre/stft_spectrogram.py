@@ -21,9 +21,9 @@ Where this layer differs from Keras' (each difference makes kapre's numbers the 
 * **Arguments.** Every argument is validated in ``__init__`` (type and range, with the argument's name and
   received value in the message), including those Keras accepts and then fails on at build or call time
   (a window array of the wrong length or with a zero norm, ``frame_length=1``, floats where integers are
-  expected). ``window`` accepts the names of :data:`kapre.constants.PLAIN_WINDOW_NAMES` (``'hann'``,
-  ``'hamming'``, ``'blackman'``, ``'blackmanharris'``, ``'bartlett'``, ``'triang'``, ``'cosine'``, ``'boxcar'``),
-  ``None`` and 1-D arrays; Keras also accepts scipy's rarer window names. A non-power-of-two ``fft_length``
+  expected). ``window`` accepts every ``scipy.signal.get_window`` name
+  (:data:`kapre.constants.SCIPY_WINDOW_NAMES` and their aliases), built in NumPy, also with parameters as a tuple
+  (``('kaiser', 8.6)``, which Keras' layer rejects), ``None`` and 1-D arrays. A non-power-of-two ``fft_length``
   is not warned about: the DFT engine costs the same for every size.
 * **Mixed precision.** Under ``mixed_float16`` / ``mixed_bfloat16`` the transform runs in float32 and the
   result is cast to the policy's dtype (Keras convolves in half precision).
@@ -52,16 +52,24 @@ KERAS_DATA_FORMATS = (None, "channels_last", "channels_first")
 
 
 def _check_window(window, frame_length: int):
-    """A plain window name, ``None`` or a 1-D array of ``frame_length`` finite values (kept as a list)."""
+    """A scipy window name (a str, or a tuple ``(name, *parameters)`` as ``scipy.signal.get_window`` takes),
+    ``None`` or a 1-D array of ``frame_length`` finite values (kept as a list)."""
     if window is None:
         return None
-    if isinstance(window, str):
-        if window not in constants.PLAIN_WINDOW_NAMES:
+    if isinstance(window, str) or (isinstance(window, (list, tuple)) and window and isinstance(window[0], str)):
+        # kapre's tf.signal names ('hann_window', ...) are not Keras' and ignore periodic: not taken here.
+        if isinstance(window, str) and window in constants.KAPRE_WINDOW_NAMES:
             raise ValueError(
-                f"window must be None, one of {list(constants.PLAIN_WINDOW_NAMES)} or a 1-D array of frame_length "
-                f"values, received window={window!r}."
+                f"window must be None, a scipy.signal.get_window name {list(constants.SCIPY_WINDOW_NAMES)} (with "
+                f"its parameters as a tuple, e.g. ('kaiser', 8.6)) or a 1-D array of frame_length values, received "
+                f"window={window!r}."
             )
-        return window
+        try:
+            constants.resolve_window_name(window)
+        except ValueError as error:
+            raise ValueError(f"window must be a known window, received window={window!r}: {error}") from None
+        # A JSON round trip turns a (name, *parameters) tuple into a list: hold it as the tuple it was.
+        return window if isinstance(window, str) else tuple(window)
     if isinstance(window, (list, tuple, np.ndarray)) or hasattr(window, "__array__"):
         try:
             if not isinstance(window, (list, tuple, np.ndarray)):
@@ -147,9 +155,10 @@ class STFTSpectrogram(KapreLayer):
             ``frame_length // 2`` (at least 1).
         fft_length: DFT size, at least ``frame_length``; any size works. The output has ``fft_length // 2 + 1``
             frequency bins. Defaults to the smallest power of two ``>= frame_length``.
-        window: ``'hann'`` (default), ``'hamming'``, ``'blackman'``, ``'blackmanharris'``, ``'bartlett'``,
-            ``'triang'``, ``'cosine'``, ``'boxcar'``, ``None`` (rectangular and unscaled), or a 1-D array of
-            ``frame_length`` values.
+        window: ``'hann'`` (default) or any other ``scipy.signal.get_window`` name (``'hamming'``,
+            ``'blackman'``, ``'tukey'``, ...), with its parameters as a tuple (``('kaiser', 8.6)``,
+            ``('gaussian', 7.0)``), computed in NumPy as scipy does; ``None`` (rectangular and unscaled); or a 1-D
+            array of ``frame_length`` values.
         periodic: ``True`` for the periodic ("DFT-even") window, ``False`` (default) for the symmetric one.
         scaling: ``'density'`` (default: the window is divided by its L2 norm), ``'spectrum'`` (by its L1 norm)
             or ``None``. Not applied when ``window=None``.

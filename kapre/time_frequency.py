@@ -55,8 +55,9 @@ class STFT(KapreLayer):
         hop_length: samples between successive frames. Defaults to ``win_length // 4`` (75% overlap).
         window_name: the analysis window: ``None`` (periodic Hann), a kapre/``tf.signal`` name
             (``'hann_window'``, ``'hamming_window'``, ``'kaiser_window'``, ``'kaiser_bessel_derived_window'``,
-            ``'vorbis_window'``), a plain name (``'hann'``, ``'hamming'``, ``'blackman'``, ...; periodic, as
-            librosa uses them) or a 1-D array of ``win_length`` values. Windows are periodic for odd lengths too.
+            ``'vorbis_window'``), any ``scipy.signal.get_window`` name (``'hann'``, ``'hamming'``, ``'tukey'``, ...;
+            periodic, as librosa uses them), with its parameters as a tuple (``('kaiser', 8.6)``), or a 1-D array of
+            ``win_length`` values. Windows are periodic for odd lengths too.
         pad_begin: prepend ``max(0, n_fft - hop_length)`` zeros, so the first samples are covered by as many frames as
             the rest (needed for perfect reconstruction). Not with ``center``.
         pad_end: append zeros so that there are ``ceil(samples / hop_length)`` frames. Not with ``center``.

@@ -13,8 +13,15 @@ DAS (deep audio segmenter) ships a fork of kapre 0.1.x adapted to channels-last 
 (The DAS ``Spectrogram`` with ``'channels_first'`` declared ``(batch, channels, time, freq)`` but computed
 ``(batch, channels, freq, time)``; the declared, documented shape is the one used here.)
 
-Weights keep DAS's shapes and order (``real_kernels``, ``imag_kernels`` of shape ``(n_dft, 1, 1, n_dft // 2 + 1)``,
-then ``freq2mel``), so a DAS HDF5 model loads with::
+Weights keep DAS's shapes (``real_kernels``, ``imag_kernels`` of shape ``(n_dft, 1, 1, n_dft // 2 + 1)``,
+``freq2mel`` of shape ``(n_dft // 2 + 1, n_mels)``). The fork (tf.keras 2) tracked its ``K.variable`` attributes as
+trainable whatever ``trainable_kernel`` / ``trainable_fb`` said (its ``trainable_weights.append`` calls had no
+effect), so its HDF5 files always list ``[real_kernels, imag_kernels, freq2mel]``, while Keras 3 lists a layer's
+weights trainable first (``[freq2mel, real_kernels, imag_kernels]`` for ``trainable_fb=True,
+trainable_kernel=False``). ``Melspectrogram`` therefore matches saved weights by shape (``freq2mel`` is the only
+2-D one; the kernels keep their saved order, real first) in ``set_weights`` and, through a hook this module
+installs in Keras' legacy HDF5 loader (``keras.models.load_model``, ``model.load_weights``, also ``by_name=True``),
+for HDF5 files: files of the fork and files kapre wrote both load. A DAS HDF5 model loads with::
 
     import kapre.compat.das as das_kapre
     model = keras.models.load_model(path, custom_objects={
@@ -27,7 +34,11 @@ The classes are registered as ``KapreDAS>Spectrogram``, ``KapreDAS>Melspectrogra
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 import keras
+import numpy as np
 
 from kapre import _validation as V
 from kapre import legacy, utils
@@ -145,6 +156,30 @@ class Melspectrogram(legacy.Melspectrogram):
             **kwargs,
         )
 
+    def _match_saved_weights(self, variables: Sequence, values: Sequence) -> list:
+        """``values`` reordered to ``variables`` (some order of this layer's three weights), matched by shape.
+
+        The fork saved ``[real_kernels, imag_kernels, freq2mel]``, kapre saves in Keras' order; ``freq2mel`` is
+        the only 2-D array and both writers put ``real_kernels`` before ``imag_kernels``. Anything else is returned
+        unchanged, for Keras to report the count or shape mismatch.
+        """
+        values = list(values)
+        arrays = [np.asarray(v) for v in values]
+        filters = [a for a in arrays if a.ndim == 2]
+        kernels = [a for a in arrays if a.ndim != 2]
+        targets = {id(self.real_kernels): 0, id(self.imag_kernels): 1, id(self.freq2mel): 2}
+        if len(arrays) != 3 or len(filters) != 1 or len(variables) != 3:
+            return values
+        if sorted(targets.get(id(v), -1) for v in variables) != [0, 1, 2]:
+            return values
+        by_role = [kernels[0], kernels[1], filters[0]]
+        return [by_role[targets[id(v)]] for v in variables]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Sets the weights from a list in this layer's order or in the fork's
+        (``[real_kernels, imag_kernels, freq2mel]``, as the fork's ``get_weights`` returns them)."""
+        super().set_weights(self._match_saved_weights(self.weights, weights))
+
 
 @register
 class AmplitudeToDB(utils.AmplitudeToDB):
@@ -164,3 +199,33 @@ class AmplitudeToDB(utils.AmplitudeToDB):
         >>> np.round(np.asarray(AmplitudeToDB(top_db=60.0)(np.array([[1.0, 1e-9]], 'float32'))), 3).tolist()
         [[0.0, -60.0]]
     """
+
+
+def _install_legacy_h5_hook() -> None:
+    """Lets ``Melspectrogram`` match the weights of a legacy HDF5 file by shape before Keras assigns them.
+
+    Keras' legacy HDF5 loader (``load_model``, ``load_weights``, ``by_name`` or not) calls its private
+    ``_set_weights(instance, symbolic_weights, weight_values, ...)`` for each layer and assigns by position, with no
+    layer method in between; wrapping it is the only place to fix the fork's order. Other layers pass through
+    unchanged; if a Keras version lacks the function, nothing is installed (and such files fail with Keras' shape
+    error, as before).
+    """
+    try:
+        from keras.src.legacy.saving import legacy_h5_format
+    except ImportError:  # pragma: no cover - Keras moved its private module
+        return
+    original = getattr(legacy_h5_format, "_set_weights", None)
+    if original is None or getattr(original, "_kapre_das_hook", False):
+        return
+
+    @functools.wraps(original)
+    def _set_weights(instance, symbolic_weights, weight_values, *args, **kwargs):
+        if isinstance(instance, Melspectrogram):
+            weight_values = instance._match_saved_weights(symbolic_weights, weight_values)
+        return original(instance, symbolic_weights, weight_values, *args, **kwargs)
+
+    _set_weights._kapre_das_hook = True
+    legacy_h5_format._set_weights = _set_weights
+
+
+_install_legacy_h5_hook()
