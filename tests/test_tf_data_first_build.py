@@ -78,3 +78,36 @@ def test_the_issue_report(fft_length):
     np.testing.assert_allclose(mapped, eager, rtol=RTOL, atol=RTOL * _scale(eager))
     assert [w.path.split("/")[-1] for w in layer.weights] == ["real_kernel", "imag_kernel"]
     assert keras.backend.standardize_dtype(layer.weights[0].dtype) == "float32"
+
+
+def test_internal_state_streaming_front_end_first_built_inside_a_tf_data_map():
+    """An internal-state streaming front-end (its state variables made at the first call) first called inside a
+    ``tf.data`` map. TensorFlow: the state's initial values are built where TensorFlow can lift them (this failed with
+    ``UnliftableError``), and the batches, mapped in order, equal a fresh twin fed the same chunks eagerly (1e-6 of
+    the largest magnitude). JAX, PyTorch: the bridge's documented error (docs/data_pipelines.md)."""
+    from kapre import MelSpectrogram
+    from kapre.streaming import to_streaming
+
+    def front_end():
+        return to_streaming(MelSpectrogram(n_fft=512, win_length=400, hop_length=160, sample_rate=16000, n_mels=64,
+                                           input_data_format="channels_last", output_data_format="channels_last"))
+
+    chunks = np.random.default_rng(5).uniform(-1.0, 1.0, (3, 2, 1600, 1)).astype("float32")
+    mapped_layer = front_end()
+    dataset = tf.data.Dataset.from_tensor_slices(chunks).map(_map_function(mapped_layer))
+    if BACKEND != "tensorflow":  # the bridge runs it eagerly: a frame count that changes per chunk (documented)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="mel_spectrogram_streaming' returned an output"):
+            list(dataset)
+        return
+    mapped = [np.asarray(batch) for batch in dataset]
+    eager_layer = front_end()
+    eager = [to_numpy(eager_layer(keras.ops.convert_to_tensor(chunk))) for chunk in chunks]
+    # eagerly, exactly the frames each chunk completes (8, then 10, 10); under a trace all ceil(1600 / 160) = 10
+    # slots, the invalid ones zero (to_streaming's documented behaviour)
+    assert [e.shape[1] for e in eager] == [8, 10, 10]
+    scale = max(np.abs(e).max() for e in eager)
+    for got, expected in zip(mapped, eager, strict=True):
+        valid = expected.shape[1]
+        assert got.shape == (2, 10, 64, 1)
+        np.testing.assert_allclose(got[:, :valid], expected, rtol=0, atol=RTOL * scale)
+        assert not got[:, valid:].any()

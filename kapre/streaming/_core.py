@@ -499,7 +499,7 @@ class _Constant(keras.initializers.Initializer):
         self.values = np.asarray(values)
 
     def __call__(self, shape, dtype=None):
-        return _backend.constant(self.values, dtype or str(self.values.dtype))
+        return _backend.initial_value(self.values, dtype or str(self.values.dtype))
 
 
 @register
