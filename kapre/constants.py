@@ -136,11 +136,7 @@ def _vorbis(length: int) -> np.ndarray:
 
 
 def _sym_general_cosine(m: int, a) -> np.ndarray:
-    fac = np.linspace(-np.pi, np.pi, m)
-    window = np.zeros(m)
-    for k, a_k in enumerate(a):
-        window += a_k * np.cos(k * fac)
-    return window
+    return _general_cosine(m, a, periodic=False)  # scipy's sum_k a_k cos(k x), x from -pi to pi
 
 
 def _sym_general_hamming(m: int, alpha: float) -> np.ndarray:
@@ -203,17 +199,6 @@ def _sym_tukey(m: int, alpha: float = 0.5) -> np.ndarray:
     w1 = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * n1 / alpha / (m - 1))))
     w3 = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * n3 / alpha / (m - 1))))
     return np.concatenate([w1, np.ones(n2.shape), w3])
-
-
-def _sym_kaiser(m: int, beta: float) -> np.ndarray:
-    alpha = (m - 1) / 2.0
-    return np.i0(beta * np.sqrt(1 - ((np.arange(m) - alpha) / alpha) ** 2.0)) / np.i0(float(beta))
-
-
-def _sym_kaiser_bessel_derived(m: int, beta: float) -> np.ndarray:
-    cumulative = np.cumsum(_sym_kaiser(m // 2 + 1, beta))
-    half = np.sqrt(cumulative[:-1] / cumulative[-1])
-    return np.concatenate([half, half[::-1]])
 
 
 def _sym_gaussian(m: int, std: float) -> np.ndarray:
@@ -330,8 +315,8 @@ _SCIPY_WINDOWS = {
     "general_hamming": (_sym_general_hamming, ("alpha",), 1),
     "hamming": (lambda m: _sym_general_hamming(m, 0.54), (), 0),
     "hann": (lambda m: _sym_general_hamming(m, 0.5), (), 0),
-    "kaiser": (_sym_kaiser, ("beta",), 1),
-    "kaiser_bessel_derived": (_sym_kaiser_bessel_derived, ("beta",), 1),
+    "kaiser": (_kaiser, ("beta",), 1),
+    "kaiser_bessel_derived": (_kaiser_bessel_derived, ("beta",), 1),  # odd lengths refused in get_window
     "lanczos": (_sym_lanczos, (), 0),
     "nuttall": (lambda m: _sym_general_cosine(m, (0.3635819, 0.4891775, 0.1365995, 0.0106411)), (), 0),
     "parzen": (_sym_parzen, (), 0),
