@@ -29,7 +29,8 @@ COUNT_PATTERN = re.compile(r"(\d+) (passed|failed|skipped|error|errors|xfailed|x
 JAX_SECOND_SHARD = ("tests/test_streaming.py", "tests/test_streaming_temporal.py", "tests/test_streaming_inverse.py",
                     "tests/test_streaming_export.py", "tests/test_cli_stream.py", "tests/test_cli.py",
                     "tests/test_cli_frontends.py", "tests/test_cli_invert.py", "tests/test_export.py",
-                    "tests/test_cli_export.py", "tests/test_data_pipelines.py", "tests/test_benchmark_export.py")
+                    "tests/test_cli_export.py", "tests/test_data_pipelines.py", "tests/test_benchmark_export.py",
+                    "tests/test_extract_engines.py", "tests/test_distribution.py")
 
 
 def jobs_for(backends: list[str], pytest_args: list[str]) -> list[tuple[str, str, list[str]]]:

@@ -4,6 +4,7 @@ backend, so that ``--help`` and ``--version`` answer at once)."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -12,7 +13,8 @@ __all__ = ["FEATURES", "CHROMA_SOURCES", "C1_HZ", "WINDOWS", "build_parser", "ad
            "non_negative_float", "positive_float", "top_db_value", "ref_value", "MAX_SAMPLE_RATE", "MAX_SAMPLES",
            "MAX_BANDS", "MAX_BATCH_SIZE", "MAX_VALUE", "INT_BOUNDS", "int_in", "FRONTENDS", "Frontend",
            "FEATURE_DESTS", "FLAGS", "frontend_arg", "frontend_problem", "frontend_error",
-           "check_frontend_args", "EXPORT_FORMATS", "export_format", "format_for"]
+           "check_frontend_args", "EXPORT_FORMATS", "export_format", "format_for", "ENGINES", "MAX_WORKERS",
+           "engine_problem"]
 
 FEATURES = ("stft", "mel", "logfreq", "mfcc", "cqt", "vqt", "chroma")
 CHROMA_SOURCES = ("stft", "cqt")
@@ -28,6 +30,8 @@ MAX_SAMPLE_RATE = 10_000_000  # Hz: 13 times 768 kHz, the highest rate of audio 
 MAX_SAMPLES = 2**24  # --n-fft, --win-length, --hop: 16,777,216 samples (5.8 minutes at 48 kHz)
 MAX_BANDS = 4096  # --n-mels, --n-mfcc, --n-bins
 MAX_BATCH_SIZE = 1024  # --batch-size: files in one zero-padded batch
+MAX_WORKERS = 4096  # --num-workers: processes on one machine, or actors on a Ray cluster
+ENGINES = ("local", "processes", "ray")  # kapre extract --engine
 MAX_OCTAVES = 32  # --n-octaves (chroma from a CQT): 2**32 times --fmin is beyond any sample rate
 MAX_ITERATIONS = 10_000  # kapre invert --n-iter: Griffin-Lim converges in tens to hundreds
 MAX_SEED = 2**31 - 1  # kapre invert --seed
@@ -395,6 +399,20 @@ def _add_demo(sub) -> argparse.ArgumentParser:
     return demo
 
 
+def engine_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``kapre extract``'s --engine, --num-workers and --address together (standard library only:
+    answered before a backend is imported), else ``None``."""
+    engine = getattr(args, "engine", "local")
+    if args.address is not None and engine != "ray":
+        return f"--address {args.address}: it names a Ray cluster; use it with --engine ray (got --engine {engine})"
+    if args.num_workers is not None and engine == "local":
+        return (f"--num-workers {args.num_workers}: the local engine computes in this process; use --engine processes "
+                "or --engine ray for workers")
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        return "--engine ray needs Ray, which is not installed: pip install 'kapre[ray]'"
+    return None
+
+
 def _add_extract(sub) -> argparse.ArgumentParser:
     extract = sub.add_parser(
         "extract", help="extract features of audio files to .npy files",
@@ -415,6 +433,17 @@ def _add_extract(sub) -> argparse.ArgumentParser:
                               "on the other files of the run; larger batches are faster on accelerators, and equal "
                               "to the file alone up to float rounding)")
     extract.add_argument("--overwrite", action="store_true", help="recompute outputs that already exist")
+    engine = extract.add_argument_group('where the files are computed (docs/cli.md, "Engines")')
+    engine.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local (default): in this process; processes: N worker processes on this machine; "
+                             "ray: an actor pool on a Ray cluster (pip install 'kapre[ray]'); every engine writes "
+                             "the same outputs and manifest")
+    engine.add_argument("--num-workers", type=int_in(MAX_WORKERS), default=None, metavar="N",
+                        help="worker processes (--engine processes; default: the CPU cores) or Ray actors, each "
+                             "holding a built front-end (--engine ray; default: the cluster's CPUs)")
+    engine.add_argument("--address", default=None, metavar="HOST:PORT",
+                        help="--engine ray: the Ray cluster to join (as `ray start --head` prints it, or 'auto'); "
+                             "default: start a Ray instance on this machine for the run")
     return extract
 
 

@@ -25,6 +25,7 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from kapre.cli._output import OutputPathError, Reporter, atomic_save, atomic_wri
 from kapre.cli.options import LEGACY_NOTE, build_reported, frontend_record, options_from_args, options_from_record
 from kapre.cli.show import check_length
 
-__all__ = ["run", "Manifest", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
+__all__ = ["run", "Manifest", "ExtractSummary", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
 
 MANIFEST_NAME = "manifest.jsonl"
 FRONTEND_NAME = "kapre-frontend.json"
@@ -231,6 +232,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"kapre extract: note: {args.config_note}", file=sys.stderr)
     if model is None:
         model = build_reported(parser, options)
+    engine = getattr(args, "engine", "local")
+    executor = getattr(args, "executor", None)  # the Python API's concurrent.futures.Executor
+    if engine == "ray" and args.address is not None:
+        from kapre.cli.engines import AddressError, check_address
+
+        try:  # before anything is written
+            check_address(args.address)
+        except AddressError as err:
+            parser.error(str(err))
+
     out_dir = args.output_dir
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         parser.error(f"-o {out_dir}: a file is in the way: {out_dir} is a file, not a folder")
@@ -270,8 +281,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
                         rekey=(lambda row: _key(row["path"], root)) if legacy_manifest else None)
     jobs, error_rows = collect_inputs(args.inputs, root, out_dir, manifest)
-    atomic_write_text(record_path, json.dumps(frontend_record(options, args.keras_config, root, frontend), indent=1)
-                      + "\n")
+    record = frontend_record(options, args.keras_config, root, frontend)
+    atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
     if frontend is not None:
         print(f"kapre extract: --frontend {frontend.name} (kapre.frontends.{frontend.builder}) at "
               f"{frontend.sample_rate} Hz; each .npy holds ({', '.join(frontend.axes(options.mono))}), as recorded in "
@@ -279,31 +290,44 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     manifest.open()
     counts = {"written": 0, "kept": 0, "failed": 0}
     reporter = Reporter(len(jobs), "kapre extract")
+    sink = _RunSink(manifest, reporter, counts)
     stop = _TerminateAsInterrupt()
     interrupted = False
+    started = time.monotonic()
     try:
         for given, row in error_rows:
             reporter.message(f"kapre extract: {given}: {row['error']}")
             manifest.add(row)
             counts["failed"] += 1
-        todo = _inspect(jobs, options, manifest, reporter, counts, args.overwrite)
+        todo = _inspect(jobs, options, manifest, sink, args.overwrite)
         if args.batch_size == 1:
             batches = [[job] for job in todo]
         else:  # similar lengths together, so that padding costs little; channel counts never mix in a batch
             todo.sort(key=lambda j: (j.channels, j.length, j.key))
             batches = [todo[start : start + args.batch_size] for start in range(0, len(todo), args.batch_size)]
-        extractor = Extractor(model)
-        # A --frontend's layer adds a channels axis to (batch, samples, channels) input; mono files are saved
-        # without it: the layer's output for the waveform (batch, samples), in the builder's layout.
-        squeeze = frontend is not None and options.mono
-        for batch in batches:
-            _process_batch(batch, extractor, options, manifest, reporter, counts, squeeze)
+        if engine == "local" and executor is None:
+            extractor = Extractor(model)
+            # A --frontend's layer adds a channels axis to (batch, samples, channels) input; mono files are saved
+            # without it: the layer's output for the waveform (batch, samples), in the builder's layout.
+            squeeze = frontend is not None and options.mono
+            for batch in batches:
+                _process_batch(batch, extractor, options, sink, squeeze)
+        elif batches:
+            from kapre.cli.engines import run_batches
+
+            run_batches(batches, record, engine, sink, num_workers=args.num_workers, executor=executor,
+                        address=args.address)
     except KeyboardInterrupt:
         interrupted = True
     finally:  # on every way out: the manifest rewritten, one row per input
         stop.restore()
         reporter.close()
         manifest.close()
+    elapsed = time.monotonic() - started
+    args.summary = summary = ExtractSummary(files=len(jobs) + len(error_rows), elapsed=elapsed,
+                                            audio_seconds=sink.audio_seconds,
+                                            engine=type(executor).__name__ if executor is not None else engine,
+                                            **counts)
     if interrupted:
         print(f"kapre extract: interrupted: {counts['written']} written, {counts['kept']} kept, {counts['failed']} "
               f"failed so far; {os.path.join(out_dir, MANIFEST_NAME)} lists every finished file; run the same "
@@ -311,7 +335,39 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 130
     print(f"kapre extract: {counts['written']} written, {counts['kept']} kept (output exists), {counts['failed']} "
           f"failed; manifest: {os.path.join(out_dir, MANIFEST_NAME)}")
+    print(f"kapre extract: {summary.text()}")
     return 1 if counts["failed"] else 0
+
+
+@dataclass
+class ExtractSummary:
+    """What a run did: files (inputs found), written, kept (outputs of earlier runs), failed, the hours of audio
+    written, the seconds it took and the engine."""
+
+    files: int
+    written: int
+    kept: int
+    failed: int
+    audio_seconds: float
+    elapsed: float
+    engine: str
+
+    @property
+    def files_per_second(self) -> float:
+        return self.written / self.elapsed if self.elapsed > 0 else 0.0
+
+    def text(self) -> str:
+        seconds = self.audio_seconds
+        audio = (f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60
+                 else f"{seconds:.1f} s")
+        speed = (f"{self.files_per_second:.1f} files/s, {seconds / self.elapsed:.0f}x real time"
+                 if self.written and self.elapsed > 0 else "nothing computed")
+        return (f"summary: {self.files} files, {audio} of audio written in {self.elapsed:.1f} s ({speed}) on the "
+                f"{self.engine} engine; {self.written} written, {self.kept} kept, {self.failed} failed")
+
+
+def _process_batch(jobs: list[_Job], extractor, options, sink, squeeze: bool = False) -> None:
+    compute_batch(read_batch(jobs, options, sink), extractor, options, sink, squeeze)
 
 
 class _TerminateAsInterrupt:
@@ -358,7 +414,7 @@ def _warning_text(warnings) -> str | None:
     return "; ".join(warnings) if warnings else None
 
 
-def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: bool) -> list[_Job]:
+def _inspect(jobs, options, manifest: Manifest, sink: _RunSink, overwrite: bool) -> list[_Job]:
     """Read each file's header; keep the rows of outputs that exist (resume); return the files to compute."""
     from kapre.audio import audio_info, audio_warnings
 
@@ -367,8 +423,7 @@ def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: boo
         previous = manifest.get(job.key)
         if not overwrite and os.path.exists(job.output):
             if previous and previous.get("status") == "ok" and previous.get("output") == job.row["output"]:
-                counts["kept"] += 1  # its row is in the manifest already
-                reporter.update()
+                sink.kept(job)  # its row is in the manifest already
                 continue
             try:  # an output without its row (the run was killed between the two): the row again
                 shape = list(np.load(job.output, mmap_mode="r").shape)
@@ -378,14 +433,12 @@ def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: boo
             else:
                 job.row.update(sample_rate=sr, duration=round(frames / sr, 6), channels=channels, shape=shape,
                                warning=_warning_text(audio_warnings(job.path)))
-                manifest.add(job.row)
-                counts["kept"] += 1
-                reporter.update()
+                sink.kept(job, job.row)
                 continue
         try:
             sr, frames, channels = audio_info(job.path)
         except Exception as err:
-            _fail(job, err, manifest, reporter, counts)
+            sink.fail(job, failure_reason(err))
             continue
         job.row.update(sample_rate=sr, duration=round(frames / sr, 6) if sr else None, channels=channels)
         job.length = int(math.ceil(frames * options.sample_rate / sr)) if sr else frames
@@ -394,11 +447,12 @@ def _inspect(jobs, options, manifest: Manifest, reporter, counts, overwrite: boo
     return todo
 
 
-def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, reporter, counts,
-                   squeeze: bool = False) -> None:
+def read_batch(jobs: list[_Job], options, sink) -> list[tuple[_Job, np.ndarray, list]]:
+    """Each file read, mixed down (``--mono``) and resampled: ``(job, audio, warnings)``; a file that cannot be read
+    goes to ``sink.fail``."""
     from kapre.audio import AudioError, MissingDependencyError, audio_warnings, read_audio, resample
 
-    ready = []
+    read = []
     for job in jobs:
         try:
             audio, sr = read_audio(job.path)
@@ -406,13 +460,26 @@ def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, rep
             if options.mono and audio.shape[1] > 1:
                 audio = audio.mean(axis=1, keepdims=True, dtype=np.float32)
             audio = resample(audio, sr, options.sample_rate)
-            check_length(extractor, audio, options.sample_rate)
         except (AudioError, MissingDependencyError, ValueError) as err:
-            _fail(job, err, manifest, reporter, counts)
+            sink.fail(job, failure_reason(err))
+            continue
+        read.append((job, audio, warnings))
+    return read
+
+
+def compute_batch(read: list[tuple[_Job, np.ndarray, list]], extractor, options, sink, squeeze: bool = False) -> None:
+    """The front-end on the files :func:`read_batch` read, in one zero-padded batch (one at a time to find the
+    culprit if the batch fails); each file's features go to ``sink.save``, its problems to ``sink.fail``."""
+    ready = []
+    for job, audio, warnings in read:
+        try:
+            check_length(extractor, audio, options.sample_rate)
+        except ValueError as err:
+            sink.fail(job, failure_reason(err))
             continue
         if warnings:
             job.row["warning"] = _warning_text(warnings)
-            reporter.message(f"kapre extract: {job.path}: warning: {job.row['warning']}")
+            sink.warn(job, f"warning: {job.row['warning']}")
         ready.append((job, audio))
     if not ready:
         return
@@ -426,31 +493,70 @@ def _process_batch(jobs: list[_Job], extractor, options, manifest: Manifest, rep
             try:
                 results.append(extractor([audio])[0])
             except Exception as err:
-                _fail(job, err, manifest, reporter, counts)
+                sink.fail(job, failure_reason(err))
                 results.append(None)
     for (job, _), features in zip(ready, results, strict=True):
         if features is None:
             continue
         if squeeze:
             features = features[..., 0]
-        with _interrupts_deferred():  # an output on disk is always in the manifest, even on Ctrl-C
-            try:
-                atomic_save(job.output, features.astype(np.float32, copy=False))
-            except OSError as err:
-                _fail(job, err, manifest, reporter, counts, prefix="cannot write output: ")
-                continue
-            job.row.update(status="ok", shape=list(features.shape))
-            manifest.add(job.row)
-            counts["written"] += 1
-        reporter.update()
+        sink.save(job, features)
 
 
-def _fail(job: _Job, err: Exception, manifest: Manifest, reporter, counts, prefix: str = "") -> None:
+def save_features(job: _Job, features: np.ndarray) -> str | None:
+    """Write one file's features atomically and fill its row; the reason if the output cannot be written."""
+    try:
+        atomic_save(job.output, features.astype(np.float32, copy=False))
+    except OSError as err:
+        return "cannot write output: " + failure_reason(err)
+    job.row.update(status="ok", shape=list(features.shape))
+    return None
+
+
+def failure_reason(err: BaseException) -> str:
     from kapre._validation import error_reason
 
-    message = prefix + (error_reason(err) or type(err).__name__)  # a layer's reason without Keras' frame
+    return error_reason(err) or type(err).__name__  # a layer's reason without Keras' frame
+
+
+def fail_row(job: _Job, message: str) -> None:
     job.row.update(status="error", error=message, output=None, shape=None)
-    manifest.add(job.row)
-    counts["failed"] += 1
-    reporter.message(f"kapre extract: {job.path}: {message}")
-    reporter.update()
+
+
+class _RunSink:
+    """Where the outcome of each file goes in the process that owns the manifest: its row into the manifest (at
+    once, flushed), the counts, the progress bar and the messages."""
+
+    def __init__(self, manifest: Manifest, reporter, counts: dict):
+        self.manifest, self.reporter, self.counts = manifest, reporter, counts
+        self.audio_seconds = 0.0  # of the files written, for the summary
+
+    def kept(self, job: _Job, row: dict | None = None) -> None:
+        if row is not None:
+            self.manifest.add(row)
+        self.counts["kept"] += 1
+        self.reporter.update()
+
+    def warn(self, job: _Job, text: str) -> None:
+        self.reporter.message(f"kapre extract: {job.path}: {text}")
+
+    def fail(self, job: _Job, message: str) -> None:
+        fail_row(job, message)
+        self.manifest.add(job.row)
+        self.counts["failed"] += 1
+        self.reporter.message(f"kapre extract: {job.path}: {message}")
+        self.reporter.update()
+
+    def save(self, job: _Job, features: np.ndarray) -> None:
+        with _interrupts_deferred():  # an output on disk is always in the manifest, even on Ctrl-C
+            problem = save_features(job, features)
+            if problem is None:
+                self.written(job)
+        if problem is not None:
+            self.fail(job, problem)
+
+    def written(self, job: _Job) -> None:
+        self.manifest.add(job.row)
+        self.counts["written"] += 1
+        self.audio_seconds += job.row.get("duration") or 0.0
+        self.reporter.update()
