@@ -40,7 +40,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 
@@ -53,7 +52,6 @@ __all__ = [
     "Extractor",
     "extract",
     "extract_files",
-    "extract_folder",
     "frontend_layers",
     "sample_rate_of",
 ]
@@ -406,83 +404,3 @@ def extract_files(
             raise AudioError(f"{path}: too short: {err}") from err
         waveforms.append(audio)
     return extract(extractor, waveforms, batch_size=batch_size)
-
-
-def extract_folder(inputs: str | Sequence[str], output_dir: str, *, engine: str = "local",
-                   executor=None, num_workers: int | None = None, address: str | None = None, **options):
-    """``kapre extract`` from Python: features of audio files (or of every audio file in folders) to one ``.npy``
-    per file under ``output_dir``, with its manifest, atomic writes, resume and bad-file handling (``docs/cli.md``).
-
-    Args:
-        inputs: audio files or folders.
-        output_dir: where the features go (``-o``).
-        engine: ``"local"`` (this process), ``"processes"`` (``num_workers`` processes on this machine) or
-            ``"ray"`` (an actor pool on a Ray cluster at ``address``; needs ``kapre[ray]``).
-        executor: any :class:`concurrent.futures.Executor` to compute on instead (a Dask client's
-            ``client.get_executor()``, a ``ProcessPoolExecutor``, ...): each task is one batch of files, computed by
-            a top-level function that builds the front-end once per worker process. ``num_workers`` then bounds the
-            batches in flight (two per worker).
-        num_workers: worker processes or Ray actors (default: the CPU cores, or the Ray cluster's CPUs).
-        address: the Ray cluster to join (``HOST:PORT`` or ``"auto"``); default: start Ray on this machine.
-        **options: the command's other options, by their flag's name with underscores: ``feature="mel"``,
-            ``n_mels=64``, ``sr=16000``, ``db=True``, ``frontend="whisper"``,
-            ``frontend_args={"n_mels": 128}``, ``config="front.json"``, ``root=...``, ``batch_size=...``,
-            ``overwrite=True``, ``mono=False`` (per channel).
-
-    Returns:
-        :class:`kapre.cli.extract.ExtractSummary`: files, written, kept, failed (each failure is a manifest row
-        with its ``"error"``), hours of audio, seconds.
-
-    Raises:
-        ValueError: an invalid option or output folder (the message the command prints).
-        KeyboardInterrupt: the run was interrupted; the manifest lists every finished file, and the same call resumes.
-    """
-    import contextlib
-    import io
-
-    from kapre.cli import run_command
-    from kapre_cli import build_parser
-    from kapre_cli.parser import engine_problem
-
-    argv = ["extract", *([inputs] if isinstance(inputs, str) else list(inputs)), "-o", output_dir, "--engine", engine]
-    if num_workers is not None:
-        argv += ["--num-workers", str(num_workers)]
-    if address is not None:
-        argv += ["--address", address]
-    for name, value in options.items():
-        flag = "--" + name.replace("_", "-")
-        if name == "frontend_args":
-            for key, item in dict(value).items():
-                argv += ["--frontend-arg", f"{key}={json.dumps(item) if not isinstance(item, str) else item}"]
-        elif name == "mono":
-            argv.append("--mono" if value else "--per-channel")
-        elif value is True:
-            argv.append(flag)
-        elif value is not False and value is not None:
-            argv += [flag, str(value)]
-
-    def refuse(message: str):
-        raise ValueError(message)
-
-    parser = build_parser()
-    usage = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(usage):  # argparse's own errors (unknown option, bad value) exit
-            args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        lines = usage.getvalue().strip().splitlines()
-        reason = lines[-1].split(": error: ", 1)[-1] if lines else f"invalid options: {argv}"
-        raise ValueError(reason) from exit_
-    args.command_parser.error = refuse
-    if executor is not None and engine != "local":
-        raise ValueError(f"executor= computes on the executor given; leave engine at 'local' (got {engine!r})")
-    problem = engine_problem(args) if executor is None else None
-    if problem:
-        raise ValueError(problem)
-    if executor is not None and not hasattr(executor, "submit"):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, received {type(executor).__name__}")
-    args.executor = executor
-    status = run_command(args)
-    if status == 130:
-        raise KeyboardInterrupt("kapre extract was interrupted; the manifest lists every finished file")
-    return args.summary

@@ -242,7 +242,7 @@ def test_a_signal_between_an_output_and_its_manifest_row_waits_for_the_row(tmp_p
     src, out = tmp_path / "few", tmp_path / "out"
     _many_files(src, 4)
     saved = []
-    real_save = cli.extract.atomic_save
+    real_save = cli._batch.atomic_save
 
     def save_then_signal(path, array):
         real_save(path, array)
@@ -250,7 +250,7 @@ def test_a_signal_between_an_output_and_its_manifest_row_waits_for_the_row(tmp_p
         if len(saved) == 2:
             os.kill(os.getpid(), sig)  # delivered at once, between this output and its manifest row
 
-    monkeypatch.setattr(cli.extract, "atomic_save", save_then_signal)
+    monkeypatch.setattr(cli._batch, "atomic_save", save_then_signal)
     # the handler in force before the run (default_int_handler; SIG_IGN where the shell started the tests in the
     # background): the run must leave it as it found it
     before = signal.getsignal(signal.SIGINT)

@@ -1,4 +1,4 @@
-"""``kapre extract --engine processes|ray`` and ``kapre.extraction.extract_folder(executor=...)``: every engine writes
+"""``kapre extract --engine processes|ray`` and ``kapre.cli.extract_folder(executor=...)``: every engine writes
 the bytes and the manifest the local engine writes, over a tree of a few hundred short files of mixed formats, rates
 and channel counts with bad files among them, and survives a worker killed mid-run.
 
@@ -25,7 +25,7 @@ import soundfile as sf
 
 import kapre_cli
 from kapre import cli
-from kapre.extraction import extract_folder
+from kapre.cli import extract_folder
 from tests.helpers import BACKEND
 
 FEATURE_ARGS = ["--feature", "mel", "--db", "--sr", "16000", "--n-fft", "256", "--hop", "80", "--n-mels", "32"]

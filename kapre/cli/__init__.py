@@ -16,12 +16,12 @@ import sys
 import warnings
 
 from kapre.cli import demo, export, extract, info, invert, show, stream
-from kapre.cli.extract import FRONTEND_NAME, MANIFEST_NAME
+from kapre.cli.extract import FRONTEND_NAME, MANIFEST_NAME, extract_folder
 from kapre.cli.options import FEATURES, FeatureOptions, build_frontend, mfcc_layer
 from kapre_cli import build_parser
 
-__all__ = ["main", "run_command", "build_parser", "FeatureOptions", "build_frontend", "compute_features",
-           "mfcc_layer", "FEATURES", "MANIFEST_NAME", "FRONTEND_NAME"]
+__all__ = ["main", "run_command", "extract_folder", "build_parser", "FeatureOptions", "build_frontend",
+           "compute_features", "mfcc_layer", "FEATURES", "MANIFEST_NAME", "FRONTEND_NAME"]
 
 _COMMANDS = {"demo": demo, "extract": extract, "show": show, "invert": invert, "stream": stream, "export": export,
              "info": info}

@@ -60,7 +60,7 @@ def default_workers() -> int:
 def _frontend(record_text: str) -> tuple:
     """``(extractor, options, squeeze)`` of a ``kapre-frontend.json`` record, built once per process."""
     if record_text not in _built:
-        from kapre.cli.extract import FRONTEND_NAME
+        from kapre.cli._batch import FRONTEND_NAME
         from kapre.cli.options import build_reported, options_from_args
         from kapre.extraction import Extractor
         from kapre_cli import build_parser
@@ -84,7 +84,7 @@ def _frontend(record_text: str) -> tuple:
 
 
 class _Collected:
-    """A worker's sink (:func:`kapre.cli.extract.compute_batch`): each file's row and its messages, returned to the
+    """A worker's sink (:func:`kapre.cli._batch.compute_batch`): each file's row and its messages, returned to the
     driver."""
 
     def __init__(self):
@@ -97,7 +97,7 @@ class _Collected:
         self._entry(job)["messages"].append(text)
 
     def fail(self, job, message: str) -> None:
-        from kapre.cli.extract import fail_row
+        from kapre.cli._batch import fail_row
 
         fail_row(job, message)
         entry = self._entry(job)
@@ -105,7 +105,7 @@ class _Collected:
         entry["done"] = True
 
     def save(self, job, features) -> None:
-        from kapre.cli.extract import save_features
+        from kapre.cli._batch import save_features
 
         problem = save_features(job, features)
         if problem is not None:
@@ -123,15 +123,15 @@ class _Collected:
 
 
 def _jobs(payload: list[dict]) -> list:
-    from kapre.cli.extract import _Job
+    from kapre.cli._batch import Job
 
-    return [_Job(**item) for item in payload]
+    return [Job(**item) for item in payload]
 
 
 def compute_remote(record_text: str, payload: list[dict]) -> list[dict]:
     """A worker's task: one batch of jobs (``_Job`` fields) read, computed and written; their manifest rows and
     messages. A top-level function, so that any executor can pickle it."""
-    from kapre.cli.extract import compute_batch, read_batch
+    from kapre.cli._batch import compute_batch, read_batch
 
     extractor, options, squeeze = _frontend(record_text)
     jobs = _jobs(payload)
@@ -147,7 +147,7 @@ def _payload(batch) -> list[dict]:
 
 def run_batches(batches: list[list], record: dict, engine: str, sink, *, num_workers: int | None = None,
                 executor: concurrent.futures.Executor | None = None, address: str | None = None) -> None:
-    """Compute ``batches`` (lists of ``kapre.cli.extract._Job``) on ``engine`` and hand every file's outcome to
+    """Compute ``batches`` (lists of ``kapre.cli._batch.Job``) on ``engine`` and hand every file's outcome to
     ``sink`` (the driver's: manifest, counts, progress) as it arrives.
 
     Ctrl-C or SIGTERM: no new batch is handed out, the batches being computed are waited for and their rows added
@@ -206,7 +206,7 @@ def _apply(outcome: dict, by_key: dict, sink) -> None:
 
 
 def _lost(batch, reason: str) -> list[dict]:
-    from kapre.cli.extract import fail_row
+    from kapre.cli._batch import fail_row
 
     out = []
     for job in batch:
@@ -240,7 +240,7 @@ def _executor_results(executor, batches: list[list], record_text: str, width: in
                 elif isinstance(error, reraise):
                     fatal = error
                 else:  # the task's own error: its files fail with it
-                    from kapre.cli.extract import failure_reason
+                    from kapre.cli._batch import failure_reason
 
                     yield from _lost(batch, f"worker error: {type(error).__name__}: {failure_reason(error)}")
             if fatal is not None:
@@ -320,7 +320,7 @@ def _ray_read(item: dict, record_text: str) -> dict:
     """Ray Data task: a batch's files read and resampled (reading needs no front-end)."""
     import pickle
 
-    from kapre.cli.extract import read_batch
+    from kapre.cli._batch import read_batch
     from kapre.cli.options import options_from_record
 
     options, _ = options_from_record(json.loads(record_text))  # the rate and mix-down the files are read at
@@ -345,7 +345,7 @@ class _RayCompute:
 
         import numpy as np
 
-        from kapre.cli.extract import compute_batch
+        from kapre.cli._batch import compute_batch
 
         extractor, options, squeeze = _frontend(self.record_text)
         out = []

@@ -20,24 +20,37 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import os
 import signal
 import sys
 import time
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from kapre.cli._output import OutputPathError, Reporter, atomic_save, atomic_write_text, prepare_output_dir
+from kapre.cli._batch import (
+    FRONTEND_NAME,
+    compute_batch,
+    fail_row,
+    failure_reason,
+    read_batch,
+    save_features,
+    warning_text,
+)
+from kapre.cli._batch import Job as _Job
+from kapre.cli._output import OutputPathError, Reporter, atomic_write_text, prepare_output_dir
 from kapre.cli.options import LEGACY_NOTE, build_reported, frontend_record, options_from_args, options_from_record
-from kapre.cli.show import check_length
+from kapre_cli import build_parser
+from kapre_cli.parser import engine_problem
 
-__all__ = ["run", "Manifest", "ExtractSummary", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
+__all__ = ["run", "extract_folder", "Manifest", "ExtractSummary", "MANIFEST_NAME", "FRONTEND_NAME", "ROW_KEYS"]
 
 MANIFEST_NAME = "manifest.jsonl"
-FRONTEND_NAME = "kapre-frontend.json"
 ROW_KEYS = ("path", "output", "sample_rate", "duration", "channels", "shape", "status", "error", "warning")
 
 
@@ -104,16 +117,6 @@ class Manifest:
             self._file.close()
             self._file = None
         atomic_write_text(self.path, self.text())
-
-
-@dataclass
-class _Job:
-    path: str  # as found (relative to the current folder if given so)
-    key: str  # relative to the input root: the manifest's "path"
-    output: str
-    row: dict
-    length: int = 0
-    channels: int = 0
 
 
 def _inside(path: str, root: str) -> bool:
@@ -410,10 +413,6 @@ def _interrupts_deferred():
             raise KeyboardInterrupt
 
 
-def _warning_text(warnings) -> str | None:
-    return "; ".join(warnings) if warnings else None
-
-
 def _inspect(jobs, options, manifest: Manifest, sink: _RunSink, overwrite: bool) -> list[_Job]:
     """Read each file's header; keep the rows of outputs that exist (resume); return the files to compute."""
     from kapre.audio import audio_info, audio_warnings
@@ -432,7 +431,7 @@ def _inspect(jobs, options, manifest: Manifest, sink: _RunSink, overwrite: bool)
                 pass
             else:
                 job.row.update(sample_rate=sr, duration=round(frames / sr, 6), channels=channels, shape=shape,
-                               warning=_warning_text(audio_warnings(job.path)))
+                               warning=warning_text(audio_warnings(job.path)))
                 sink.kept(job, job.row)
                 continue
         try:
@@ -445,82 +444,6 @@ def _inspect(jobs, options, manifest: Manifest, sink: _RunSink, overwrite: bool)
         job.channels = 1 if options.mono else channels
         todo.append(job)
     return todo
-
-
-def read_batch(jobs: list[_Job], options, sink) -> list[tuple[_Job, np.ndarray, list]]:
-    """Each file read, mixed down (``--mono``) and resampled: ``(job, audio, warnings)``; a file that cannot be read
-    goes to ``sink.fail``."""
-    from kapre.audio import AudioError, MissingDependencyError, audio_warnings, read_audio, resample
-
-    read = []
-    for job in jobs:
-        try:
-            audio, sr = read_audio(job.path)
-            warnings = audio_warnings(job.path, frames_read=audio.shape[0])
-            if options.mono and audio.shape[1] > 1:
-                audio = audio.mean(axis=1, keepdims=True, dtype=np.float32)
-            audio = resample(audio, sr, options.sample_rate)
-        except (AudioError, MissingDependencyError, ValueError) as err:
-            sink.fail(job, failure_reason(err))
-            continue
-        read.append((job, audio, warnings))
-    return read
-
-
-def compute_batch(read: list[tuple[_Job, np.ndarray, list]], extractor, options, sink, squeeze: bool = False) -> None:
-    """The front-end on the files :func:`read_batch` read, in one zero-padded batch (one at a time to find the
-    culprit if the batch fails); each file's features go to ``sink.save``, its problems to ``sink.fail``."""
-    ready = []
-    for job, audio, warnings in read:
-        try:
-            check_length(extractor, audio, options.sample_rate)
-        except ValueError as err:
-            sink.fail(job, failure_reason(err))
-            continue
-        if warnings:
-            job.row["warning"] = _warning_text(warnings)
-            sink.warn(job, f"warning: {job.row['warning']}")
-        ready.append((job, audio))
-    if not ready:
-        return
-    try:
-        results = extractor([audio for _, audio in ready])
-    except KeyboardInterrupt:
-        raise
-    except Exception:  # find the culprit: one at a time
-        results = []
-        for job, audio in ready:
-            try:
-                results.append(extractor([audio])[0])
-            except Exception as err:
-                sink.fail(job, failure_reason(err))
-                results.append(None)
-    for (job, _), features in zip(ready, results, strict=True):
-        if features is None:
-            continue
-        if squeeze:
-            features = features[..., 0]
-        sink.save(job, features)
-
-
-def save_features(job: _Job, features: np.ndarray) -> str | None:
-    """Write one file's features atomically and fill its row; the reason if the output cannot be written."""
-    try:
-        atomic_save(job.output, features.astype(np.float32, copy=False))
-    except OSError as err:
-        return "cannot write output: " + failure_reason(err)
-    job.row.update(status="ok", shape=list(features.shape))
-    return None
-
-
-def failure_reason(err: BaseException) -> str:
-    from kapre._validation import error_reason
-
-    return error_reason(err) or type(err).__name__  # a layer's reason without Keras' frame
-
-
-def fail_row(job: _Job, message: str) -> None:
-    job.row.update(status="error", error=message, output=None, shape=None)
 
 
 class _RunSink:
@@ -560,3 +483,80 @@ class _RunSink:
         self.counts["written"] += 1
         self.audio_seconds += job.row.get("duration") or 0.0
         self.reporter.update()
+
+
+def extract_folder(inputs: str | Sequence[str], output_dir: str, *, engine: str = "local",
+                   executor=None, num_workers: int | None = None, address: str | None = None, **options):
+    """``kapre extract`` from Python: features of audio files (or of every audio file in folders) to one ``.npy``
+    per file under ``output_dir``, with its manifest, atomic writes, resume and bad-file handling (``docs/cli.md``).
+
+    Args:
+        inputs: audio files or folders.
+        output_dir: where the features go (``-o``).
+        engine: ``"local"`` (this process), ``"processes"`` (``num_workers`` processes on this machine) or
+            ``"ray"`` (an actor pool on a Ray cluster at ``address``; needs ``kapre[ray]``).
+        executor: any :class:`concurrent.futures.Executor` to compute on instead (a Dask client's
+            ``client.get_executor()``, a ``ProcessPoolExecutor``, ...): each task is one batch of files, computed by
+            a top-level function that builds the front-end once per worker process. ``num_workers`` then bounds the
+            batches in flight (two per worker).
+        num_workers: worker processes or Ray actors (default: the CPU cores, or the Ray cluster's CPUs).
+        address: the Ray cluster to join (``HOST:PORT`` or ``"auto"``); default: start Ray on this machine.
+        **options: the command's other options, by their flag's name with underscores: ``feature="mel"``,
+            ``n_mels=64``, ``sr=16000``, ``db=True``, ``frontend="whisper"``,
+            ``frontend_args={"n_mels": 128}``, ``config="front.json"``, ``root=...``, ``batch_size=...``,
+            ``overwrite=True``, ``mono=False`` (per channel).
+
+    Returns:
+        :class:`kapre.cli.extract.ExtractSummary`: files, written, kept, failed (each failure is a manifest row
+        with its ``"error"``), hours of audio, seconds.
+
+    Raises:
+        ValueError: an invalid option or output folder (the message the command prints).
+        KeyboardInterrupt: the run was interrupted; the manifest lists every finished file, and the same call resumes.
+    """
+    from kapre.constants import EmptyFilterbankWarning
+
+    argv = ["extract", *([inputs] if isinstance(inputs, str) else list(inputs)), "-o", output_dir, "--engine", engine]
+    if num_workers is not None:
+        argv += ["--num-workers", str(num_workers)]
+    if address is not None:
+        argv += ["--address", address]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "frontend_args":
+            for key, item in dict(value).items():
+                argv += ["--frontend-arg", f"{key}={json.dumps(item) if not isinstance(item, str) else item}"]
+        elif name == "mono":
+            argv.append("--mono" if value else "--per-channel")
+        elif value is True:
+            argv.append(flag)
+        elif value is not False and value is not None:
+            argv += [flag, str(value)]
+
+    def refuse(message: str):
+        raise ValueError(message)
+
+    parser = build_parser()
+    usage = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(usage):  # argparse's own errors (unknown option, bad value) exit
+            args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        lines = usage.getvalue().strip().splitlines()
+        reason = lines[-1].split(": error: ", 1)[-1] if lines else f"invalid options: {argv}"
+        raise ValueError(reason) from exit_
+    args.command_parser.error = refuse
+    if executor is not None and engine != "local":
+        raise ValueError(f"executor= computes on the executor given; leave engine at 'local' (got {engine!r})")
+    problem = engine_problem(args) if executor is None else None
+    if problem:
+        raise ValueError(problem)
+    if executor is not None and not hasattr(executor, "submit"):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, received {type(executor).__name__}")
+    args.executor = executor
+    with warnings.catch_warnings():  # reported once, in the command's terms, where the front-end is built
+        warnings.filterwarnings("ignore", category=EmptyFilterbankWarning)
+        status = run(args.command_parser, args)
+    if status == 130:
+        raise KeyboardInterrupt("kapre extract was interrupted; the manifest lists every finished file")
+    return args.summary
