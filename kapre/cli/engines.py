@@ -35,6 +35,10 @@ __all__ = ["run_batches", "compute_remote", "check_address", "default_workers", 
 # Batches in flight per worker: enough to keep each busy while the driver writes rows, few enough that Ctrl-C
 # leaves little computed-but-unrecorded work.
 _IN_FLIGHT_PER_WORKER = 2
+_MAX_BATCHES_PER_TASK = 8
+# Ray Data blocks: batches per block, and the most blocks (Ray's scheduling cost grows with their number).
+_BATCHES_PER_BLOCK = 4
+_MAX_BLOCKS = 20000
 # A processes-engine batch whose worker died is computed again at most this many times.
 _RETRIES = 2
 # The environment a worker needs to compute exactly what the driver would: the backend and its settings.
@@ -128,16 +132,19 @@ def _jobs(payload: list[dict]) -> list:
     return [Job(**item) for item in payload]
 
 
-def compute_remote(record_text: str, payload: list[dict]) -> list[dict]:
-    """A worker's task: one batch of jobs (``_Job`` fields) read, computed and written; their manifest rows and
-    messages. A top-level function, so that any executor can pickle it."""
+def compute_remote(record_text: str, payload: list[list[dict]]) -> list[dict]:
+    """A worker's task: a few batches of jobs (``Job`` fields), each read, computed and written; their manifest rows
+    and messages. A top-level function, so that any executor can pickle it."""
     from kapre.cli._batch import compute_batch, read_batch
 
     extractor, options, squeeze = _frontend(record_text)
-    jobs = _jobs(payload)
-    sink = _Collected()
-    compute_batch(read_batch(jobs, options, sink), extractor, options, sink, squeeze)
-    return sink.rows(jobs)
+    rows = []
+    for batch in payload:
+        jobs = _jobs(batch)
+        sink = _Collected()
+        compute_batch(read_batch(jobs, options, sink), extractor, options, sink, squeeze)
+        rows.extend(sink.rows(jobs))
+    return rows
 
 
 def _payload(batch) -> list[dict]:
@@ -217,17 +224,20 @@ def _lost(batch, reason: str) -> list[dict]:
 
 def _executor_results(executor, batches: list[list], record_text: str, width: int, stop: list,
                       reraise: tuple = ()) -> Iterator[dict]:
-    """Rows of ``batches`` computed on ``executor``, at most ``width * 2`` batches in flight; a batch whose task
-    raised fails its files with the error (the executor's own retries are its business), except for the errors in
+    """Rows of ``batches`` computed on ``executor``, at most ``width * 2`` tasks in flight; the files of a task
+    that raised fail with the error (the executor's own retries are its business), except for the errors in
     ``reraise``, raised once every finished batch is yielded. Once ``stop`` holds a signal, no batch is submitted
     and those in flight are waited for."""
-    pending = list(reversed(batches))
+    # Several batches per task when there are many: a round trip to a worker costs about what a short file does.
+    per_task = max(1, min(_MAX_BATCHES_PER_TASK, len(batches) // (width * _IN_FLIGHT_PER_WORKER * 4)))
+    pending = [batches[start : start + per_task] for start in range(0, len(batches), per_task)][::-1]
     running: dict[concurrent.futures.Future, list] = {}
     try:
         while (pending and not stop) or running:
             while pending and not stop and len(running) < width * _IN_FLIGHT_PER_WORKER:
-                batch = pending.pop()
-                running[executor.submit(compute_remote, record_text, _payload(batch))] = batch
+                task = pending.pop()
+                payload = [_payload(batch) for batch in task]
+                running[executor.submit(compute_remote, record_text, payload)] = [job for b in task for job in b]
             done, _ = concurrent.futures.wait(running, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED)
             fatal = None
             for future in done:
@@ -390,7 +400,10 @@ def _ray_results(batches: list[list], record_text: str, num_workers: int | None,
         cpus = int(ray.cluster_resources().get("CPU", 1))
         actors = num_workers or max(1, cpus)
         items = [{"jobs": json.dumps(_payload(batch))} for batch in batches]
-        dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * actors)))
+        # A block is what a task reads, an actor retries after a restart, and the driver gets back at once: a few
+        # batches each, so that rows (and the progress bar) follow the work, and a retry redoes little.
+        blocks = max(1, min(_MAX_BLOCKS, -(-len(items) // _BATCHES_PER_BLOCK)))
+        dataset = ray.data.from_items(items, override_num_blocks=blocks)
         # A read task takes a fraction of a CPU: it waits on the disk, and it must find room beside the actors.
         dataset = dataset.map(_ray_read, fn_args=(record_text,), num_cpus=0.25)
         actor_class = type("KapreFrontend", (_RayCompute,), {"record_text": record_text})

@@ -329,6 +329,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     args.summary = summary = ExtractSummary(files=len(jobs) + len(error_rows), elapsed=elapsed,
                                             audio_seconds=sink.audio_seconds,
+                                            first_file=None if sink.first_written is None
+                                            else sink.first_written - started,
                                             engine=type(executor).__name__ if executor is not None else engine,
                                             **counts)
     if interrupted:
@@ -344,8 +346,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 @dataclass
 class ExtractSummary:
-    """What a run did: files (inputs found), written, kept (outputs of earlier runs), failed, the hours of audio
-    written, the seconds it took and the engine."""
+    """What a run did: files (inputs found), written, kept (outputs of earlier runs), failed, the seconds of audio
+    written, the seconds it took (listing, headers and computing), when the first file was written (a worker
+    engine's start: importing the backend, building the front-end) and the engine."""
 
     files: int
     written: int
@@ -354,6 +357,7 @@ class ExtractSummary:
     audio_seconds: float
     elapsed: float
     engine: str
+    first_file: float | None = None
 
     @property
     def files_per_second(self) -> float:
@@ -365,8 +369,9 @@ class ExtractSummary:
                  else f"{seconds:.1f} s")
         speed = (f"{self.files_per_second:.1f} files/s, {seconds / self.elapsed:.0f}x real time"
                  if self.written and self.elapsed > 0 else "nothing computed")
-        return (f"summary: {self.files} files, {audio} of audio written in {self.elapsed:.1f} s ({speed}) on the "
-                f"{self.engine} engine; {self.written} written, {self.kept} kept, {self.failed} failed")
+        first = f", the first after {self.first_file:.1f} s" if self.first_file is not None else ""
+        return (f"summary: {self.files} files, {audio} of audio written in {self.elapsed:.1f} s ({speed}{first}) on "
+                f"the {self.engine} engine; {self.written} written, {self.kept} kept, {self.failed} failed")
 
 
 def _process_batch(jobs: list[_Job], extractor, options, sink, squeeze: bool = False) -> None:
@@ -453,6 +458,7 @@ class _RunSink:
     def __init__(self, manifest: Manifest, reporter, counts: dict):
         self.manifest, self.reporter, self.counts = manifest, reporter, counts
         self.audio_seconds = 0.0  # of the files written, for the summary
+        self.first_written: float | None = None  # time.monotonic() of the first file written
 
     def kept(self, job: _Job, row: dict | None = None) -> None:
         if row is not None:
@@ -482,6 +488,8 @@ class _RunSink:
         self.manifest.add(job.row)
         self.counts["written"] += 1
         self.audio_seconds += job.row.get("duration") or 0.0
+        if self.first_written is None:
+            self.first_written = time.monotonic()
         self.reporter.update()
 
 
