@@ -195,7 +195,13 @@ VALID = {
     "--power": ["1", "2"],
     "--batch-size": ["1", "2", "3"],
     "--frontend-arg": ["layout=frames_first", "layout=features_first", "floor=batch", "patches=true", "db=true"],
+    # with the local engine (below) both are refused (exit 2, nothing written): a property the fuzz checks too
+    "--num-workers": ["1", "2"],
+    "--address": ["127.0.0.1:1", "auto"],
 }
+# Choices the fuzz keeps to: a worker engine per example would start processes or a Ray instance (seconds each);
+# the engines are tested in tests/test_extract_engines.py.
+VALID_CHOICES = {"--engine": ["local"]}
 # Values no option takes (or none beyond its bound), plus each integer option's bound + 1.
 ADVERSARIAL = ["0", "-1", "-0", "nan", "NaN", "inf", "-inf", "1e15", "1e400", "99999999999999999999", "1.5", "abc",
                "", " ", "0x10", "1e-400", "5e-324", "1e300", "-1e-300", "none", "max"]
@@ -239,7 +245,7 @@ def option_values(action: argparse.Action, files, out: str, adversarial: bool):
         values = [configs["options.json"]] + ([*configs.values(), os.path.join(out, "missing.json"), out]
                                               if adversarial else [])
         return st.sampled_from(values).map(lambda v: [flag, v])
-    valid = list(action.choices) if action.choices else VALID.get(flag, ["1", "2"])
+    valid = VALID_CHOICES.get(flag) or (list(action.choices) if action.choices else VALID.get(flag, ["1", "2"]))
     values = st.sampled_from(valid)
     if adversarial:
         bad = list(ADVERSARIAL)
