@@ -173,6 +173,7 @@ def test_processes_engine_survives_a_killed_worker_and_ctrl_c(corpus, tmp_path):
     _wait_for_outputs(out, 20, proc)
     workers = _processes_matching("multiprocessing.spawn", parent=proc.pid)
     assert workers, "no worker process found"
+    assert sum(1 for _ in out.rglob("*.npy")) < N_GOOD - 20, "the kill must land mid-run; make the corpus larger"
     os.kill(workers[0], signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1, _describe(subprocess.CompletedProcess(args, proc.returncode, stdout, stderr))
@@ -228,6 +229,7 @@ def test_ray_engine_on_a_local_cluster_with_a_worker_killed(corpus, tmp_path):
         _wait_for_outputs(out, 20, proc)
         actors = _processes_matching("KapreFrontend")
         assert actors, "no Ray actor process found"
+        assert sum(1 for _ in out.rglob("*.npy")) < N_GOOD - 20, "the kill must land mid-run; make the corpus larger"
         os.kill(actors[0], signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=600)
         described = _describe(subprocess.CompletedProcess(args, proc.returncode, stdout, stderr))

@@ -504,9 +504,9 @@ def extract_folder(inputs: str | Sequence[str], output_dir: str, *, engine: str 
         engine: ``"local"`` (this process), ``"processes"`` (``num_workers`` processes on this machine) or
             ``"ray"`` (an actor pool on a Ray cluster at ``address``; needs ``kapre[ray]``).
         executor: any :class:`concurrent.futures.Executor` to compute on instead (a Dask client's
-            ``client.get_executor()``, a ``ProcessPoolExecutor``, ...): each task is one batch of files, computed by
+            ``client.get_executor()``, a ``ProcessPoolExecutor``, ...): each task is a few batches of files, computed by
             a top-level function that builds the front-end once per worker process. ``num_workers`` then bounds the
-            batches in flight (two per worker).
+            tasks in flight (two per worker).
         num_workers: worker processes or Ray actors (default: the CPU cores, or the Ray cluster's CPUs).
         address: the Ray cluster to join (``HOST:PORT`` or ``"auto"``); default: start Ray on this machine.
         **options: the command's other options, by their flag's name with underscores: ``feature="mel"``,
