@@ -44,6 +44,16 @@ AVX2_ENV: dict[str, str] = {
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL",
 }
 
+
+def avx2_env(older_xla: bool = False) -> dict[str, str]:
+    """``AVX2_ENV``; with ``older_xla`` (an XLA without YNNPACK, such as TensorFlow 2.20's in kapre 0.4.1's
+    environment) without the YNNPACK flag, which such an XLA does not know and aborts on."""
+    env = dict(AVX2_ENV)
+    if older_xla:
+        env["XLA_FLAGS"] = env["XLA_FLAGS"].replace(XLA_NO_YNN, "").strip()
+    return env
+
+
 # The switch each table row is about (a row with None has no switch: it is there to say what cannot be turned off).
 SWITCHES: dict[str, str | None] = {
     "PyTorch ATen kernels": "ATEN_CPU_CAPABILITY",
@@ -62,6 +72,25 @@ SWITCHES: dict[str, str | None] = {
 }
 
 RESULT_TAG = "ISA_PROBE_RESULT "
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (``cpuinfo``: its text, for tests); None where unreadable."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            return set(value.split())
+    return None
+
+
+def cpu_has_avx512(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU has AVX-512 (``avx512f``): only then is there a second, AVX2, column to produce."""
+    return "avx512f" in (cpu_flags(cpuinfo) or set())
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Parsing (pure functions of captured text, tested on samples)

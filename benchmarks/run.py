@@ -31,6 +31,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import constantq  # noqa: E402
 import frontends  # noqa: E402
+import isa  # noqa: E402
+import stages  # noqa: E402
 from workloads import (  # noqa: E402
     CONSTANTQ_WORKLOADS,
     CQT_WORKLOADS,
@@ -61,7 +63,7 @@ MODE_LABEL = {"eager": "eager", "function": "tf.function", "xla": "tf.function(j
 LOGMEL = ("W1 log-mel", "W2 log-mel")
 EXTRA = ("STFT magnitude (W1)", "MFCC-20 (W1)", "STFT->iSTFT (W1)")
 SWEEP = tuple(f"sweep {b}x{s}s" for s in SWEEP_SECONDS for b in SWEEP_BATCHES)
-SUITES = ("all", "core", "frontends", "constantq", "learnable")
+SUITES = ("all", "core", "logmel", "frontends", "constantq", "learnable")
 FRONTEND_KAPRE = (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager"))  # kapre's mode per backend
 CONSTANTQ_KAPRE = FRONTEND_KAPRE  # kapre.CQT / kapre.Resample: one mode per backend, as the front-ends
 
@@ -74,6 +76,8 @@ def configurations(quick: bool, suite: str = "core"):
         return frontend_configurations()
     if suite == "constantq":
         return constantq_configurations()
+    if suite == "logmel":
+        return core_configurations(quick, logmel_only=True)
     core = core_configurations(quick)
     return core + frontend_configurations() + constantq_configurations() if suite == "all" else core
 
@@ -102,7 +106,7 @@ def frontend_configurations():
     return out
 
 
-def core_configurations(quick: bool):
+def core_configurations(quick: bool, logmel_only: bool = False):
     out = []
     log_mel = LOGMEL
     for backend, modes in BACKEND_MODES.items():
@@ -121,7 +125,7 @@ def core_configurations(quick: bool):
     for mode in ("eager", "function", "xla"):
         if not (quick and mode != "function"):
             out.append(("kapre041", "tensorflow", mode, log_mel))
-    if quick:
+    if quick or logmel_only:
         return out
     for workload in EXTRA:
         for backend, mode in (("tensorflow", "function"), ("jax", "jit"), ("torch", "eager")):
@@ -214,8 +218,13 @@ def skipped_rows(impl, backend, mode, workloads, reason, row_id):
                  row_id=row_id) for name in workloads]
 
 
-def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, min_time=0.0, column="native"):
+    """Run one configuration in a worker process; ``column``: ``native``, or ``avx2`` with every library's AVX-512
+    code paths switched off (:func:`isa.avx2_env`)."""
+    env = {k: v for k, v in os.environ.items() if not (column == "avx2" and k in isa.AVX2_ENV)}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    if column == "avx2":
+        env.update(isa.avx2_env(impl == "kapre041"))
     env["KERAS_BACKEND"] = "tensorflow" if backend == "-" else backend
     python = sys.executable
     if impl == "kapre041":
@@ -244,6 +253,7 @@ def run_config(impl, backend, mode, workloads, runs, out_dir, row_id, timeout, m
     for row in rows:
         row["backend"] = backend
         row["row_id"] = row_id
+        row["isa"] = column
     return rows
 
 
@@ -379,6 +389,71 @@ def _with_backend(base, row):
     return f"{base} [{backend}, {mode}]" if backend else base
 
 
+ISA_COLUMNS = ("native", "avx2")
+ISA_LABEL = {"native": "native ISA", "avx2": "AVX-512 off"}
+# each backend's own peers (issue 25): kapre 1.x on that backend must be ahead of all of them in each ISA column
+OWN_PEERS = {"tensorflow": (("kapre041", "tensorflow"), ("keras", "tensorflow")),
+             "torch": (("torch_stft", "torch"), ("torchaudio", "torch")), "jax": (("keras", "jax"),)}
+SPEED_TARGETS = {"W1 log-mel": 2.0, "W2 log-mel": 1.5}  # kapre's fastest row over the fastest peer, each column
+
+
+def isa_columns(which: str, has_avx512: bool | None = None) -> list[str]:
+    """The ISA columns a run measures: ``native`` and ``avx2`` (AVX-512 switched off); on a CPU without AVX-512
+    the native column is the AVX2 one, so only it runs."""
+    has_avx512 = isa.cpu_has_avx512() if has_avx512 is None else has_avx512
+    wanted = ISA_COLUMNS if which == "both" else (which,)
+    if not has_avx512:
+        return ["native"]
+    return [c for c in ISA_COLUMNS if c in wanted]
+
+
+def column_rows(rows, column: str) -> list[dict]:
+    """The rows of one ISA column (rows from before the columns existed are native)."""
+    return [r for r in rows if r.get("isa", "native") == column]
+
+
+def speed_targets(rows) -> list[dict]:
+    """Per ISA column and log-mel workload: kapre's fastest row against the fastest peer (the target of
+    ``SPEED_TARGETS``), and per backend kapre's fastest row against that backend's own fastest peer."""
+    out = []
+    for column in ISA_COLUMNS:
+        for name, target in SPEED_TARGETS.items():
+            ok = [r for r in column_rows(rows, column) if r["workload"] == name and r["status"] == "ok"]
+            kapre = [r for r in ok if r["impl"] == "kapre"]
+            peers = [r for r in ok if r["impl"] != "kapre"]
+            if not kapre or not peers:
+                continue
+            best, peer = min(kapre, key=lambda r: r["median_s"]), min(peers, key=lambda r: r["median_s"])
+            verdict = dict(column=column, workload=name, target=target, kapre=label(best), peer=label(peer),
+                           speedup=peer["median_s"] / best["median_s"], backends=[])
+            verdict["meets_target"] = verdict["speedup"] >= target
+            for backend, own in OWN_PEERS.items():
+                mine = [r for r in kapre if r["backend"] == backend]
+                theirs = [r for r in peers if (r["impl"], r["backend"]) in own]
+                if mine and theirs:
+                    a, b = min(mine, key=lambda r: r["median_s"]), min(theirs, key=lambda r: r["median_s"])
+                    verdict["backends"].append(dict(backend=backend, kapre=label(a), peer=label(b),
+                                                    speedup=b["median_s"] / a["median_s"]))
+            out.append(verdict)
+    return out
+
+
+def speed_target_lines(verdicts) -> list[str]:
+    lines = ["## Speed targets per ISA column", "",
+             "kapre's fastest row over the fastest peer (`speed-up`, target W1 >= 2, W2 >= 1.5), and per backend "
+             "kapre's fastest row on it over that backend's own fastest peer (TensorFlow: kapre 0.4.1 and "
+             "keras.layers.MelSpectrogram on TF; PyTorch: torch.stft + mel and torchaudio, eager and compiled; "
+             "JAX: keras.layers.MelSpectrogram under jit), each within one column.", "",
+             "| column | workload | kapre's fastest | fastest peer | speed-up | target | per backend: speed-up "
+             "over its own peers |", "|---|---|---|---|---|---|---|"]
+    for v in verdicts:
+        per = ", ".join(f"{b['backend']} {b['speedup']:.2f}" for b in v["backends"])
+        lines.append(f"| {ISA_LABEL[v['column']]} | {v['workload']} | {v['kapre']} | {v['peer']} | "
+                     f"{v['speedup']:.2f} | {v['target']:.1f} ({'met' if v['meets_target'] else '**not met**'}) | "
+                     f"{per} |")
+    return lines + [""]
+
+
 def fastest_peer_s(ok_rows) -> float | None:
     """The median of the fastest row that is not kapre 1.x (kapre 0.4.1 and Keras' layer are peers)."""
     return min((r["median_s"] for r in ok_rows if r["impl"] != "kapre"), default=None)
@@ -411,9 +486,11 @@ def not_run_text(row) -> str:
     return f"{prefix}: " + " ".join(row["error"].split()).replace("|", "/")[:300]
 
 
-def write_report(rows, meta, out_dir: Path):
+def write_report(all_rows, meta, out_dir: Path):
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
+    (out_dir / "results.json").write_text(json.dumps(dict(meta=meta, rows=all_rows), indent=1))
+    rows = column_rows(all_rows, "native")  # the tables' rows; the AVX2 column's are looked up beside them
+    avx2 = {(r["impl"], r["backend"], r["mode"], r["workload"]): r for r in column_rows(all_rows, "avx2")}
     load = ", ".join(f"{v:.1f}" for v in meta["load_average_start"])
     lines = ["# kapre benchmark results", "",
              f"CPU: {cpu_text(meta.get('cpu'))}"
@@ -435,6 +512,10 @@ def write_report(rows, meta, out_dir: Path):
              "the RSS left by the first: allocators keep memory, so W2's figure is a lower bound), largest deviation "
              "from librosa "
              "(center=False, same conventions)."
+             + (" `AVX-512 off`: the same row run with every library's AVX-512 code paths switched off, each by its "
+                "own switch (benchmarks/isa.py `AVX2_ENV`; which library honours its switch: the table `AVX-512 "
+                "switches` below), in the same rounds, the two columns alternating; its `x fastest peer` is over "
+                "that column's peers." if avx2 else "")
              + (" In the front-ends' tables the peers are the reference implementations (`x fastest reference`), "
                 "and the deviation is the largest absolute difference from the first reference listed for the "
                 "front-end, in the front-end's output units." if any(WORKLOADS[r["workload"]]["task"] == "frontend"
@@ -455,21 +536,46 @@ def write_report(rows, meta, out_dir: Path):
         best_peer = fastest_peer_s(ok)
         peer = "reference" if WORKLOADS[name]["task"] == "frontend" else "peer"
         dev_from = deviation_source(name)
+        twins = {r["row_id"]: avx2.get((r["impl"], r["backend"], r["mode"], name)) for r in group}
+        avx2_ok = [t for t in twins.values() if t and t["status"] == "ok"]
+        avx2_peer = fastest_peer_s(avx2_ok)
+        extra = f" AVX-512 off: median ms | AVX-512 off: x fastest {peer} |" if avx2_ok else ""
         lines += [f"## {name}", "", f"| configuration | median ms | min ms | max ms | audio-s/s | x fastest {peer} "
-                  f"| peak RSS MiB (beyond import) | max dev. from {dev_from} |", "|---|---|---|---|---|---|---|---|"]
+                  f"| peak RSS MiB (beyond import) | max dev. from {dev_from} |" + extra,
+                  "|---|---|---|---|---|---|---|---|" + ("---|---|" if avx2_ok else "")]
         for r in sorted(ok, key=lambda r: r["median_s"]):
             ratio = f"{r['median_s'] / best_peer:.2f}" if best_peer else "-"
             dev = r.get("deviation")
             dev_s = f"{dev:.2g} {r['deviation_unit']}" if dev is not None else str(r.get("deviation_unit", "-"))
+            twin = twins.get(r["row_id"])
+            cells = ""
+            if avx2_ok:
+                if twin and twin["status"] == "ok":
+                    cells = (f" {twin['median_s'] * 1e3:.1f} | "
+                             f"{twin['median_s'] / avx2_peer:.2f} |" if avx2_peer else " - |")
+                else:
+                    cells = f" {not_run_text(twin) if twin else 'not run'} | - |"
             lines.append(
                 f"| {label(r)} | {r['median_s'] * 1e3:.1f} | {r['min_s'] * 1e3:.1f} | {r['max_s'] * 1e3:.1f} | "
                 f"{r['audio_s'] / r['median_s']:.0f} | {ratio} | {r['peak_rss_mib']:.0f} "
-                f"({r['peak_rss_mib'] - r['import_rss_mib']:.0f}) | {dev_s} |"
+                f"({r['peak_rss_mib'] - r['import_rss_mib']:.0f}) | {dev_s} |" + cells
             )
         for r in group:
             if r["status"] != "ok":
-                lines.append(f"| {label(r)} | {not_run_text(r)} | | | | | | |")
+                lines.append(f"| {label(r)} | {not_run_text(r)} | | | | | | |" + (" | |" if avx2_ok else ""))
         lines.append("")
+    targets_by_column = speed_targets(all_rows)
+    if targets_by_column:
+        lines += speed_target_lines(targets_by_column)
+    if meta.get("stages"):
+        lines += ["## Where the time goes: W2 log-mel, stage by stage", "", *stages.intro_lines(),
+                  *stages.report_lines(meta["stages"], "W2 log-mel", heading="###")]
+    if meta.get("isa_probe"):
+        lines += ["## AVX-512 switches", "",
+                  "Each library's kernels run natively and with `isa.AVX2_ENV` in child processes of this run "
+                  "(benchmarks/isa.py); `honoured`: the evidence changed from AVX-512 to AVX2. n/a: no switch "
+                  "(the library cannot use AVX-512 here, or has none).", "",
+                  *isa.report_lines(meta["isa_probe"]), ""]
     verdicts = frontend_verdicts(rows)
     if verdicts:
         lines += frontend_lines(verdicts)
@@ -501,7 +607,22 @@ def write_report(rows, meta, out_dir: Path):
         lines.append("")
     lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"] + [conversion_note(rows)] if n] + [""]
     (out_dir / "results.md").write_text("\n".join(lines))
-    write_summary(summary(rows, meta), out_dir / "summary.json")
+    digest = summary(rows, meta)
+    if avx2:
+        digest["avx2"] = dict(
+            columns=["configuration", "median_ms", "x_fastest_peer"],
+            workloads={name: [[label(r), round(r["median_s"] * 1e3, 1),
+                               round(r["median_s"] / best, 2) if (best := fastest_peer_s(
+                                   [t for t in avx2.values() if t["workload"] == name and t["status"] == "ok"]))
+                               else None]
+                              for r in sorted((t for t in avx2.values() if t["workload"] == name
+                                               and t["status"] == "ok"), key=lambda r: r["median_s"])]
+                       for name in table_workloads(list(avx2.values()))})
+    if targets_by_column:
+        digest["speed_targets"] = [dict(v, speedup=round(v["speedup"], 2),
+                                        backends=[dict(b, speedup=round(b["speedup"], 2)) for b in v["backends"]])
+                                   for v in targets_by_column]
+    write_summary(digest, out_dir / "summary.json")
     try:
         plot(rows, workloads, out_dir / "results.png")
     except Exception as error:  # the chart is a convenience; the table is the result
@@ -974,10 +1095,15 @@ def main() -> int:
                         help="core: log-mel, STFT, MFCC, round trip, scaling; frontends: kapre.frontends against "
                              "their reference implementations (default --out benchmarks/results/frontends); "
                              "constantq: kapre.CQT and kapre.Resample against nnAudio, librosa and torchaudio "
-                             "(default --out benchmarks/results/constantq); all: all three (the default; --quick "
+                             "(default --out benchmarks/results/constantq); logmel: the W1/W2 log-mel rows of core "
+                             "only, every mode; all: core, frontends and constantq (the default; --quick "
                              "alone means core); learnable: kapre.LEAF and kapre.SincConv against speechbrain's "
                              "(benchmarks/learnable.py, its own driver; default --out benchmarks/results/learnable)")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
+    parser.add_argument("--isa", choices=("both", "native", "avx2"), default="both",
+                        help="both (the default): every row twice, natively and with every library's AVX-512 code "
+                             "paths switched off (benchmarks/isa.py), in two columns; on a CPU without AVX-512 the "
+                             "native column is the AVX2 one and only it runs")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per row (>= 7)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="times the log-mel rows, the front-ends' and CQT/resampling rows and kapre's scaling "
@@ -1027,27 +1153,35 @@ def main() -> int:
                 or set(c[3]) <= set(CONSTANTQ_WORKLOADS) or (c[3] == SWEEP and c[0] == "kapre")]
     schedule = configs + repeated * (rounds - 1)
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
+    columns = isa_columns(args.isa)
+    if len(columns) > 1:
+        log("ISA columns: native, and AVX-512 off (benchmarks/isa.py AVX2_ENV); probing the switches ...")
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
-        row_id = f"{impl}-{backend}-{mode}-{i}"
-        if needs(impl) in missing:
-            for r in skipped_rows(impl, backend, mode, workloads, missing[needs(impl)], row_id):
-                if (impl, backend, mode, r["workload"]) not in first:
-                    first[(impl, backend, mode, r["workload"])] = r
+        # the columns alternate in order from one configuration to the next, so that drift in the machine's
+        # speed does not favour one of them
+        for column in columns if i % 2 == 0 else columns[::-1]:
+            row_id = f"{impl}-{backend}-{mode}-{column}-{i}"
+            if needs(impl) in missing:
+                for r in skipped_rows(impl, backend, mode, workloads, missing[needs(impl)], row_id):
+                    r["isa"] = column
+                    if (column, impl, backend, mode, r["workload"]) not in first:
+                        first[(column, impl, backend, mode, r["workload"])] = r
+                        rows.append(r)
+                continue
+            t0 = time.time()
+            timeout = min(args.timeout, args.compile_timeout) if mode == "compile" else args.timeout
+            got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time,
+                             column=column)
+            for r in got:
+                shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
+                log(f"[{i + 1}/{len(schedule)}] {column:6s} {r['workload']:22s} {label(r)[:70]:70s} {shown}")
+                key = (column, impl, backend, mode, r["workload"])
+                if key not in first:
+                    first[key] = r
                     rows.append(r)
-            continue
-        t0 = time.time()
-        timeout = min(args.timeout, args.compile_timeout) if mode == "compile" else args.timeout
-        got = run_config(impl, backend, mode, workloads, max(7, args.runs), tmp, row_id, timeout, args.min_time)
-        for r in got:
-            shown = f"{r['median_s'] * 1e3:8.1f} ms" if r["status"] == "ok" else r["error"][:100]
-            log(f"[{i + 1}/{len(schedule)}] {r['workload']:22s} {label(r)[:70]:70s} {shown}")
-            key = (impl, backend, mode, r["workload"])
-            if key not in first:
-                first[key] = r
-                rows.append(r)
-            else:
-                pool_rounds(first[key], r)
-        log(f"    ({time.time() - t0:.0f} s)")
+                else:
+                    pool_rounds(first[key], r)
+            log(f"    ({time.time() - t0:.0f} s)")
     log("correctness: computing librosa references ...")
     for name in dict.fromkeys(r["workload"] for r in rows if r["status"] == "ok"):
         w = WORKLOADS[name]
@@ -1074,7 +1208,19 @@ def main() -> int:
                 r["deviation"], r["deviation_unit"] = deviation(name, np.load(path), ref)
     for r in rows:
         r.pop("traceback", None)
+    breakdown = {}
+    if suite in ("core", "logmel", "all"):  # where kapre's W2 time goes, per backend and column, against the floors
+        log("stage breakdown (benchmarks/stages.py), W2 log-mel ...")
+        breakdown = stages.breakdown("W2 log-mel", "both" if len(columns) > 1 else "native", log=log)
+    isa_probe = {}
+    if len(columns) > 1:  # which library honours which switch, checked on this machine in this run
+        for backend in ("torch", "jax", "tensorflow", "numpy"):
+            try:
+                isa_probe.update(isa.probe(backend, kernels=True))
+            except (ImportError, RuntimeError, subprocess.TimeoutExpired) as error:
+                log(f"{backend}: switches not probed ({str(error).splitlines()[0][:200]})")
     meta = dict(cpu=cpu_description(), libraries=library_info(), machine=machine(), load_average_start=load_start,
+                isa_columns=columns, isa_probe=isa_probe, stages=breakdown,
                 load_average_end=os.getloadavg(), date=time.strftime("%Y-%m-%d %H:%M"), runs=max(7, args.runs),
                 rounds=rounds, quick=args.quick, min_time_s=args.min_time, elapsed_min=(time.time() - start) / 60,
                 skipped=missing, notes=peer_notes(rows))

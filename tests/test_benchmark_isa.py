@@ -197,3 +197,18 @@ def test_numpy_simd_dispatch_honours_npy_disable_cpu_features():
     assert simd["honoured"] is True
     if "threadpoolctl" not in rows["OpenBLAS (NumPy)"]["native"]:
         assert rows["OpenBLAS (NumPy)"]["with_switch"].endswith("Haswell")
+
+
+def test_avx2_env_for_an_older_xla_drops_only_the_ynnpack_flag():
+    older = isa.avx2_env(older_xla=True)
+    assert older["XLA_FLAGS"] == "--xla_cpu_max_isa=AVX2"
+    assert {k: v for k, v in older.items() if k != "XLA_FLAGS"} == {
+        k: v for k, v in isa.AVX2_ENV.items() if k != "XLA_FLAGS"}
+    assert isa.avx2_env() == isa.AVX2_ENV
+
+
+def test_cpu_flags_and_avx512_from_cpuinfo_text():
+    text = "processor\t: 0\nflags\t\t: fpu avx2 fma avx512f\n"
+    assert isa.cpu_flags(text) == {"fpu", "avx2", "fma", "avx512f"}
+    assert isa.cpu_has_avx512(text) and not isa.cpu_has_avx512("flags\t: avx2 fma\n")
+    assert not isa.cpu_has_avx512("model name\t: no flags line\n")

@@ -3,6 +3,7 @@ rounds and per round. Backend-independent (plain NumPy): run once, in the JAX se
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -296,3 +297,52 @@ def test_alternate_passes_table_skips_failed_passes():
                                    run.cpu_description(CPUINFO, cpu_count=2, usable=2), {}, {})
     assert "CPU: Test CPU 9000; 2 logical CPUs; avx512f yes, avx2 yes, fma yes." in lines
     assert lines[-1].endswith("| 1.50, 1.50 | 1.50 |")
+
+
+def test_isa_columns_native_and_avx2_only_where_the_cpu_has_avx512():
+    assert run.isa_columns("both", has_avx512=True) == ["native", "avx2"]
+    assert run.isa_columns("avx2", has_avx512=True) == ["avx2"]
+    assert run.isa_columns("native", has_avx512=True) == ["native"]
+    # without AVX-512 the native column is the AVX2 one: nothing to switch off, one column
+    assert run.isa_columns("both", has_avx512=False) == ["native"]
+    assert run.isa_columns("avx2", has_avx512=False) == ["native"]
+
+
+def _two_column_rows():
+    rows = []
+    for column, timings in (("native", {("kapre", "torch", "eager"): 4.0, ("kapre", "jax", "jit"): 5.0,
+                                        ("keras", "jax", "jit"): 6.0, ("torch_stft", "torch", "eager"): 7.0}),
+                            ("avx2", {("kapre", "torch", "eager"): 5.0, ("kapre", "jax", "jit"): 7.0,
+                                      ("keras", "jax", "jit"): 6.0, ("torch_stft", "torch", "eager"): 6.5})):
+        for (impl, backend, mode), ms in timings.items():
+            rows.append(_row("W2 log-mel", impl, backend, mode, ms, 64, isa=column))
+            rows[-1]["row_id"] += f"-{column}"
+    return rows
+
+
+def test_speed_targets_are_computed_within_each_column():
+    verdicts = {v["column"]: v for v in run.speed_targets(_two_column_rows())}
+    native, avx2 = verdicts["native"], verdicts["avx2"]
+    assert native["speedup"] == pytest.approx(6.0 / 4.0) and native["meets_target"]
+    assert avx2["speedup"] == pytest.approx(6.0 / 5.0) and not avx2["meets_target"]
+    assert avx2["peer"] == "keras.layers.MelSpectrogram [JAX, jax.jit]"
+    per_backend = {b["backend"]: b["speedup"] for b in avx2["backends"]}
+    assert per_backend == {"torch": pytest.approx(6.5 / 5.0), "jax": pytest.approx(6.0 / 7.0)}  # JAX behind its peer
+
+
+def test_report_gives_every_row_both_columns_and_the_targets(tmp_path):
+    meta = _meta(isa_columns=["native", "avx2"], isa_probe={})
+    run.write_report(_two_column_rows(), meta, tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "AVX-512 off: median ms | AVX-512 off: x fastest peer |" in text
+    # native 4.0 ms over the native fastest peer (6.0); AVX2 5.0 ms over the AVX2 fastest peer (6.0), not across
+    assert "| kapre 1.x [PyTorch, eager] | 4.0 |" in text and "| 5.0 | 0.83 |" in text
+    assert "| native ISA | W2 log-mel | kapre 1.x [PyTorch, eager] | keras.layers.MelSpectrogram [JAX, jax.jit] | " \
+           "1.50 | 1.5 (met) |" in text
+    assert "| AVX-512 off | W2 log-mel | kapre 1.x [PyTorch, eager] | keras.layers.MelSpectrogram [JAX, jax.jit] | " \
+           "1.20 | 1.5 (**not met**) |" in text
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["avx2"]["workloads"]["W2 log-mel"][0] == ["kapre 1.x [PyTorch, eager]", 5.0, 0.83]
+    assert [v["column"] for v in summary["speed_targets"]] == ["native", "avx2"]
+    # the native tables hold one row per configuration: the AVX2 twins are beside them, not below
+    assert sum(line.startswith("| kapre 1.x [PyTorch, eager] |") for line in text.splitlines()) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from keras import ops
 
+from kapre import _cpu
 from kapre._backend._interface import INTERFACE
 
 # PyTorch's eager paths are written for eager calls (and the user may torch.compile the model): nothing to compile
@@ -27,10 +28,9 @@ __all__ = list(INTERFACE)
 
 NAME = "torch"
 
-# PyTorch's CPU matmul (MKL), a (1536, 89) chunk times (89, N), in us: N = 16: 37-53, 22: 74-86, 24: 54, 32: 59,
-# 42: 94, 48: 80, 64: 103 (measured on an AVX-512 CPU; TensorFlow and JAX showed no such steps).
-# kapre.MelSpectrogram sizes and pads its filterbank blocks to multiples of it on this backend.
-MATMUL_WIDTH_MULTIPLE = 16
+# kapre.MelSpectrogram sizes and pads its filterbank blocks to multiples of it on this backend: the CPU rule of
+# kapre._cpu (16 where PyTorch's matmul is MKL's on x86, 1 elsewhere)
+MATMUL_WIDTH_MULTIPLE = _cpu.matmul_width_multiple(torch.backends.mkl.is_available())
 LOOPS_OVER_FRAME_CHUNKS = False
 
 

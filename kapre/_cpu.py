@@ -1,0 +1,82 @@
+"""The machine facts kapre's speed choices depend on, and the rules that turn them into choices: the one place
+where a choice depends on the CPU (ISA, caches, threads), so that no constant is fitted to one machine elsewhere.
+
+Each rule says what it was measured on; ``benchmarks/README.md`` ("The rules the code follows") has the
+measurements, and ``benchmarks/run.py`` re-measures them natively and with AVX-512 switched off.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CpuFacts", "facts", "matmul_width_multiple"]
+
+# MKL's single-precision matmul micro-kernels on x86 produce 16 output columns at a time: two 8-float registers
+# in its AVX2 kernels, one 16-float register in its AVX-512 ones.
+MKL_SGEMM_COLUMNS = 16
+
+
+@dataclass(frozen=True)
+class CpuFacts:
+    """What the rules read: the architecture, the x86 SIMD flags (empty elsewhere or where unreadable), the L2
+    cache of one core in bytes (None where unknown) and the CPUs this process may use."""
+
+    machine: str
+    flags: frozenset[str]
+    l2_bytes: int | None
+    usable_cpus: int
+
+    @property
+    def x86(self) -> bool:
+        return self.machine.lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+def _cpuinfo_flags(text: str) -> frozenset[str]:
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def _cache_bytes(level: int) -> int | None:
+    """The size of CPU 0's level-``level`` data or unified cache from sysfs (Linux), else None."""
+    root = Path("/sys/devices/system/cpu/cpu0/cache")
+    try:
+        for index in sorted(root.glob("index*")):
+            if int((index / "level").read_text()) == level and (index / "type").read_text().strip() != "Instruction":
+                size = (index / "size").read_text().strip().upper()
+                scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:], 1)
+                return int(size.rstrip("KMG")) * scale
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+@functools.cache
+def facts() -> CpuFacts:
+    """This machine's :class:`CpuFacts`, read once per process."""
+    try:
+        flags = _cpuinfo_flags(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        flags = frozenset()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return CpuFacts(machine=platform.machine(), flags=flags, l2_bytes=_cache_bytes(2), usable_cpus=usable)
+
+
+def matmul_width_multiple(uses_mkl: bool, cpu: CpuFacts | None = None) -> int:
+    """The output width (columns) that a backend's float32 matmul is fastest at multiples of: the filterbank
+    blocks of :class:`kapre.MelSpectrogram` are sized and zero-padded to it (1: as they are).
+
+    Rule: :data:`MKL_SGEMM_COLUMNS` (16) where the matmul is Intel MKL's on x86, with AVX2 or AVX-512 alike;
+    1 elsewhere (XLA's, TensorFlow's and other BLAS libraries' matmuls showed no such steps, and on other
+    architectures it is unmeasured). Measured on a 2-core AMD EPYC with AVX-512, where MKL runs its AVX2 kernels
+    (``mkl_blas_def_sgemm_kernel_0_zen``) natively and with every AVX-512 switch off: a (1536, 89) chunk times
+    (89, N) took 30-36 us at N = 16, 49-54 at 24, 53-63 at 32, 65-76 at 22, 82-85 at 48, 93-101 at 42.
+    """
+    cpu = facts() if cpu is None else cpu
+    return MKL_SGEMM_COLUMNS if uses_mkl and cpu.x86 else 1
