@@ -486,8 +486,33 @@ def not_run_text(row) -> str:
     return f"{prefix}: " + " ".join(row["error"].split()).replace("|", "/")[:300]
 
 
+MEMORY_SLACK_MIB = 8  # allocator noise between runs: a row is "above" the previous report beyond 10% + this
+
+
+def memory_against(previous: dict | None, rows) -> list[dict]:
+    """kapre 1.x's rows against the same rows of the ``previous`` report's ``summary.json``: peak memory beyond
+    import (MiB) now and then, and whether it is above (more than 10% + ``MEMORY_SLACK_MIB``)."""
+    if not previous or "workloads" not in previous:
+        return []
+    columns = previous.get("columns", list(SUMMARY_COLUMNS))
+    index = columns.index("peak_mib_beyond_import") if "peak_mib_beyond_import" in columns else None
+    out = []
+    for r in rows:
+        if r["impl"] != "kapre" or r["status"] != "ok" or index is None:
+            continue
+        before = {row[0]: row[index] for row in previous["workloads"].get(r["workload"], [])}.get(label(r))
+        if before is None:
+            continue
+        now = round(r["peak_rss_mib"] - r["import_rss_mib"])
+        out.append(dict(workload=r["workload"], configuration=label(r), now=now, before=before,
+                        above=now > before * 1.1 + MEMORY_SLACK_MIB))
+    return out
+
+
 def write_report(all_rows, meta, out_dir: Path):
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous_summary = Path(meta["baseline"]) if meta.get("baseline") else out_dir / "summary.json"
+    previous = json.loads(previous_summary.read_text()) if previous_summary.exists() else None
     (out_dir / "results.json").write_text(json.dumps(dict(meta=meta, rows=all_rows), indent=1))
     rows = column_rows(all_rows, "native")  # the tables' rows; the AVX2 column's are looked up beside them
     avx2 = {(r["impl"], r["backend"], r["mode"], r["workload"]): r for r in column_rows(all_rows, "avx2")}
@@ -567,6 +592,15 @@ def write_report(all_rows, meta, out_dir: Path):
     targets_by_column = speed_targets(all_rows)
     if targets_by_column:
         lines += speed_target_lines(targets_by_column)
+    memory = memory_against(previous, rows)
+    if memory:
+        above = [m for m in memory if m["above"]]
+        lines += ["## Memory against the previous report", "",
+                  f"kapre 1.x's peak memory beyond import (MiB, native column) against the report this run replaces "
+                  f"({previous.get('date', 'undated')}): {len(memory) - len(above)} of {len(memory)} rows no worse "
+                  f"(within 10% + {MEMORY_SLACK_MIB} MiB)"
+                  + (": " + "; ".join(f"{m['configuration']} on {m['workload']}: {m['now']} vs {m['before']}"
+                                      for m in above) + " above." if above else "."), ""]
     if meta.get("stages"):
         lines += ["## Where the time goes: W2 log-mel, stage by stage", "", *stages.intro_lines(),
                   *stages.report_lines(meta["stages"], "W2 log-mel", heading="###")]
@@ -1100,6 +1134,9 @@ def main() -> int:
                              "alone means core); learnable: kapre.LEAF and kapre.SincConv against speechbrain's "
                              "(benchmarks/learnable.py, its own driver; default --out benchmarks/results/learnable)")
     parser.add_argument("--quick", action="store_true", help="W1/W2 log-mel, compiled modes only (< 3 min)")
+    parser.add_argument("--baseline", default=None,
+                        help="the summary.json whose memory figures this run's kapre rows are compared with "
+                             "(default: the one in --out that the run replaces)")
     parser.add_argument("--isa", choices=("both", "native", "avx2"), default="both",
                         help="both (the default): every row twice, natively and with every library's AVX-512 code "
                              "paths switched off (benchmarks/isa.py), in two columns; on a CPU without AVX-512 the "
@@ -1220,7 +1257,7 @@ def main() -> int:
             except (ImportError, RuntimeError, subprocess.TimeoutExpired) as error:
                 log(f"{backend}: switches not probed ({str(error).splitlines()[0][:200]})")
     meta = dict(cpu=cpu_description(), libraries=library_info(), machine=machine(), load_average_start=load_start,
-                isa_columns=columns, isa_probe=isa_probe, stages=breakdown,
+                isa_columns=columns, isa_probe=isa_probe, stages=breakdown, baseline=args.baseline,
                 load_average_end=os.getloadavg(), date=time.strftime("%Y-%m-%d %H:%M"), runs=max(7, args.runs),
                 rounds=rounds, quick=args.quick, min_time_s=args.min_time, elapsed_min=(time.time() - start) / 60,
                 skipped=missing, notes=peer_notes(rows))

@@ -40,7 +40,7 @@ from workloads import WORKLOADS, make_input  # noqa: E402
 BACKEND_MODE = {"torch": "eager", "jax": "jit", "tensorflow": "function"}  # kapre's fastest mode per backend
 STAGES = ("framing + window", "FFT", "power", "mel", "dB")
 RESULT_TAG = "STAGES_RESULT "
-MIN_TIME_S = 1.0  # seconds of timed calls per figure, spread over ROUNDS rounds
+MIN_TIME_S = 0.6  # seconds of timed calls per figure, spread over ROUNDS rounds
 ROUNDS = 5
 
 
@@ -56,23 +56,6 @@ def timed_ms(fn, min_time: float = MIN_TIME_S, min_calls: int = 15) -> float:
         if len(times) >= 400:
             break
     return float(np.median(times)) * 1e3
-
-
-def copy_floor_ms(nbytes: int, chunks: int) -> float:
-    """A memory copy of ``nbytes`` bytes (float32) into a warm buffer: the whole at once or ``chunks`` pieces one
-    after another, the faster."""
-    n = max(1, nbytes // 4)
-    source, target = np.ones(n, np.float32), np.zeros(n, np.float32)
-    whole = timed_ms(lambda: np.copyto(target, source))
-    piece = -(-n // chunks)
-    src_pieces = [source[i : i + piece] for i in range(0, n, piece)]
-    dst_pieces = [target[i : i + piece] for i in range(0, n, piece)]
-
-    def chunked():
-        for s, d in zip(src_pieces, dst_pieces, strict=True):
-            np.copyto(d, s)
-
-    return min(whole, timed_ms(chunked))
 
 
 def _stage_functions(backend: str, layer, n_fft: int, hop: int) -> dict:
@@ -153,19 +136,7 @@ def _child(workload: str) -> dict:  # runs in the child process, KERAS_BACKEND s
         arrays = [a for v in held[name] for a in (_backend.parts(v) if name == "power" else (v,))]
         stage_bytes[name] = int(sum(np.prod(a.shape) for a in arrays) * 4)
     stage_bytes["framing + window"] = rows * frames * n_fft * 4  # what the window step writes (its read is strided)
-    # rounds over the total and the stages in turn: the machine's speed drifts (other tenants), so each figure is
-    # the median over calls spread across the whole measurement
-    calls = {"total": lambda: _to_numpy(full(x))}
-    for name in STAGES:
-        calls[name] = lambda c=compiled[name], v=held[name]: [_ready(o) for o in c(v)]
-    times = {name: [] for name in calls}
-    for _ in range(ROUNDS):
-        for name, call in calls.items():
-            times[name].append(timed_ms(call, min_time=MIN_TIME_S / ROUNDS, min_calls=5))
-    total = float(np.median(times.pop("total")))
-    stage_ms = {name: float(np.median(t)) for name, t in times.items()}
-
-    # floors on the same frames
+    # the floors' calls, on the same frames
     frames_np = np.lib.stride_tricks.sliding_window_view(x_np, n_fft, axis=-1)[:, ::hop][:, :frames]
     windowed_np = np.ascontiguousarray(frames_np * np.hanning(n_fft + 1)[:-1].astype(np.float32))
     chunks_np = [np.ascontiguousarray(windowed_np[:, f0:f1]) for f0, f1 in chunks]
@@ -179,25 +150,43 @@ def _child(workload: str) -> dict:  # runs in the child process, KERAS_BACKEND s
         pass
     own = _compile(lambda f: _backend.rfft(f, n_fft), backend, mode)
     ffts[f"{backend} rfft"] = lambda a: _ready(own(a))
-    fft_floors = {}
+    floor_calls = {}
     for name, fn in ffts.items():
         convert = (lambda a: _to_backend(a, backend)) if name.startswith(backend) else (lambda a: a)
         whole_in, chunk_in = convert(windowed_np), [convert(c) for c in chunks_np]
-        whole = timed_ms(lambda f=fn, i=whole_in: f(i))
-        chunked = timed_ms(lambda f=fn, i=chunk_in: [f(c) for c in i])
-        fft_floors[name] = min(whole, chunked)
-    best_fft = min(fft_floors, key=fft_floors.get)
-    n_chunks = len(chunks)
-    floors = {"FFT": fft_floors[best_fft]}
-    for name in STAGES:
-        if name != "FFT":
-            floors[name] = copy_floor_ms(stage_bytes[name], n_chunks)
+        floor_calls[("fft", name, "whole")] = lambda f=fn, i=whole_in: f(i)
+        floor_calls[("fft", name, "chunks")] = lambda f=fn, i=chunk_in: [f(c) for c in i]
     output_bytes = rows * frames * w["n_mels"] * 4
-    rest = total - sum(stage_ms.values())
+    copies = {name: stage_bytes[name] for name in STAGES if name != "FFT"}
+    copies["the rest"] = output_bytes
+    for name, nbytes in copies.items():
+        source, target = np.ones(max(1, nbytes // 4), np.float32), np.zeros(max(1, nbytes // 4), np.float32)
+        piece = -(-source.size // len(chunks))
+        pieces = [(target[i : i + piece], source[i : i + piece]) for i in range(0, source.size, piece)]
+        floor_calls[("copy", name, "whole")] = lambda d=target, s=source: np.copyto(d, s)
+        floor_calls[("copy", name, "chunks")] = lambda p=pieces: [np.copyto(d, s) for d, s in p]
+
+    # rounds over every call in turn: the machine's speed drifts (other tenants), so each figure is the median of
+    # calls spread over the whole measurement, and the layer, its stages and the floors see the same drift
+    calls = {"total": lambda: _to_numpy(full(x))}
+    for name in STAGES:
+        calls[name] = lambda c=compiled[name], v=held[name]: [_ready(o) for o in c(v)]
+    calls.update(floor_calls)
+    times = {name: [] for name in calls}
+    for _ in range(ROUNDS):
+        for name, call in calls.items():
+            times[name].append(timed_ms(call, min_time=MIN_TIME_S / ROUNDS, min_calls=5))
+    median = {name: float(np.median(t)) for name, t in times.items()}
+    total = median["total"]
+    stage_ms = {name: median[name] for name in STAGES}
+    fft_floors = {name: min(median[("fft", name, "whole")], median[("fft", name, "chunks")]) for name in ffts}
+    best_fft = min(fft_floors, key=fft_floors.get)
+    copy_floors = {name: min(median[("copy", name, "whole")], median[("copy", name, "chunks")]) for name in copies}
+    floors = {name: fft_floors[best_fft] if name == "FFT" else copy_floors[name] for name in STAGES}
     return dict(backend=backend, mode=mode, workload=workload, total_ms=total, stages_ms=stage_ms,
-                stage_bytes=stage_bytes, rest_ms=rest, floors_ms=floors, rest_floor_ms=copy_floor_ms(output_bytes, 1),
-                fft_floors_ms=fft_floors, best_fft=best_fft, chunks=n_chunks, chunk_frames=chunk_frames * rows,
-                frames=frames * rows)
+                stage_bytes=stage_bytes, rest_ms=total - sum(stage_ms.values()), floors_ms=floors,
+                rest_floor_ms=copy_floors["the rest"], fft_floors_ms=fft_floors, best_fft=best_fft,
+                chunks=len(chunks), chunk_frames=chunk_frames * rows, frames=frames * rows)
 
 
 def measure(backend: str, workload: str, env: dict | None = None, timeout: float = 600) -> dict:

@@ -346,3 +346,16 @@ def test_report_gives_every_row_both_columns_and_the_targets(tmp_path):
     assert [v["column"] for v in summary["speed_targets"]] == ["native", "avx2"]
     # the native tables hold one row per configuration: the AVX2 twins are beside them, not below
     assert sum(line.startswith("| kapre 1.x [PyTorch, eager] |") for line in text.splitlines()) == 1
+
+
+def test_memory_against_the_previous_report():
+    previous = {"date": "2026-01-01 00:00", "columns": list(run.SUMMARY_COLUMNS), "workloads": {"W2 log-mel": [
+        ["kapre 1.x [PyTorch, eager]", 4.0, 3.6, 9.0, 16000, 0.64, 10, 1e-5, "dB"],
+        ["kapre 1.x [JAX, jax.jit]", 5.4, 4.1, 10.1, 11782, 0.86, 16, 1e-5, "dB"]]}}
+    rows = [_row("W2 log-mel", "kapre", "torch", "eager", 4.0, 64, peak=100.0, imported=60.0),  # 40 MiB vs 10
+            _row("W2 log-mel", "kapre", "jax", "jit", 5.0, 64, peak=80.0, imported=60.0),  # 20 vs 16: within slack
+            _row("W2 log-mel", "keras", "jax", "jit", 6.0, 64, peak=900.0, imported=60.0)]  # a peer: not compared
+    verdicts = {m["configuration"]: m for m in run.memory_against(previous, rows)}
+    assert set(verdicts) == {"kapre 1.x [PyTorch, eager]", "kapre 1.x [JAX, jax.jit]"}
+    assert verdicts["kapre 1.x [PyTorch, eager]"]["above"] and not verdicts["kapre 1.x [JAX, jax.jit]"]["above"]
+    assert run.memory_against(None, rows) == []
