@@ -1192,7 +1192,7 @@ def main() -> int:
     first = {}  # (impl, backend, mode, workload) -> the first round's row, which later rounds' times join
     columns = isa_columns(args.isa)
     if len(columns) > 1:
-        log("ISA columns: native, and AVX-512 off (benchmarks/isa.py AVX2_ENV); probing the switches ...")
+        log("ISA columns: native, and AVX-512 off (benchmarks/isa.py AVX2_ENV; the switches are probed at the end)")
     for i, (impl, backend, mode, workloads) in enumerate(schedule):
         # the columns alternate in order from one configuration to the next, so that drift in the machine's
         # speed does not favour one of them

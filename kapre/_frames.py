@@ -11,12 +11,14 @@ import math
 
 import numpy as np
 
+from kapre import _cpu
+
 __all__ = ["CHUNK_SAMPLES", "num_frames", "frames_per_chunk", "frame_chunks", "static_frame_chunks"]
 
-# Frames are processed about this many samples (4 MiB of float32) at a time where a backend computes in chunks
-# (kapre.MelSpectrogram's map_frame_chunks; PyTorch's STFT and inverse STFT): the chunk's intermediates stay in
-# the CPU cache. 2**20 measured best for the mel path on PyTorch (512 Ki to 4 Mi tried).
-CHUNK_SAMPLES = 2**20
+# Frames are processed about this many samples at a time where a backend computes in chunks (kapre.MelSpectrogram's
+# map_frame_chunks; PyTorch's STFT and inverse STFT), so that the chunk's intermediates stay in the CPU cache: the
+# CPU rule of kapre._cpu.chunk_samples (2**20 on a 32 MiB last-level cache)
+CHUNK_SAMPLES = _cpu.chunk_samples()
 
 
 def num_frames(length: int | None, frame_length: int, hop_length: int, pad_end: bool = False) -> int | None:

@@ -43,3 +43,17 @@ def test_the_backend_takes_its_width_from_the_rule():
     else:
         expected = 1
     assert expected == _backend.MATMUL_WIDTH_MULTIPLE
+
+
+@pytest.mark.parametrize(("l3_mib", "expected"), [(32, 2**20), (16, 2**19), (8, 2**18), (256, 2**21), (2, 2**18)])
+def test_chunk_rule_takes_a_third_of_the_last_level_cache(l3_mib, expected):
+    cpu = _cpu.CpuFacts(machine="x86_64", flags=frozenset(), l2_bytes=None, usable_cpus=2, l3_bytes=l3_mib << 20)
+    assert _cpu.chunk_samples(cpu) == expected
+    assert expected * _cpu.CHUNK_BYTES_PER_SAMPLE <= max(l3_mib << 20, 3 * 2**18 * _cpu.CHUNK_BYTES_PER_SAMPLE) / 3
+
+
+def test_chunk_rule_without_a_known_cache_and_the_frames_module_takes_it():
+    from kapre import _frames
+
+    assert _cpu.chunk_samples(ARM) == _cpu.CHUNK_SAMPLES_UNKNOWN_CACHE
+    assert _frames.CHUNK_SAMPLES == _cpu.chunk_samples()
