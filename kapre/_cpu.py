@@ -22,7 +22,7 @@ MKL_SGEMM_COLUMNS = 16
 # A chunk of framed samples holds about this many bytes per sample while it is processed: the windowed frames
 # (4), the complex spectrum (4: n_fft // 2 + 1 complex values per n_fft samples) and the power (2).
 CHUNK_BYTES_PER_SAMPLE = 10
-CHUNK_SAMPLES_RANGE = (2**18, 2**21)  # measured: 2**18 to 2**23 (W1, W2 on PyTorch); outside this, all slower
+CHUNK_SAMPLES_RANGE = (2**18, 2**21)  # measured 2**16 to 2**23 (W1, W2 on PyTorch): beyond this range, only slower
 CHUNK_SAMPLES_UNKNOWN_CACHE = 2**20
 
 
@@ -97,7 +97,7 @@ def chunk_samples(cpu: CpuFacts | None = None) -> int:
     Rule: the power of two whose working set (:data:`CHUNK_BYTES_PER_SAMPLE` bytes per sample) is closest below a
     third of the last-level cache (the rest is left to the input, the output and other threads), within
     :data:`CHUNK_SAMPLES_RANGE`; :data:`CHUNK_SAMPLES_UNKNOWN_CACHE` where the cache size is unknown. Measured on a
-    2-core AMD EPYC with a 32 MiB L3 (the rule gives 2**20): 2**20 was the fastest of 2**18 to 2**23 for the mel
+    2-core AMD EPYC with a 32 MiB L3 (the rule gives 2**20): 2**20 was the fastest of 2**16 to 2**23 for the mel
     path on PyTorch on both benchmark workloads (W2 median 4.3 ms against 4.9-5.2 ms at 2**21 to 2**23; W1 18.5 ms
     against 25-27 ms at 2**22 and 2**23).
     """
