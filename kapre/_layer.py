@@ -64,7 +64,13 @@ class KapreLayer(keras.layers.Layer):
         # a symbolic tf.Tensor (a tf.data map) under JAX / PyTorch: bridged by tf.numpy_function (kapre.pipeline)
         if _backend.NAME != "tensorflow" and args and data_pipeline.is_graph_tensor(args[0]):
             return data_pipeline.call_layer_in_tf_graph(self, *args, **kwargs)
-        return super().__call__(*args, **kwargs)
+        if not args:
+            return super().__call__(*args, **kwargs)
+        # the input where the layer's constants are (PyTorch: a CPU tensor on a GPU machine), and float32 work in
+        # float32 on a GPU (not TF32): librosa's numbers on every device
+        inputs = _backend.place_input(args[0])
+        with _backend.float32_precision(inputs):
+            return super().__call__(inputs, *args[1:], **kwargs)
 
     @property
     def transform_dtype(self) -> str:

@@ -304,7 +304,7 @@ class KaldiFeatures(_WaveformFrontEnd):
         rows = waveforms.shape[0] or 1
         features = functional.map_frame_chunks(
             self._frame_features, waveforms, framing.size, framing.shift,
-            functional.frames_per_chunk(rows, framing.size, functional.CHUNK_SAMPLES),
+            functional.frames_per_chunk(rows, framing.size, functional.chunk_samples_for(waveforms)),
             max_chunks=_backend.max_frame_chunks(), loop=_backend.LOOPS_OVER_FRAME_CHUNKS and self.dither == 0.0,
         )
         if self.subtract_mean:

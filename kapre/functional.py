@@ -46,6 +46,7 @@ __all__ = [
     "filtered_power_spectrogram",
     "apply_filterbank_blocks",
     "frames_per_chunk",
+    "chunk_samples_for",
     "frame_chunks",
     "map_frame_chunks",
     "mirror_edges",
@@ -169,7 +170,8 @@ def stft(
     frames = _frames_for_stft(
         signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=_native_frame
     )
-    return _backend.windowed_rfft(frames, window, n_fft, _static_frame_chunks(frames.shape))
+    chunks = None if _backend.on_accelerator(frames) else _static_frame_chunks(frames.shape)
+    return _backend.windowed_rfft(frames, window, n_fft, chunks)
 
 
 def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=None):
@@ -239,7 +241,7 @@ def istft(
     overlap-added signal is divided, sample by sample, by the overlap-added squared window (so the edges, which
     fewer frames cover, come out right too) and the ``n_fft // 2`` padded samples are removed at both ends.
     """
-    chunks = _static_frame_chunks(tuple(stfts.shape[:-1]) + (n_fft,))
+    chunks = None if _backend.on_accelerator(stfts) else _static_frame_chunks(tuple(stfts.shape[:-1]) + (n_fft,))
     signal = _backend.windowed_overlap_add(stfts, n_fft, hop_length, window, chunks)
     if center:
         squared = ops.broadcast_to(window * window, (ops.shape(stfts)[-2], window.shape[0]))
@@ -506,6 +508,21 @@ def apply_filterbank_blocks(x, blocks):
     """
     parts = [_backend.matmul(x[..., start:stop], weights) for start, stop, weights in blocks]
     return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+
+# framed samples per chunk on an accelerator (chunk_samples_for): a 256 MiB float32 frame tensor, so that a long
+# batch's intermediates stay a bounded share of the device's memory; every workload of the benchmark is one chunk
+ACCELERATOR_CHUNK_SAMPLES = 2**26
+
+
+def chunk_samples_for(x, target_samples: int = CHUNK_SAMPLES) -> int:
+    """Samples per chunk for work on ``x``: ``target_samples`` (the CPU cache rule, :data:`CHUNK_SAMPLES`) on the
+    CPU; on a GPU or TPU, :data:`ACCELERATOR_CHUNK_SAMPLES` (the larger of the two): there each chunk costs kernel
+    launches and no CPU cache is to be kept warm (measured on an H200: W1 log-mel in 14 cache-sized chunks 2.6 ms,
+    10x ``torch.stft``; 1,024 x 1 s in 49 chunks 7.0 ms)."""
+    if _backend.on_accelerator(x):
+        return max(ACCELERATOR_CHUNK_SAMPLES, target_samples)
+    return target_samples
 
 
 def _static_frame_chunks(frames_shape) -> list[tuple[int, int]] | None:

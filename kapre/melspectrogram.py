@@ -194,6 +194,7 @@ class MelSpectrogram(KapreLayer):
         forced = self._max_chunks is not None or self._loop_chunks is not None  # chunking forced (tests)
         if self._eager_path is None or forced or _backend.EXPORTING or not self._eager_path.applies():
             return self._compute_generic(inputs)
+        dense = _backend.on_accelerator(inputs)
         mel = self._eager_path(
             inputs,
             channels_last_in=self._input_format == V.CH_LAST,
@@ -202,10 +203,10 @@ class MelSpectrogram(KapreLayer):
             hop_length=self._framing.hop_length,
             n_fft=self.n_fft,
             window=self._window,
-            blocks=self._block_weights,
-            padded_blocks=self._padded_block_weights,
+            blocks=self._dense_blocks() if dense else self._block_weights,
+            padded_blocks=None if dense else self._padded_block_weights,
             power=self.power,
-            chunk_samples=self._chunk_samples,
+            chunk_samples=functional.chunk_samples_for(inputs, self._chunk_samples),
             amin=self._effective_amin(),
         )
         return self._finish(mel)
@@ -217,7 +218,8 @@ class MelSpectrogram(KapreLayer):
         channels = waveforms.shape[1]
         win_length, hop_length = self._framing.frame_length, self._framing.hop_length
         rows = (inputs.shape[0] or 1) * (channels or 1)  # signals framed side by side (1 where unknown)
-        per_chunk = functional.frames_per_chunk(rows, win_length, self._chunk_samples)
+        per_chunk = functional.frames_per_chunk(rows, win_length,
+                                                functional.chunk_samples_for(waveforms, self._chunk_samples))
         mel = functional.map_frame_chunks(
             self._mel_of_chunk,
             waveforms,
@@ -241,16 +243,26 @@ class MelSpectrogram(KapreLayer):
         decibels."""
         return functional.effective_amin(self.db_amin, self.transform_dtype) if self.return_decibel else None
 
+    def _dense_blocks(self):
+        """The whole filterbank as one block, for an accelerator: one matmul, where a launch per sparse block costs
+        more than the zeros' multiply-adds (the CPU takes the sparse blocks: fewer multiply-adds, same launches)."""
+        dense = self.__dict__.get("_dense_block_weights")  # outside Keras' attribute tracking, built on first use
+        if dense is None:
+            weights = _backend.constant(self._filterbank_values, self.transform_dtype)
+            dense = self.__dict__["_dense_block_weights"] = [(0, self._filterbank_values.shape[0], weights)]
+        return dense
+
     def _mel_of_chunk(self, waveforms):
         amin = self._effective_amin()
+        blocks = self._dense_blocks() if _backend.on_accelerator(waveforms) else self._block_weights
         if self._eager_path is not None and not _backend.EXPORTING:  # PyTorch under torch.compile: the fused chunk
             return self._eager_path.chunk(
                 waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,
-                self._block_weights, self.power, amin,
+                blocks, self.power, amin,
             )
         # (batch, ch, frames, mels); with power 1 the magnitude, gradient 0 at silent bins (as kapre.Magnitude)
         mel = functional.filtered_power_spectrogram(
             waveforms, self.n_fft, self._framing.hop_length, self._window, self._filterbank_values,
-            self._block_weights, magnitude=self.power == 1.0,
+            blocks, magnitude=self.power == 1.0,
         )
         return functional.decibel(mel, amin) if amin is not None else mel

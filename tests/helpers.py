@@ -70,11 +70,9 @@ def gradient(fn, x: np.ndarray) -> np.ndarray:
         import jax.numpy as jnp
 
         return np.asarray(jax.grad(lambda v: jnp.sum(fn(v)))(jnp.asarray(x)))
-    import torch
-
-    xt = torch.tensor(x, requires_grad=True)
+    xt = keras.ops.convert_to_tensor(x).requires_grad_(True)  # on Keras' device, as the layers' constants
     fn(xt).sum().backward()
-    return xt.grad.numpy()
+    return to_numpy(xt.grad)
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ def kernel_gradient(layer, post, x):
     variable = layer.dft_kernel.value
     variable.grad = None
     post(layer(x)).sum().backward()
-    return variable.grad.numpy()
+    return to_numpy(variable.grad)
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,7 @@ def _weight_gradients(layer, x) -> list[np.ndarray]:
     import torch
 
     y = layer(torch.from_numpy(x)).sum()
-    return [g.numpy() for g in torch.autograd.grad(y, [w.value for w in layer.trainable_weights])]
+    return [to_numpy(g) for g in torch.autograd.grad(y, [w.value for w in layer.trainable_weights])]
 
 
 def _assert_relative(actual, expected, rtol, what=""):

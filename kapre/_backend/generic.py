@@ -7,6 +7,8 @@ those modules take them from here; PyTorch, run eagerly op by op, has its own (:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from keras import backend as keras_backend
 from keras import ops
@@ -148,6 +150,22 @@ def make_complex(real, imag):
 def parts(spectrum):
     """``(real, imag)`` of a complex tensor (the export backend holds complex values as a trailing axis of two)."""
     return ops.real(spectrum), ops.imag(spectrum)
+
+
+def place_input(x):
+    """A layer's input where the layer's constants are (this backend: as it is)."""
+    return x
+
+
+def float32_precision(x):
+    """A context in which the layer's float32 matmuls and convolutions are computed in float32, not a reduced
+    precision (TF32) the backend may use on a GPU by default (this backend: none)."""
+    return contextlib.nullcontext()
+
+
+def on_accelerator(x) -> bool:
+    """True where ``x`` is computed on a GPU or TPU rather than the CPU (this backend: never)."""
+    return False
 
 
 def constant(array: np.ndarray, dtype: str):

@@ -8,6 +8,8 @@ some float64 operations in float32 under JAX (``matmul``, ``arctan2``); ``jnp``'
 
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import keras
@@ -37,6 +39,24 @@ LOOPS_OVER_FRAME_CHUNKS = True
 
 def rfft(x, n_fft: int):
     return jnp.fft.rfft(x, n=n_fft, axis=-1)
+
+
+def place_input(x):
+    """As it is: JAX places an array on the device its computation runs on."""
+    return x
+
+
+def on_accelerator(x) -> bool:
+    """True where JAX computes on a GPU or TPU (its default backend: ``x`` may be a tracer, which has no device)."""
+    return jax.default_backend() != "cpu"
+
+
+def float32_precision(x):
+    """``jax.default_matmul_precision("highest")`` on a GPU or TPU: JAX computes float32 matmuls and convolutions in
+    TF32 (GPU) or bfloat16 passes (TPU) by default there, 3e-4 relative error on an STFT as a DFT matmul; the context
+    is read when the layer is traced, so it holds inside the user's ``jax.jit`` too. Nothing on the CPU, which
+    computes float32 either way (and whose compiled functions keep their cache keys)."""
+    return jax.default_matmul_precision("highest") if on_accelerator(x) else contextlib.nullcontext()
 
 
 def irfft(spectrum, n_fft: int):

@@ -44,6 +44,10 @@ compile_function = _generic.compile_function
 compile_step = _generic.compile_step
 trace_shapes = _generic.trace_shapes
 device_names = _generic.device_names
+# the exporters trace the layers on the device the model is on; the runtimes choose their own precision
+place_input = _generic.place_input
+float32_precision = _generic.float32_precision
+on_accelerator = _generic.on_accelerator
 
 
 def frame(x, frame_length: int, hop_length: int):

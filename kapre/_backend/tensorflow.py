@@ -7,12 +7,15 @@ outside any trace (``tf.init_scope``), so a layer built inside a ``tf.function``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from kapre._backend._interface import INTERFACE
 from kapre._backend.generic import LOOPS_OVER_FRAME_CHUNKS as LOOPS_OVER_FRAME_CHUNKS
 from kapre._backend.generic import MATMUL_WIDTH_MULTIPLE as MATMUL_WIDTH_MULTIPLE
+from kapre._backend.generic import float32_precision as float32_precision
 from kapre._backend.generic import magnitude as magnitude
 from kapre._backend.generic import matmul as matmul
 from kapre._backend.generic import max_frame_chunks as max_frame_chunks
@@ -20,6 +23,7 @@ from kapre._backend.generic import maximum as maximum
 from kapre._backend.generic import minimum as minimum
 from kapre._backend.generic import overlap_add as overlap_add
 from kapre._backend.generic import parts as parts
+from kapre._backend.generic import place_input as place_input
 from kapre._backend.generic import trace_shapes as trace_shapes
 from kapre._backend.generic import windowed_transforms
 
@@ -139,6 +143,16 @@ def compile_step(fn, variables=()):
         return features, dict(zip(out_names, new_values, strict=True))
 
     return call
+
+
+def on_accelerator(x) -> bool:
+    """True where TensorFlow sees a GPU (it places the layer's ops there by default)."""
+    return _has_gpu()
+
+
+@functools.cache
+def _has_gpu() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def device_names() -> list[str]:

@@ -9,6 +9,8 @@ the dtype. MKL rejects FFTs of tensors with no elements (an empty batch): those 
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from keras import ops
 
@@ -42,6 +44,42 @@ def max_frame_chunks() -> int:
     ``torch.compile`` at most 16 (which unrolls the loop: more chunks took 55 s to compile).
     """
     return 16 if torch.compiler.is_compiling() else 1 << 30
+
+
+def place_input(x):
+    """A torch tensor on another device than Keras' (a CPU batch from a ``DataLoader`` on a GPU machine) moved to
+    Keras' device, where the layer's constants are, as ``keras.ops`` does for each op; anything else as it is (a
+    ``meta`` tensor of Keras' shape inference stays where it is)."""
+    if isinstance(x, torch.Tensor) and x.device.type != "meta":
+        return ops.convert_to_tensor(x)
+    return x
+
+
+class _Float32Exact:
+    """Within the block, cuDNN's convolutions and cuBLAS's float32 matmuls compute in float32, not TF32 (PyTorch
+    lets cuDNN use TF32 by default on Ampere and newer GPUs: a 1e-3 relative error, 4e-3 dB); the user's settings
+    are restored after it."""
+
+    def __enter__(self):
+        self.saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __exit__(self, *exc_info):
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self.saved
+        return False
+
+
+def float32_precision(x):
+    """:class:`_Float32Exact` for a CUDA tensor in eager mode; nothing otherwise (the CPU has no TF32, and a
+    ``torch.compile`` trace takes the settings in force where it compiles)."""
+    if isinstance(x, torch.Tensor) and x.is_cuda and not torch.compiler.is_compiling():
+        return _Float32Exact()
+    return contextlib.nullcontext()
+
+
+def on_accelerator(x) -> bool:
+    """True for a tensor on a GPU (or another accelerator): not the CPU, not Keras' ``meta`` shape inference."""
+    return isinstance(x, torch.Tensor) and x.device.type not in ("cpu", "meta")
 
 
 def without_autograd(*tensors) -> bool:
