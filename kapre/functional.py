@@ -170,8 +170,7 @@ def stft(
     frames = _frames_for_stft(
         signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=_native_frame
     )
-    chunks = None if _backend.on_accelerator(frames) else _static_frame_chunks(frames.shape)
-    return _backend.windowed_rfft(frames, window, n_fft, chunks)
+    return _backend.windowed_rfft(frames, window, n_fft, _static_frame_chunks(frames.shape, frames))
 
 
 def _frames_for_stft(signals, n_fft, hop_length, win_length, center, pad_mode, pad_begin, pad_end, framing=None):
@@ -241,7 +240,7 @@ def istft(
     overlap-added signal is divided, sample by sample, by the overlap-added squared window (so the edges, which
     fewer frames cover, come out right too) and the ``n_fft // 2`` padded samples are removed at both ends.
     """
-    chunks = None if _backend.on_accelerator(stfts) else _static_frame_chunks(tuple(stfts.shape[:-1]) + (n_fft,))
+    chunks = _static_frame_chunks(tuple(stfts.shape[:-1]) + (n_fft,), stfts)
     signal = _backend.windowed_overlap_add(stfts, n_fft, hop_length, window, chunks)
     if center:
         squared = ops.broadcast_to(window * window, (ops.shape(stfts)[-2], window.shape[0]))
@@ -525,10 +524,11 @@ def chunk_samples_for(x, target_samples: int = CHUNK_SAMPLES) -> int:
     return target_samples
 
 
-def _static_frame_chunks(frames_shape) -> list[tuple[int, int]] | None:
+def _static_frame_chunks(frames_shape, x=None) -> list[tuple[int, int]] | None:
     """The chunk plan of a ``(..., frames, frame_length)`` tensor (:func:`kapre._frames.static_frame_chunks`) at
-    about :data:`CHUNK_SAMPLES` samples per chunk; ``None`` when a dimension is unknown."""
-    return static_frame_chunks(frames_shape, CHUNK_SAMPLES)
+    about :data:`CHUNK_SAMPLES` samples per chunk, for work on ``x``; ``None`` when a dimension is unknown, or on an
+    accelerator (no CPU cache to stay in: one FFT over every frame)."""
+    return None if x is not None and _backend.on_accelerator(x) else static_frame_chunks(frames_shape, CHUNK_SAMPLES)
 
 
 def map_frame_chunks(

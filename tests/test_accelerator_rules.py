@@ -136,7 +136,7 @@ def test_stft_and_its_inverse_take_no_chunk_plan_on_an_accelerator(monkeypatch):
     stft = kapre.STFT(n_fft=512, hop_length=128)
     istft = kapre.InverseSTFT(n_fft=512, hop_length=128)
     cpu = to_numpy(istft(stft(x)))
-    assert any(plan is not None and len(plan) > 1 for plan in plans) or BACKEND != "torch", plans
+    assert any(plan is not None and len(plan) > 1 for plan in plans), plans  # the CPU rule did split this input
     plans.clear()
     monkeypatch.setattr(_backend, "on_accelerator", lambda v: True)
     accelerator = to_numpy(kapre.InverseSTFT(n_fft=512, hop_length=128)(kapre.STFT(n_fft=512, hop_length=128)(x)))
