@@ -774,9 +774,15 @@ def two_stage_dft_kernels(n_fft: int, n2: int) -> tuple[np.ndarray, np.ndarray, 
         ``stage1`` ``(n1, n2, 2 * groups)``, ``groups = n1 // 2 + 1``: ``[m, r, part * groups + k1]`` is the cosine
         (part 0) or minus sine (part 1) of ``2 pi k1 (m n2 + r) / n_fft`` (a depthwise kernel over the channels
         ``r``; multiply the window in as ``window[m * n2 + r]``); ``stage2`` ``(2 * n2, 2 * n2)``: row
-        ``part * n2 + k2`` (the real, then the imaginary part of ``X[k1 + n1 k2]``), column ``2 * r + part`` (of
-        ``A[k1, r]``); ``bins`` ``(n_fft // 2 + 1,)``: where one-sided bin ``k`` is in the flattened ``(n2, groups)``
-        power of stage 2's output (``k`` itself or its conjugate ``n_fft - k``, which has the same power).
+        ``part * n2 + slot`` (the real, then the imaginary part of ``X[k1 + n1 k2]`` with ``k2 = order[slot]``),
+        column ``2 * r + part`` (of ``A[k1, r]``); ``bins`` ``(n_fft // 2 + 1,)``: where one-sided bin ``k`` is in
+        the flattened ``(n2, groups)`` power of stage 2's output (``k`` itself or its conjugate ``n_fft - k``, which
+        has the same power).
+
+    The slots take ``k2`` in the order ``0, n2 - 1, 1, n2 - 2, ...``: slot ``2 j`` holds bins ``n1 j .. n1 j +
+    n1 // 2`` and slot ``2 j + 1`` the conjugates of ``n1 j + n1 // 2 + 1 .. n1 (j + 1) - 1``, so the one-sided bins
+    lie in ascending ranges of ``groups`` rows and a filterbank's band (a range of bins) reads a range of rows: a
+    sparse filterbank splits into dense blocks of rows (:func:`filterbank_blocks`) in this order as in bin order.
     """
     n1 = n_fft // n2
     if n1 * n2 != n_fft:
@@ -790,10 +796,12 @@ def two_stage_dft_kernels(n_fft: int, n2: int) -> tuple[np.ndarray, np.ndarray, 
     stage2 = np.zeros((2, n2, n2, 2))  # (a + ib)(cos - i sin) = a cos + b sin + i (b cos - a sin)
     stage2[0, :, :, 0], stage2[0, :, :, 1] = cos, sin
     stage2[1, :, :, 0], stage2[1, :, :, 1] = -sin, cos
+    order = np.array([k2 for j in range((n2 + 1) // 2) for k2 in dict.fromkeys((j, n2 - 1 - j))])
+    slot = np.argsort(order)  # slot[k2]: the row that holds k2
     one_sided = np.arange(n_fft // 2 + 1)
     folded = np.where(one_sided % n1 <= n1 // 2, one_sided, n_fft - one_sided)  # residue <= n1 // 2
-    bins = (folded // n1) * groups + folded % n1
-    return stage1, stage2.reshape(2 * n2, 2 * n2), bins
+    bins = slot[folded // n1] * groups + folded % n1
+    return stage1, stage2[:, order].reshape(2 * n2, 2 * n2), bins
 
 
 def dct_matrix(n_input: int, n_output: int, norm: str | None = None) -> np.ndarray:

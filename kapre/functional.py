@@ -374,6 +374,8 @@ def decibel(x, amin: float = 1e-5, amplitude: bool = False):
     smallest normal number counts as that number (:func:`effective_amin`): finite for every finite ``x``."""
     factor = 20.0 if amplitude else 10.0
     floor = ops.convert_to_tensor(effective_amin(amin, x.dtype), dtype=x.dtype)
+    if _backend.EXPORTING:  # one scale after the natural log: ONNX's Log, then a Mul (log10 exports as Log and Div)
+        return ops.log(_backend.maximum(x, floor)) * (factor / math.log(10.0))
     return factor * ops.log10(_backend.maximum(x, floor))
 
 

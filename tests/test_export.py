@@ -252,16 +252,28 @@ def test_two_stage_block_needs_a_common_divisor():
     assert constants.two_stage_block(16, 8) == 4  # a block of 4, 4 blocks per frame
 
 
+@pytest.mark.parametrize("filterbank_kind", ["dense", "mel"])
 @pytest.mark.parametrize("n_fft,hop,win_length", [*TWO_STAGE_CASES, (512, 161, 400)])
-def test_export_mode_power_spectrogram_matches_numpy(n_fft, hop, win_length):
-    """``functional.power_spectrogram`` and the fused mel product in export mode, on the backend, against NumPy (the
-    last case has no common block: the dense DFT matmul); float32, 1e-5 of the largest value."""
+def test_export_mode_power_spectrogram_matches_numpy(n_fft, hop, win_length, filterbank_kind):
+    """``functional.power_spectrogram`` and the fused filterbank product in export mode, on the backend, against
+    NumPy (the last case has no common block: the dense DFT matmul); float32, 1e-5 of the largest value. A dense
+    filterbank is one product; a mel filterbank splits into blocks of stage 2's rows (asserted where it applies)."""
     from kapre import constants, functional
+    from kapre._backend import portable
 
     rng = np.random.default_rng(1)
     signals = rng.standard_normal((2, 1, 4000)).astype("float32")
     window = constants.get_window("hann", win_length).astype("float32")
-    filterbank = np.abs(rng.standard_normal((n_fft // 2 + 1, 8)))
+    if filterbank_kind == "dense":
+        filterbank = np.abs(rng.standard_normal((n_fft // 2 + 1, 8)))
+    else:
+        filterbank = constants.mel_filterbank(16000, n_fft // 2 + 1, 40)
+        n2 = constants.two_stage_block(n_fft, hop)
+        if n2 is not None and n_fft >= 400:  # the sparse product is split (a 100-point DFT's 40 bands overlap)
+            _, _, bins = constants.two_stage_dft_kernels(n_fft, n2)
+            rows = np.zeros((n2 * (n_fft // n2 // 2 + 1), 40))
+            rows[bins] = filterbank
+            assert len(constants.filterbank_blocks(rows, block_overhead=portable.EXPORT_BLOCK_OVERHEAD)) > 1
     n_frames = 1 + (signals.shape[-1] - win_length) // hop
     framed = signals[..., np.arange(n_frames)[:, None] * hop + np.arange(win_length)].astype("float64")
     power = np.abs(np.fft.rfft(framed * window, n_fft)) ** 2
