@@ -796,6 +796,7 @@ def two_stage_dft_kernels(n_fft: int, n2: int) -> tuple[np.ndarray, np.ndarray, 
     stage2 = np.zeros((2, n2, n2, 2))  # (a + ib)(cos - i sin) = a cos + b sin + i (b cos - a sin)
     stage2[0, :, :, 0], stage2[0, :, :, 1] = cos, sin
     stage2[1, :, :, 0], stage2[1, :, :, 1] = -sin, cos
+    # k2 = 0, n2 - 1, 1, n2 - 2, ... (an odd n2's middle k2 once)
     order = np.array([k2 for j in range((n2 + 1) // 2) for k2 in dict.fromkeys((j, n2 - 1 - j))])
     slot = np.argsort(order)  # slot[k2]: the row that holds k2
     one_sided = np.arange(n_fft // 2 + 1)

@@ -271,9 +271,8 @@ def test_export_mode_power_spectrogram_matches_numpy(n_fft, hop, win_length, fil
         n2 = constants.two_stage_block(n_fft, hop)
         if n2 is not None and n_fft >= 400:  # the sparse product is split (a 100-point DFT's 40 bands overlap)
             _, _, bins = constants.two_stage_dft_kernels(n_fft, n2)
-            rows = np.zeros((n2 * (n_fft // n2 // 2 + 1), 40))
-            rows[bins] = filterbank
-            assert len(constants.filterbank_blocks(rows, block_overhead=portable.EXPORT_BLOCK_OVERHEAD)) > 1
+            _, blocks = portable._stage2_filterbank_blocks(filterbank, bins, n2 * (n_fft // n2 // 2 + 1))
+            assert len(blocks) > 1
     n_frames = 1 + (signals.shape[-1] - win_length) // hop
     framed = signals[..., np.arange(n_frames)[:, None] * hop + np.arange(win_length)].astype("float64")
     power = np.abs(np.fft.rfft(framed * window, n_fft)) ** 2

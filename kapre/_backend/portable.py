@@ -196,6 +196,16 @@ def framed_rfft_power(signals, window, n_fft: int, hop_length: int):
     return ops.reshape(ops.transpose(power), (*leading, n_frames, n_fft // 2 + 1))
 
 
+def _stage2_filterbank_blocks(filterbank: np.ndarray, bins: np.ndarray, n_rows: int):
+    """``filterbank`` ``(n_fft // 2 + 1, bands)`` with its rows moved to where the two-stage power holds each bin
+    (``bins`` of :func:`kapre.constants.two_stage_dft_kernels`; the conjugates' and spare rows zero), ``(n_rows,
+    bands)``, and its dense blocks ``[(r0, r1, c0, c1), ...]`` (:func:`kapre.constants.filterbank_blocks` at
+    :data:`EXPORT_BLOCK_OVERHEAD`): what :func:`framed_filterbank_power` multiplies the power by."""
+    rows = np.zeros((n_rows, filterbank.shape[1]))
+    rows[bins] = filterbank
+    return rows, _constants.filterbank_blocks(rows, block_overhead=EXPORT_BLOCK_OVERHEAD)
+
+
 def framed_filterbank_power(signals, window, n_fft: int, hop_length: int, filterbank: np.ndarray, transform=None):
     """``transform(|rfft(frame(signals) * window, n_fft)| ** 2) @ filterbank`` (``transform`` elementwise, e.g. a
     square root), ``(..., samples)`` to ``(..., frames, filterbank.shape[1])``, with the two-stage DFT and the
@@ -213,13 +223,12 @@ def framed_filterbank_power(signals, window, n_fft: int, hop_length: int, filter
     power, bins, leading, n_frames = two_stage
     if transform is not None:
         power = transform(power)
-    rows = np.zeros((power.shape[1], filterbank.shape[1]))
-    rows[bins] = filterbank  # each one-sided bin once; its conjugate's and the spare slots stay zero
+    rows, blocks = _stage2_filterbank_blocks(filterbank, bins, power.shape[1])
     dtype = _float_dtype(signals)
     parts = [  # (rows, bands, frames) each
         ops.matmul(constant(np.ascontiguousarray(rows[r0:r1, c0:c1].T), dtype),
                    power if (r0, r1) == (0, rows.shape[0]) else power[:, r0:r1])
-        for r0, r1, c0, c1 in _constants.filterbank_blocks(rows, block_overhead=EXPORT_BLOCK_OVERHEAD)
+        for r0, r1, c0, c1 in blocks
     ]
     filtered = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
     return ops.reshape(ops.transpose(filtered, (0, 2, 1)), (*leading, n_frames, filterbank.shape[1]))
