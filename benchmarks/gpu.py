@@ -383,8 +383,13 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        return worker(args.worker, args.out, not args.no_compile, args.min_time, args.max_calls, args.dry_run_cpu,
-                      DRY_RUN_WORKLOADS if args.dry_run_cpu else None)
+        status = worker(args.worker, args.out, not args.no_compile, args.min_time, args.max_calls, args.dry_run_cpu,
+                        DRY_RUN_WORKLOADS if args.dry_run_cpu else None)
+        # Every row is printed: leave without the interpreter's teardown, which on the H200 kept a PyTorch worker
+        # (torch.compile's compile threads, CUDA's context) alive past its time limit after its last row.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
     rows: list[dict] = []
     for backend in args.backends.split(","):
         if installed(backend) is None:

@@ -24,14 +24,43 @@ from kapre import _backend, functional
 from tests.helpers import BACKEND, noise, to_numpy
 
 
-def test_on_the_cpu_nothing_changes():
-    """No accelerator here: no precision context, the CPU chunk rule, the input as it is."""
+def _computed_on_an_accelerator(x) -> bool:
+    """Where the backend put ``x``, read from the tensor itself (not through kapre's rule)."""
+    if BACKEND == "jax":
+        return any(device.platform != "cpu" for device in x.devices())
+    return "cpu" not in str(x.device).lower()
+
+
+def test_the_rules_follow_the_device():
+    """On the CPU: no precision context, the CPU chunk rule; on a GPU (the suite run on one): the precision
+    context and one chunk. The input as it is either way."""
     x = ops.convert_to_tensor(noise((2, 100)))
-    assert _backend.on_accelerator(x) is False
-    assert isinstance(_backend.float32_precision(x), contextlib.nullcontext)
-    assert functional.chunk_samples_for(x) == functional.CHUNK_SAMPLES
-    assert functional.chunk_samples_for(x, 1000) == 1000
+    accelerator = _computed_on_an_accelerator(x)
+    assert _backend.on_accelerator(x) is accelerator
+    cpu_context = isinstance(_backend.float32_precision(x), contextlib.nullcontext)
+    assert cpu_context is not accelerator or BACKEND == "tensorflow"  # TensorFlow's TF32 is the user's switch
+    assert functional.chunk_samples_for(x) == (functional.ACCELERATOR_CHUNK_SAMPLES if accelerator
+                                               else functional.CHUNK_SAMPLES)
+    assert functional.chunk_samples_for(x, 1000) == (functional.ACCELERATOR_CHUNK_SAMPLES if accelerator else 1000)
     assert _backend.place_input(x) is x
+
+
+def test_functional_calls_run_in_the_float32_context(monkeypatch):
+    """The public functions with matmuls or convolutions enter the float32 context as a layer call does (a
+    functional ``mfcc_to_mel`` on an H200 under JAX was 1e-2 off librosa in TF32); the result is unchanged."""
+    entered = []
+    original = _backend.float32_precision
+    monkeypatch.setattr(_backend, "float32_precision", lambda x: entered.append(x) or original(x))
+    mfcc = noise((2, 5, 20))
+    outside = to_numpy(functional.mfcc_to_mel.__wrapped__(mfcc, 40))
+    assert not entered
+    inside = to_numpy(functional.mfcc_to_mel(mfcc, 40))
+    assert len(entered) == 1 and entered[0] is mfcc
+    if not _computed_on_an_accelerator(ops.convert_to_tensor(mfcc)):  # on a GPU the context is what changes it
+        np.testing.assert_array_equal(inside, outside)
+    window = ops.convert_to_tensor(np.hanning(64).astype("float32"))
+    functional.stft(signals=ops.convert_to_tensor(noise((1, 400))), n_fft=64, hop_length=16, window=window)
+    assert tuple(entered[-1].shape) == (1, 400)  # a keyword input is the one the context is chosen by
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's TF32 switches and device moves")
@@ -82,6 +111,7 @@ def test_jax_layers_trace_highest_precision_on_an_accelerator(monkeypatch):
 
     x = noise((2, 4000, 1), seed=4)
     layer = kapre.STFT(n_fft=256, hop_length=64, engine="dft")
+    monkeypatch.setattr(jax_backend, "on_accelerator", lambda v: False)  # the CPU's rule, also on a GPU machine
     assert "HIGHEST" not in str(jax.make_jaxpr(lambda v: layer(v))(x))
     monkeypatch.setattr(jax_backend, "on_accelerator", lambda v: True)
     traced = str(jax.make_jaxpr(lambda v: layer(v))(x))
@@ -94,6 +124,7 @@ def test_one_chunk_and_a_dense_mel_product_on_an_accelerator(monkeypatch):
     CPU's cache-sized chunks and sparse blocks, on an input the CPU rule splits into several chunks."""
     x = noise((4, 20 * 16000, 1), seed=5)  # 4 x 20 s: 2.5 M samples framed, several chunks of 2**18..2**21
     kwargs = dict(n_fft=512, hop_length=160, sample_rate=16000, n_mels=64, return_decibel=True)
+    monkeypatch.setattr(_backend, "on_accelerator", lambda v: False)  # the CPU's rule, also on a GPU machine
     cpu_rule = to_numpy(kapre.MelSpectrogram(**kwargs)(x))
     per_chunk = []
     original_map = functional.map_frame_chunks
@@ -133,6 +164,7 @@ def test_stft_and_its_inverse_take_no_chunk_plan_on_an_accelerator(monkeypatch):
                         lambda stfts, n_fft, hop, window, chunks=None: plans.append(chunks) or windowed_overlap_add(
                             stfts, n_fft, hop, window, chunks))
     x = noise((8, 16000 * 8, 1), seed=6)
+    monkeypatch.setattr(_backend, "on_accelerator", lambda v: False)  # the CPU's rule, also on a GPU machine
     stft = kapre.STFT(n_fft=512, hop_length=128)
     istft = kapre.InverseSTFT(n_fft=512, hop_length=128)
     cpu = to_numpy(istft(stft(x)))

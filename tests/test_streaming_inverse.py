@@ -17,7 +17,7 @@ from kapre import _backend, functional
 from kapre.composed import get_perfectly_reconstructing_stft_istft
 from kapre.streaming import StreamingFrames, StreamingFrameWise, StreamingFrontEnd, StreamingInverseSTFT, to_streaming
 from kapre.streaming._inverse import inverse_dft_kernel
-from tests.helpers import noise, to_numpy
+from tests.helpers import BACKEND, noise, to_numpy
 
 RTOL = 1e-5
 HOP = 16
@@ -49,7 +49,7 @@ class SpectralGain(keras.layers.Layer):
         self.magnitude, self.phase = kapre.Magnitude(), kapre.Phase()
 
     def call(self, x):
-        magnitude, phase = self.magnitude(x) * self.gains, self.phase(x)
+        magnitude, phase = keras.ops.multiply(self.magnitude(x), self.gains), self.phase(x)  # gains: NumPy
         return _backend.make_complex(magnitude * keras.ops.cos(phase), magnitude * keras.ops.sin(phase))
 
 
@@ -206,6 +206,30 @@ def test_latency_is_what_one_sample_feeding_observes(name):
     input_time = m + trim - padding  # the input sample output m reconstructs
     delay = np.asarray(emitted_at) - input_time
     assert delay.min() >= frame_length - HOP and delay.max() <= frame_length - 1
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's tensor-to-NumPy conversion, made to fail as a CUDA tensor's")
+@pytest.mark.parametrize("name", ["center", "plain-gain"])
+def test_a_step_keeps_its_tensors_out_of_numpy(monkeypatch, name):
+    """No tensor of a streaming step goes through NumPy (an H200 run failed with "can't convert cuda:0 device type
+    tensor to numpy": the step added the NumPy initial tail to a tensor with ``+``, which on the CPU had silently
+    round-tripped through NumPy): the state's setup and steps, with PyTorch's conversion to NumPy made to fail."""
+    import torch
+
+    model, _, signal, _ = case_data(name)
+    external = to_streaming(model, mode="external")
+
+    def refuse(self, *args, **kwargs):
+        raise TypeError("a tensor converted to NumPy")
+
+    outputs = []
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.Tensor, "__array__", refuse)
+        state = external.initial_state(2, 2)
+        for a, b in ((0, 29), (29, 29 + HOP)):
+            out, state = external(sample_slice(signal, a, b), state)
+            outputs.append(out)
+    assert all(isinstance(out, torch.Tensor) for out in outputs)
 
 
 def test_external_state_equals_internal():

@@ -70,11 +70,24 @@ class _Float32Exact:
 
 
 def float32_precision(x):
-    """:class:`_Float32Exact` for a CUDA tensor in eager mode; nothing otherwise (the CPU has no TF32, and a
-    ``torch.compile`` trace takes the settings in force where it compiles)."""
-    if isinstance(x, torch.Tensor) and x.is_cuda and not torch.compiler.is_compiling():
+    """:class:`_Float32Exact` in eager mode where ``x`` is computed on CUDA: a CUDA tensor, or an array or number
+    (a functional call's NumPy input) where Keras puts new tensors on CUDA. Nothing otherwise (the CPU has no TF32,
+    and a ``torch.compile`` trace takes the settings in force where it compiles)."""
+    if isinstance(x, torch.Tensor):
+        on_cuda = x.is_cuda
+    else:
+        on_cuda = torch.cuda.is_available() and _keras_device().startswith("cuda")
+    if on_cuda and not torch.compiler.is_compiling():
         return _Float32Exact()
     return contextlib.nullcontext()
+
+
+def _keras_device() -> str:
+    """Where Keras puts a new tensor (``keras.device`` scopes included): Keras' PyTorch backend has no public
+    accessor for it."""
+    from keras.src.backend.torch.core import get_device
+
+    return str(get_device())
 
 
 def on_accelerator(x) -> bool:
