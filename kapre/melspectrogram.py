@@ -208,6 +208,7 @@ class MelSpectrogram(KapreLayer):
             power=self.power,
             chunk_samples=functional.chunk_samples_for(inputs, self._chunk_samples),
             amin=self._effective_amin(),
+            accelerator=dense,
         )
         return self._finish(mel)
 
