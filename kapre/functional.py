@@ -425,13 +425,13 @@ def reference_decibel(
 
 
 def _example_max(x, axes):
-    """``ops.max(x, axes, keepdims=True)``; for an empty batch (a static 0 in the shape) the empty result of that
-    shape: Keras' ``ops.max`` raises on any empty tensor (TensorFlow eager, PyTorch), even where the reduced axes
-    are not empty."""
+    """The maximum over ``axes``, kept as axes of 1; for an empty batch (a static 0 in the shape) the empty result
+    of that shape: Keras' ``ops.max`` raises on any empty tensor (TensorFlow eager, PyTorch), even where the reduced
+    axes are not empty."""
     if 0 in x.shape:
         kept = [1 if axes is None or axis in axes else size for axis, size in enumerate(x.shape)]
         return ops.zeros(kept, dtype=x.dtype)
-    return ops.max(x, axis=axes, keepdims=True)
+    return _backend.reduce_max(x, axis=axes, keepdims=True)
 
 
 @_float32_exact
@@ -804,7 +804,7 @@ def floor_below_max(x, dynamic_range: float, axes=None):
     """``max(x, max(x) - dynamic_range)``, the maximum taken over ``axes`` of each example (``None``: every axis
     but the first), or over the whole tensor with ``axes='all'`` (Whisper's own rule for a batch)."""
     if axes == "all":
-        top = ops.max(x) if 0 not in x.shape else ops.zeros((), x.dtype)
+        top = _backend.reduce_max(x) if 0 not in x.shape else ops.zeros((), x.dtype)
     else:
         top = _example_max(x, tuple(range(1, len(x.shape))) if axes is None else axes)
     return _backend.maximum(x, top - dynamic_range)
@@ -847,13 +847,13 @@ def normalize(x, norm=np.inf, axis: int = -1, threshold: float | None = None):
     floor = float(np.finfo(dtype).tiny) if threshold is None else float(threshold)
     magnitude = ops.abs(x)
     if norm == np.inf:
-        length = ops.max(magnitude, axis=axis, keepdims=True)
+        length = _backend.reduce_max(magnitude, axis=axis, keepdims=True)
     elif norm == -np.inf:
-        length = ops.min(magnitude, axis=axis, keepdims=True)
+        length = _backend.reduce_min(magnitude, axis=axis, keepdims=True)
     elif norm == 0:
         length = ops.sum(ops.cast(magnitude > 0, dtype), axis=axis, keepdims=True)
     else:
-        top = ops.max(magnitude, axis=axis, keepdims=True)
+        top = _backend.reduce_max(magnitude, axis=axis, keepdims=True)
         nonzero = top > 0
         one = ops.ones_like(top)
         top = ops.where(nonzero, top, one)
@@ -2179,14 +2179,15 @@ def stream_running_max(values, num_frames, state, time_axis: int = 1):
     state = ops.cast(state, dtype)
     moved = ops.moveaxis(values, time_axis, 1)
     rest = math.prod(moved.shape[2:])
-    frame_max = ops.max(ops.reshape(moved, (-1, slots, rest)), axis=-1)  # (batch, slots)
+    frame_max = _backend.reduce_max(ops.reshape(moved, (-1, slots, rest)), axis=-1)  # (batch, slots)
     valid = ops.arange(0, slots, dtype="int32") < ops.cast(num_frames, "int32")
     frame_max = ops.where(ops.expand_dims(valid, 0), frame_max, lowest)
     upto = ops.arange(0, slots, dtype="int32")
     earlier = ops.expand_dims(upto, 1) >= ops.expand_dims(upto, 0)  # [j, i]: frame i is at or before slot j
-    running = ops.max(ops.where(ops.expand_dims(earlier, 0), ops.expand_dims(frame_max, 1), lowest), axis=-1)
+    candidates = ops.where(ops.expand_dims(earlier, 0), ops.expand_dims(frame_max, 1), lowest)
+    running = _backend.reduce_max(candidates, axis=-1)
     running = _backend.maximum(running, ops.expand_dims(state, 1))
-    new_state = _backend.maximum(state, ops.max(frame_max, axis=1))
+    new_state = _backend.maximum(state, _backend.reduce_max(frame_max, axis=1))
     return running, new_state
 
 

@@ -483,6 +483,29 @@ def test_backend_maximum_in_place_falls_back_when_the_result_is_larger():
     np.testing.assert_array_equal(to_numpy(result), np.maximum(small, large))
 
 
+@pytest.mark.parametrize("axis", [None, 0, -1, (1, 2), (0, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_backend_reduce_max_and_min_equal_numpy(axis, keepdims):
+    """kapre._backend.reduce_max / reduce_min (PyTorch: torch.amax / amin, which torch.compile traces without a
+    graph break) equal NumPy's max / min on every axis choice; float64 kept; an empty tensor as in Keras."""
+    x = noise((3, 4, 5), seed=44).astype("float64")
+    for reduce, reference in ((kapre._backend.reduce_max, np.max), (kapre._backend.reduce_min, np.min)):
+        result = reduce(ops.convert_to_tensor(x), axis=axis, keepdims=keepdims)
+        expected = reference(x, axis=axis, keepdims=keepdims)
+        assert tuple(result.shape) == expected.shape
+        np.testing.assert_array_equal(to_numpy(result), expected.astype(to_numpy(result).dtype))
+    assert keras.backend.standardize_dtype(kapre._backend.reduce_max(ops.convert_to_tensor(x)).dtype) == (
+        keras.backend.standardize_dtype(ops.convert_to_tensor(x).dtype))
+    empty = ops.zeros((0, 3))
+    try:
+        expected = ops.max(empty, axis=1)
+    except Exception as error:  # Keras on PyTorch and TensorFlow: "Cannot compute the max of an empty tensor"
+        with pytest.raises(type(error), match="empty"):
+            kapre._backend.reduce_max(empty, axis=1)
+    else:
+        assert tuple(kapre._backend.reduce_max(empty, axis=1).shape) == tuple(expected.shape)
+
+
 @pytest.mark.parametrize(
     "shape, target",
     [((3, 1, 1, 1), (3, 2, 5, 4)), ((1,), (3, 2)), ((2,), (3, 2)), ((3, 2), (2,)), ((3, 1), (3, 2)),

@@ -12,6 +12,8 @@ INTERFACE = (
     "matmul",
     "maximum",
     "minimum",
+    "reduce_max",
+    "reduce_min",
     "arctan2",
     "magnitude",
     "make_complex",

@@ -133,6 +133,16 @@ def minimum(x1, x2):
     return ops.minimum(x1, x2)
 
 
+def reduce_max(x, axis=None, keepdims: bool = False):
+    """``keras.ops.max``."""
+    return ops.max(x, axis=axis, keepdims=keepdims)
+
+
+def reduce_min(x, axis=None, keepdims: bool = False):
+    """``keras.ops.min``."""
+    return ops.min(x, axis=axis, keepdims=keepdims)
+
+
 def arctan2(y, x):
     return ops.arctan2(y, x)
 

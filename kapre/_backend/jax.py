@@ -24,6 +24,8 @@ from kapre._backend.generic import maximum as maximum
 from kapre._backend.generic import minimum as minimum
 from kapre._backend.generic import overlap_add as overlap_add
 from kapre._backend.generic import parts as parts
+from kapre._backend.generic import reduce_max as reduce_max
+from kapre._backend.generic import reduce_min as reduce_min
 from kapre._backend.generic import windowed_transforms
 
 __all__ = list(INTERFACE)

@@ -229,6 +229,24 @@ def minimum(x1, x2):
     return torch.minimum(x1, x2) if x1.dtype == x2.dtype else ops.minimum(x1, x2)
 
 
+def reduce_max(x, axis=None, keepdims: bool = False):
+    """``torch.amax``: ``keras.ops.max`` tests its result's ``.values`` with an ``isinstance`` that ``torch.compile``
+    cannot trace, a graph break inside Keras' name scope that sent a whole layer call back to eager."""
+    return _reduce(torch.amax, ops.max, x, axis, keepdims)
+
+
+def reduce_min(x, axis=None, keepdims: bool = False):
+    """``torch.amin`` (see :func:`reduce_max`)."""
+    return _reduce(torch.amin, ops.min, x, axis, keepdims)
+
+
+def _reduce(torch_fn, keras_fn, x, axis, keepdims: bool):
+    x = ops.convert_to_tensor(x)
+    if 0 in x.shape or x.dtype == torch.bool:  # Keras' error for an empty tensor; its handling of booleans
+        return keras_fn(x, axis=axis, keepdims=keepdims)
+    return torch_fn(x, dim=() if axis is None else axis, keepdim=keepdims)
+
+
 def _broadcasts_into(shape, target) -> bool:
     """Whether ``shape`` broadcasts to ``target`` unchanged (``torch.broadcast_shapes(target, shape) == target``,
     which takes 130 us a call: 20% of an 8 x 1 s log-mel)."""
