@@ -389,11 +389,16 @@ def decibel(x, amin: float = 1e-5, amplitude: bool = False):
     """``factor * log10(max(x, amin))`` (``factor`` 10, or 20 with ``amplitude``): the first step of
     :func:`magnitude_to_decibel`, elementwise, so it can run on a part of the data. ``amin`` below the dtype's
     smallest normal number counts as that number (:func:`effective_amin`): finite for every finite ``x``."""
-    factor = 20.0 if amplitude else 10.0
     floor = ops.convert_to_tensor(effective_amin(amin, x.dtype), dtype=x.dtype)
-    if _backend.EXPORTING:  # one scale after the natural log: ONNX's Log, then a Mul (log10 exports as Log and Div)
-        return ops.log(_backend.maximum(x, floor)) * (factor / math.log(10.0))
-    return factor * ops.log10(_backend.maximum(x, floor))
+    return _scaled_log10(_backend.maximum(x, floor), 20.0 if amplitude else 10.0)
+
+
+def _scaled_log10(x, factor: float = 1.0):
+    """``factor * log10(x)``; in export mode one scale after the natural log: ONNX's ``Log`` and a ``Mul`` (a
+    ``log10`` exports as ``Log``, ``Div`` and, with a factor, ``Mul``)."""
+    if _backend.EXPORTING:
+        return ops.log(x) * (factor / math.log(10.0))
+    return ops.log10(x) if factor == 1.0 else factor * ops.log10(x)
 
 
 def reference_decibel(
@@ -794,9 +799,9 @@ def log_with_floor(x, kind: str, floor: float = 0.0, offset: float = 0.0):
     if kind == "ln":
         return ops.log(x)
     if kind == "log10":
-        return ops.log10(x)
+        return _scaled_log10(x)
     if kind == "db":
-        return 10.0 * ops.log10(x)
+        return _scaled_log10(x, 10.0)
     raise ValueError(f"log kind must be 'ln', 'log10' or 'db', received {kind!r}.")
 
 

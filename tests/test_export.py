@@ -222,6 +222,21 @@ def test_export_mode_restores_the_backend():
     assert not export.exporting() and _backend.rfft is before
 
 
+@pytest.mark.parametrize("kind", ["ln", "log10", "db"])
+def test_export_mode_logarithms_match_numpy(kind):
+    """The model front-ends' logarithms in export mode (``log10`` as ``Log`` and one ``Mul``, as ONNX has no
+    ``Log10``: what a ``log10`` exports as is ``Log``, ``Div`` and a ``Mul``) against NumPy's, in float64."""
+    from kapre import functional
+
+    x = np.abs(np.random.default_rng(5).standard_normal((3, 50))).astype("float32") * 100.0
+    x[0, :3] = 0.0  # the floor
+    with export.export_mode():
+        got = to_numpy(functional.log_with_floor(keras.ops.convert_to_tensor(x), kind, floor=1e-10))
+    floored = np.maximum(x.astype(np.float64), 1e-10)
+    expected = {"ln": np.log, "log10": np.log10, "db": lambda v: 10.0 * np.log10(v)}[kind](floored)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
 # The two-stage DFT of the export backend (kapre._backend.portable: framing, window and the DFT as a depthwise
 # convolution and one matmul), against NumPy's FFT: n1 = n_fft / n2 even and odd, a window shorter than n_fft.
 TWO_STAGE_CASES = [(512, 160, 512), (512, 160, 400), (400, 160, 400), (1024, 256, 1024), (100, 10, 90)]
