@@ -1611,18 +1611,23 @@ def sinc_cutoffs(low_hz_, band_hz_, sample_rate: float, min_low_hz: float = 50.0
 
 
 def sinc_filters(low_hz_, band_hz_, kernel_size: int, sample_rate: float, min_low_hz: float = 50.0,
-                 min_band_hz: float = 50.0):
+                 min_band_hz: float = 50.0, half_phase=None, half_window=None):
     """SincNet's band-pass filters ``(kernel_size, filters)`` (odd ``kernel_size``) in the parameters' dtype, from
     the cut-offs of :func:`sinc_cutoffs`: the difference of two low-pass sincs, ``(sin(2 pi high t / sr) - sin(2 pi
     low t / sr)) / (pi t / sr)``, times SincNet's half Hamming window (:func:`kapre.constants.sincnet_half_window`),
     divided by ``2 (high - low)`` so that the centre tap is 1; symmetric about the centre. Differentiable in
-    ``low_hz_`` and ``band_hz_``; built per call from ``2 * filters`` numbers (cheap: ``filters x kernel_size``)."""
+    ``low_hz_`` and ``band_hz_``; built per call from ``2 * filters`` numbers (cheap: ``filters x kernel_size``).
+    ``half_phase`` and ``half_window``: :func:`kapre.constants.sincnet_half_phase` and ``sincnet_half_window`` as
+    tensors of the parameters' dtype, converted once by the caller (a conversion in the call is a graph break
+    under ``torch.compile``); ``None``: converted here."""
     from kapre import constants  # kapre.constants imports nothing of this module; kept local all the same
 
     dtype = keras_backend.standardize_dtype(low_hz_.dtype)
     low, high = sinc_cutoffs(low_hz_, band_hz_, sample_rate, min_low_hz, min_band_hz)
-    phase = ops.convert_to_tensor(constants.sincnet_half_phase(kernel_size, sample_rate).astype(dtype))
-    window = ops.convert_to_tensor(constants.sincnet_half_window(kernel_size).astype(dtype))
+    phase = half_phase if half_phase is not None else _backend.constant(
+        constants.sincnet_half_phase(kernel_size, sample_rate), dtype)
+    window = half_window if half_window is not None else _backend.constant(
+        constants.sincnet_half_window(kernel_size), dtype)
     band = ops.expand_dims(high - low, 1)
     low, high = ops.expand_dims(low, 1), ops.expand_dims(high, 1)
     # (sin(high t') - sin(low t')) / (t' / 2) / (2 band) at t' = 2 pi t / sr, t = -n .. -1; the centre tap is 1

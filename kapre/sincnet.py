@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kapre import _backend, constants, functional
 from kapre import _validation as V
-from kapre import functional
 from kapre._layer import WAVEFORM, ArrayInitializer, KapreLayer
 from kapre.params import SincFilters
 
@@ -125,6 +125,10 @@ class SincConv(KapreLayer):
         low, band = self._sinc.initial_bands()
         self.low_hz_ = self.add_weight(name="low_hz_", shape=low.shape, initializer=ArrayInitializer(low))
         self.band_hz_ = self.add_weight(name="band_hz_", shape=band.shape, initializer=ArrayInitializer(band))
+        # the filters' fixed tables, converted once (in the call they would break a torch.compile graph)
+        s, dtype = self._sinc, self.transform_dtype
+        self._half_phase = _backend.constant(constants.sincnet_half_phase(s.kernel_size, s.sample_rate), dtype)
+        self._half_window = _backend.constant(constants.sincnet_half_window(s.kernel_size), dtype)
         self.built = True
 
     def _check_input(self, shape, dtype=None):
@@ -163,7 +167,8 @@ class SincConv(KapreLayer):
         s = self._sinc
         return functional.sinc_filters(ops.cast(self.low_hz_, self.transform_dtype),
                                        ops.cast(self.band_hz_, self.transform_dtype), s.kernel_size, s.sample_rate,
-                                       s.min_low_hz, s.min_band_hz)
+                                       s.min_low_hz, s.min_band_hz, half_phase=self._half_phase,
+                                       half_window=self._half_window)
 
     def call(self, inputs):
         self._check_input(inputs.shape, inputs.dtype)

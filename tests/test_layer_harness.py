@@ -256,7 +256,7 @@ def test_first_call_inside_a_compiled_function_then_another_shape(case):
 
 # The torch.compile cases, and layers whose decibels or normalisation take a maximum: traced by Dynamo as one graph.
 ONE_GRAPH_CASES = ("MagnitudeToDecibel-ref-max", "whisper_log_mel", "librosa_mfcc-multichannel-frames-first",
-                   "Chroma-stft", "GriffinLim-zeros")
+                   "Chroma-stft", "GriffinLim-zeros", "SincConv", "SincConv-same-dilated")
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.compile's tracer (Dynamo); JAX and TensorFlow trace whole")
