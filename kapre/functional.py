@@ -1689,8 +1689,10 @@ _FRAME_STRIDE, _BIN_STRIDE, _SEED_SALT = 0x9E3779B9, 0x85EBCA6B, 0x6A09E667
 
 
 def _int32_constant(value: int):
-    """``value``'s low 32 bits as a signed int32 tensor (0x846CA68B and the like exceed int32's range)."""
-    return ops.convert_to_tensor(np.array(value & 0xFFFFFFFF, dtype=np.uint32).view(np.int32))
+    """``value``'s low 32 bits as a signed int32 tensor (0x846CA68B and the like exceed int32's range); the two's
+    complement taken in Python (a NumPy reinterpretation in the call is a graph break under ``torch.compile``)."""
+    low = value & 0xFFFFFFFF
+    return ops.convert_to_tensor(low - (1 << 32) if low >= 1 << 31 else low, dtype="int32")
 
 
 def _hash32(x):

@@ -254,9 +254,11 @@ def test_first_call_inside_a_compiled_function_then_another_shape(case):
     np.testing.assert_allclose(second, eager, rtol=1e-5, atol=1e-4 * _scale(eager))
 
 
-# The torch.compile cases, and layers whose decibels or normalisation take a maximum: traced by Dynamo as one graph.
+# The torch.compile cases, and layers that took a maximum (decibels, normalisation) or built NumPy constants in the
+# call (SincConv, the seeded Griffin-Lim): traced by Dynamo as one graph.
 ONE_GRAPH_CASES = ("MagnitudeToDecibel-ref-max", "whisper_log_mel", "librosa_mfcc-multichannel-frames-first",
-                   "Chroma-stft", "GriffinLim-zeros", "SincConv", "SincConv-same-dilated")
+                   "Chroma-stft", "GriffinLim-zeros", "GriffinLim-seed-power-kapre-framing-channels-first",
+                   "SincConv", "SincConv-same-dilated")
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.compile's tracer (Dynamo); JAX and TensorFlow trace whole")
