@@ -59,8 +59,8 @@ def test_functional_calls_run_in_the_float32_context(monkeypatch):
     if not _computed_on_an_accelerator(ops.convert_to_tensor(mfcc)):  # on a GPU the context is what changes it
         np.testing.assert_array_equal(inside, outside)
     window = ops.convert_to_tensor(np.hanning(64).astype("float32"))
-    functional.stft(signals=ops.convert_to_tensor(noise((1, 400))), n_fft=64, hop_length=16, window=window)
-    assert tuple(entered[-1].shape) == (1, 400)  # a keyword input is the one the context is chosen by
+    functional.stft(n_fft=64, hop_length=16, window=window, signals=ops.convert_to_tensor(noise((1, 400))))
+    assert tuple(entered[-1].shape) == (1, 400)  # the input, passed by keyword after others, chooses the context
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's TF32 switches and device moves")

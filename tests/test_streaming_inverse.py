@@ -208,7 +208,8 @@ def test_latency_is_what_one_sample_feeding_observes(name):
     assert delay.min() >= frame_length - HOP and delay.max() <= frame_length - 1
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's tensor-to-NumPy conversion, made to fail as a CUDA tensor's")
+@pytest.mark.skipif(BACKEND != "torch", reason="only PyTorch refuses to turn a GPU tensor into NumPy (JAX and "
+                    "TensorFlow copy it to the host): the conversion is made to fail here as a CUDA tensor's does")
 @pytest.mark.parametrize("name", ["center", "plain-gain"])
 def test_a_step_keeps_its_tensors_out_of_numpy(monkeypatch, name):
     """No tensor of a streaming step goes through NumPy (an H200 run failed with "can't convert cuda:0 device type
