@@ -13,7 +13,7 @@ import numpy as np
 
 from kapre import _cpu
 
-__all__ = ["CHUNK_SAMPLES", "num_frames", "frames_per_chunk", "frame_chunks", "static_frame_chunks"]
+__all__ = ["CHUNK_SAMPLES", "num_frames", "frames_per_chunk", "frame_chunks", "row_chunks", "static_frame_chunks"]
 
 # Frames are processed about this many samples at a time where a backend computes in chunks (kapre.MelSpectrogram's
 # map_frame_chunks; PyTorch's STFT and inverse STFT), so that the chunk's intermediates stay in the CPU cache: the
@@ -59,6 +59,28 @@ def frame_chunks(total: int, per_chunk: int) -> list[tuple[int, int]]:
     count = max(1, -(-total // per_chunk))
     bounds = [(index * total) // count for index in range(count + 1)]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def row_chunks(rows: int, signals_per_row: int, n_frames: int, frame_length: int,
+               target_samples: int) -> list[tuple[int, int]] | None:
+    """``[(r0, r1), ...]``: ``rows`` of ``signals_per_row`` signals (a batch of clips and their channels), each of
+    ``n_frames`` frames, whole rows per chunk, in as many chunks as :func:`frame_chunks` would cut the frames of all
+    the signals side by side into (:func:`frames_per_chunk`); ``None`` where one row's frames exceed
+    ``target_samples`` or whole rows would take more chunks. A chunk of whole rows is contiguous in the input and in
+    the output, so its products can be written straight into the output (no copy of each chunk).
+
+    Example:
+        >>> row_chunks(64, 1, 97, 512, 2**20)  # W2: 64 clips of 97 frames, 4 chunks either way
+        [(0, 16), (16, 32), (32, 48), (48, 64)]
+        >>> row_chunks(16, 1, 309, 2048, 2**20) is None  # 16 x 10 s at n_fft 2048: a clip a chunk, 16 > 10 chunks
+        True
+    """
+    row_samples = signals_per_row * n_frames * frame_length
+    if rows <= 0 or row_samples <= 0 or row_samples > target_samples:
+        return None
+    by_rows = frame_chunks(rows, target_samples // row_samples)
+    by_frames = -(-n_frames // frames_per_chunk(rows * signals_per_row, frame_length, target_samples))
+    return by_rows if len(by_rows) <= by_frames else None
 
 
 def static_frame_chunks(frames_shape, target_samples: int = CHUNK_SAMPLES) -> list[tuple[int, int]] | None:

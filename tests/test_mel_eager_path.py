@@ -53,6 +53,8 @@ CASES = [
     (1, "channels_last", "channels_first", 2.0, True, 0.5, None, None),
     (2, "channels_first", "channels_first", 2.0, True, 1.0, 80.0, 2**12),  # 2 clips x 2 ch: 2 frames a chunk
     (1, "channels_last", "channels_last", 1.0, False, 1.0, 80.0, 2**13),
+    (2, "channels_last", "channels_first", 2.0, True, "max", 80.0, 2**16),  # a 2-channel clip a chunk (row_chunks)
+    (1, "channels_first", "channels_last", 1.0, False, 1.0, 80.0, 2**15),  # a clip a chunk, magnitudes
 ]
 
 
@@ -67,6 +69,10 @@ def test_layer_equals_librosa_and_the_generic_composition(
     )
     if chunk_samples is not None:
         layer._chunk_samples = chunk_samples
+    if chunk_samples in (2**15, 2**16):  # these cases take whole clips a chunk, two chunks
+        from kapre._frames import row_chunks
+
+        assert row_chunks(2, channels, 47, N_FFT, chunk_samples) == [(0, 1), (1, 2)]
     shape = (2, 8000, channels) if in_format == "channels_last" else (2, channels, 8000)
     x = noise(shape, seed=31)
     y = to_numpy(layer(x))

@@ -198,6 +198,29 @@ def test_frame_chunks_cover_every_frame_once(total, per_chunk):
     assert len(chunks) == -(-total // per_chunk)
 
 
+@pytest.mark.parametrize("rows, signals, frames, frame_length, target, expected", [
+    (64, 1, 97, 512, 2**20, 4),  # W2: 16 clips a chunk, as many chunks as by frames
+    (2, 2, 47, 512, 2**16, 2),  # one 2-channel clip a chunk
+    (4, 2, 47, 512, 2**16, None),  # a clip a chunk is 4 chunks, by frames 3
+    (16, 1, 309, 2048, 2**20, None),  # W1: a clip a chunk is 16 chunks, by frames 10
+    (2, 1, 47, 512, 2**12, None),  # one clip's frames exceed a chunk
+    (3, 1, 0, 512, 2**20, None),  # no frame
+])
+def test_row_chunks_take_whole_rows_in_no_more_chunks_than_frames(rows, signals, frames, frame_length, target,
+                                                                   expected):
+    from kapre._frames import row_chunks
+
+    chunks = row_chunks(rows, signals, frames, frame_length, target)
+    if expected is None:
+        assert chunks is None
+        return
+    assert len(chunks) == expected and chunks[0][0] == 0 and chunks[-1][1] == rows
+    assert all(prev[1] == nxt[0] for prev, nxt in zip(chunks[:-1], chunks[1:], strict=True))
+    assert max(r1 - r0 for r0, r1 in chunks) * signals * frames * frame_length <= target
+    by_frames = functional.frame_chunks(frames, functional.frames_per_chunk(rows * signals, frame_length, target))
+    assert len(chunks) <= len(by_frames)
+
+
 def test_frames_per_chunk_aims_at_the_target():
     assert functional.frames_per_chunk(16, 2048, 2**20) == 32  # W1: 16 clips x 32 frames x 2048 = 2**20
     assert functional.frames_per_chunk(64, 512, 2**20) == 32
