@@ -64,23 +64,21 @@ def frame_chunks(total: int, per_chunk: int) -> list[tuple[int, int]]:
 def row_chunks(rows: int, signals_per_row: int, n_frames: int, frame_length: int,
                target_samples: int) -> list[tuple[int, int]] | None:
     """``[(r0, r1), ...]``: ``rows`` of ``signals_per_row`` signals (a batch of clips and their channels), each of
-    ``n_frames`` frames, whole rows per chunk, in as many chunks as :func:`frame_chunks` would cut the frames of all
-    the signals side by side into (:func:`frames_per_chunk`); ``None`` where one row's frames exceed
-    ``target_samples`` or whole rows would take more chunks. A chunk of whole rows is contiguous in the input and in
-    the output, so its products can be written straight into the output (no copy of each chunk).
+    ``n_frames`` frames, in chunks of whole rows of at most ``target_samples`` framed samples (sizes differing by at
+    most one row); ``None`` where one row's frames exceed ``target_samples`` (or there is no frame). A chunk of
+    whole rows is contiguous in the input and in the output, so its products can be written straight into the
+    output; a chunk of frames (:func:`frame_chunks`) is a strided slice of every row.
 
     Example:
-        >>> row_chunks(64, 1, 97, 512, 2**20)  # W2: 64 clips of 97 frames, 4 chunks either way
+        >>> row_chunks(64, 1, 97, 512, 2**20)  # W2: 64 clips of 97 frames, 16 clips a chunk
         [(0, 16), (16, 32), (32, 48), (48, 64)]
-        >>> row_chunks(16, 1, 309, 2048, 2**20) is None  # 16 x 10 s at n_fft 2048: a clip a chunk, 16 > 10 chunks
-        True
+        >>> len(row_chunks(16, 1, 309, 2048, 2**20)), row_chunks(1, 1, 6397, 512, 2**20)  # W1: a clip a chunk
+        (16, None)
     """
     row_samples = signals_per_row * n_frames * frame_length
     if rows <= 0 or row_samples <= 0 or row_samples > target_samples:
         return None
-    by_rows = frame_chunks(rows, target_samples // row_samples)
-    by_frames = -(-n_frames // frames_per_chunk(rows * signals_per_row, frame_length, target_samples))
-    return by_rows if len(by_rows) <= by_frames else None
+    return frame_chunks(rows, target_samples // row_samples)
 
 
 def static_frame_chunks(frames_shape, target_samples: int = CHUNK_SAMPLES) -> list[tuple[int, int]] | None:

@@ -199,15 +199,14 @@ def test_frame_chunks_cover_every_frame_once(total, per_chunk):
 
 
 @pytest.mark.parametrize("rows, signals, frames, frame_length, target, expected", [
-    (64, 1, 97, 512, 2**20, 4),  # W2: 16 clips a chunk, as many chunks as by frames
-    (2, 2, 47, 512, 2**16, 2),  # one 2-channel clip a chunk
-    (4, 2, 47, 512, 2**16, None),  # a clip a chunk is 4 chunks, by frames 3
-    (16, 1, 309, 2048, 2**20, None),  # W1: a clip a chunk is 16 chunks, by frames 10
+    (64, 1, 97, 512, 2**20, 4),  # W2: 16 clips a chunk
+    (4, 2, 47, 512, 2**16, 4),  # one 2-channel clip a chunk
+    (16, 1, 309, 2048, 2**20, 16),  # W1: a clip a chunk
+    (10000, 1, 1, 512, 2**20, 5),  # one-frame clips: 2,048 a chunk
     (2, 1, 47, 512, 2**12, None),  # one clip's frames exceed a chunk
     (3, 1, 0, 512, 2**20, None),  # no frame
 ])
-def test_row_chunks_take_whole_rows_in_no_more_chunks_than_frames(rows, signals, frames, frame_length, target,
-                                                                   expected):
+def test_row_chunks_cover_every_row_once_in_whole_rows(rows, signals, frames, frame_length, target, expected):
     from kapre._frames import row_chunks
 
     chunks = row_chunks(rows, signals, frames, frame_length, target)
@@ -216,9 +215,8 @@ def test_row_chunks_take_whole_rows_in_no_more_chunks_than_frames(rows, signals,
         return
     assert len(chunks) == expected and chunks[0][0] == 0 and chunks[-1][1] == rows
     assert all(prev[1] == nxt[0] for prev, nxt in zip(chunks[:-1], chunks[1:], strict=True))
-    assert max(r1 - r0 for r0, r1 in chunks) * signals * frames * frame_length <= target
-    by_frames = functional.frame_chunks(frames, functional.frames_per_chunk(rows * signals, frame_length, target))
-    assert len(chunks) <= len(by_frames)
+    sizes = [r1 - r0 for r0, r1 in chunks]
+    assert max(sizes) * signals * frames * frame_length <= target and max(sizes) - min(sizes) <= 1
 
 
 def test_frames_per_chunk_aims_at_the_target():

@@ -147,7 +147,7 @@ class EagerTorchMel:
         n_mels = sum(width for _, _, width, _ in padded_blocks)
         mel = x.new_empty((*x.shape[:-1], total, n_mels))  # (batch, ch, frames, mels)
         whole_clips = row_chunks(x.shape[0], x.shape[1], total, frame_length, chunk_samples)
-        if whole_clips is not None:  # as many chunks of whole clips: each is contiguous in the input and the output
+        if whole_clips is not None:  # chunks of whole clips where a clip fits one: contiguous in the output
             for b0, b1 in whole_clips:
                 self._chunk_into(mel[b0:b1], x[b0:b1], frame_length, hop_length, n_fft, window, padded_blocks,
                                  power, amin, contiguous=True)
@@ -162,8 +162,10 @@ class EagerTorchMel:
                     contiguous: bool = False):
         """:meth:`chunk` with every temporary in the scratch buffers and the result written into ``mel`` (a slice of
         the output). A ``contiguous`` slice (whole clips) takes each unpadded block's product straight into its
-        columns: W2 (64 x 1 s) in 4 chunks of 16 clips, 2.86 ms against 3.03 ms in 4 chunks of 24 frames of every
-        clip, whose products are copied in (median of 300 alternated calls, 2-core AMD EPYC)."""
+        columns; a slice of frames of every clip is strided, and the products are copied in. Medians of alternated
+        calls, 2-core AMD EPYC: W2 (64 x 1 s) in 4 chunks of 16 clips 2.86 ms against 3.03 in 4 chunks of 24 frames;
+        W1 (16 x 10 s, n_fft 2048) in 16 chunks of a clip 11.19 against 11.78 in 10 chunks of frames (11.72 against
+        12.68 with AVX-512 off); 64 x 16 s at W2's settings 43.3 against 48.4."""
         scratch = self.scratch
         frames = signals.unfold(-1, frame_length, hop_length)
         device, dtype = frames.device, frames.dtype
