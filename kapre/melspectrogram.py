@@ -140,11 +140,6 @@ class MelSpectrogram(KapreLayer):
         self._blocks = constants.filterbank_blocks(
             self._filterbank_values, width_multiple=_backend.MATMUL_WIDTH_MULTIPLE
         )
-        # the eager path's own plan: there a block costs one more dispatched matmul per chunk, not a traced op
-        self._eager_blocks = None if _backend.EAGER_MEL_PATH is None else constants.filterbank_blocks(
-            self._filterbank_values, block_overhead=_backend.EAGER_MEL_PATH.BLOCK_OVERHEAD,
-            width_multiple=_backend.MATMUL_WIDTH_MULTIPLE,
-        )
         self._window = None
         self._block_weights = None
         self._padded_block_weights = None
@@ -163,13 +158,17 @@ class MelSpectrogram(KapreLayer):
             (r0, r1, _backend.constant(block, dtype))
             for (r0, r1, _, _), block in zip(self._blocks, values, strict=True)
         ]
-        # the eager path's blocks, zero-padded to the width the backend's matmul is fastest at
+        # the eager path's own plan (there a block costs one more dispatched matmul per chunk, not a traced op), its
+        # blocks zero-padded to the width the backend's matmul is fastest at
         if self._eager_path is not None:
             multiple = _backend.MATMUL_WIDTH_MULTIPLE
+            eager_blocks = constants.filterbank_blocks(
+                self._filterbank_values, block_overhead=self._eager_path.BLOCK_OVERHEAD, width_multiple=multiple
+            )
             self._padded_block_weights = [
                 (r0, r1, c1 - c0,
                  _backend.constant(constants.pad_columns(self._filterbank_values[r0:r1, c0:c1], multiple), dtype))
-                for r0, r1, c0, c1 in self._eager_blocks
+                for r0, r1, c0, c1 in eager_blocks
             ]
         self.built = True
 
