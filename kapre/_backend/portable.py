@@ -177,7 +177,8 @@ def _two_stage_power(signals, window, n_fft: int, hop_length: int):
     a = ops.depthwise_conv(blocks, kernel, strides=hop_length // n2, padding="valid", data_format="channels_first")
     # (rows, n2 * 2 * groups, frames): [r, part, k1]; stage 2 mixes (r, part) alike for every (k1, frame)
     y = ops.matmul(constant(stage2, dtype), ops.reshape(a, (-1, 2 * n2, groups * n_frames)))
-    real, imag = y[:, :n2], y[:, n2:]  # (rows, n2, groups * frames)
+    # one Split on every route (tf2onnx writes two slices as two Slice copies; torch.onnx's ONNX Runtime fuses them)
+    real, imag = ops.split(y, 2, axis=1)  # (rows, n2, groups * frames)
     power = ops.reshape(real * real + imag * imag, (-1, n2 * groups, n_frames))
     return power, bins, leading, n_frames
 
@@ -211,8 +212,8 @@ def _stage2_filterbank_blocks(filterbank: np.ndarray, bins: np.ndarray, n_rows: 
 def framed_filterbank_power(signals, window, n_fft: int, hop_length: int, filterbank: np.ndarray, transform=None):
     """``transform(|rfft(frame(signals) * window, n_fft)| ** 2) @ filterbank`` (``transform`` elementwise, e.g. a
     square root), ``(..., samples)`` to ``(..., frames, filterbank.shape[1])``, with the two-stage DFT and the
-    filterbank's rows put in its bin order (no gather, one small transpose of the output); ``None`` where the
-    two-stage DFT does not apply (:func:`_two_stage_power`).
+    filterbank's rows put in its bin order (no gather; the blocks' products read the power transposed); ``None``
+    where the two-stage DFT does not apply (:func:`_two_stage_power`).
 
     Stage 2 holds the bins in ascending ranges of rows (:func:`kapre.constants.two_stage_dft_kernels`), so a
     sparse filterbank (a mel band reads a few dozen bins) is applied as its dense blocks of rows
@@ -227,13 +228,16 @@ def framed_filterbank_power(signals, window, n_fft: int, hop_length: int, filter
         power = transform(power)
     rows, blocks = _stage2_filterbank_blocks(filterbank, bins, power.shape[1])
     dtype = _float_dtype(signals)
-    parts = [  # (rows, bands, frames) each
-        ops.matmul(constant(np.ascontiguousarray(rows[r0:r1, c0:c1].T), dtype),
-                   power if (r0, r1) == (0, rows.shape[0]) else power[:, r0:r1])
+    # (rows, frames, bands) each: the power block transposed, then a matmul with a (1, block rows, block bands)
+    # constant, which ONNX Runtime fuses into one FusedMatMul that reads the block transposed (no copy of the output
+    # in a Transpose); a 2-D constant makes TensorFlow's matmul a tensordot (a Reshape between the two: no fusion)
+    parts = [
+        ops.matmul(ops.transpose(power if (r0, r1) == (0, rows.shape[0]) else power[:, r0:r1], (0, 2, 1)),
+                   constant(np.ascontiguousarray(rows[r0:r1, c0:c1])[None], dtype))
         for r0, r1, c0, c1 in blocks
     ]
-    filtered = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
-    return ops.reshape(ops.transpose(filtered, (0, 2, 1)), (*leading, n_frames, filterbank.shape[1]))
+    filtered = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+    return ops.reshape(filtered, (*leading, n_frames, filterbank.shape[1]))
 
 
 def windowed_rfft(frames, window, n_fft: int, chunks=None):
