@@ -277,8 +277,16 @@ class Extractor:
     def __call__(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The front-end's output for each waveform ``(time, channels)``, all in one batch (equal channel counts).
 
-        Use :func:`extract` for many clips: it sorts them by length and splits them into batches.
+        Use :func:`extract` for many clips: it sorts them by length and splits them into batches. The layers run
+        op by op (:func:`kapre._backend.op_by_op`: no fused cluster), so a clip's features are the same bytes
+        whatever the process extracted before, in any engine.
         """
+        from kapre import _backend
+
+        with _backend.op_by_op():
+            return self._extract_batch(waveforms)
+
+    def _extract_batch(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         import keras
 
         waveforms = _check_waveforms(waveforms)

@@ -510,23 +510,40 @@ def power_spectrogram(signals, n_fft: int, hop_length: int, window):
 
 @_float32_exact
 def filtered_power_spectrogram(signals, n_fft: int, hop_length: int, window, filterbank: np.ndarray, blocks,
-                               magnitude: bool = False):
-    """:func:`power_spectrogram` (its square root with ``magnitude``) times ``filterbank``: ``(..., samples)`` to
-    ``(..., frames, filterbank.shape[1])``, by the filterbank's dense ``blocks`` (:func:`apply_filterbank_blocks`).
+                               magnitude: bool = False, then=None, fused=None):
+    """:func:`power_spectrogram` (its square root with ``magnitude``) times ``filterbank``, then ``then``
+    (elementwise, e.g. :func:`decibel`; none if ``None``): ``(..., samples)`` to ``(..., frames,
+    filterbank.shape[1])``, by the filterbank's dense ``blocks`` (:func:`apply_filterbank_blocks`).
 
     While a model is traced for export, the export backend's fused form where it applies
     (:func:`kapre._backend.portable.framed_filterbank_power`: the two-stage DFT with the filterbank's rows in its
-    bin order, no frame tensor, no gather).
+    bin order, no frame tensor, no gather). Otherwise, with ``fused`` (what :func:`fused_filterbank_tail` built
+    for the same ``blocks``, ``magnitude`` and ``then``, kept by the caller: it holds the compiled computation),
+    the steps after the FFT run as the backend's one fused computation.
     """
     transform = safe_sqrt if magnitude else None
     if _backend.EXPORTING:
-        fused = _portable.framed_filterbank_power(signals, window, n_fft, hop_length, filterbank, transform)
-        if fused is not None:
-            return fused
-    spectrogram = power_spectrogram(signals, n_fft, hop_length, window)
+        fused_export = _portable.framed_filterbank_power(signals, window, n_fft, hop_length, filterbank, transform)
+        if fused_export is not None:
+            return then(fused_export) if then is not None else fused_export
+    elif fused is not None and _backend.FUSING:
+        return fused(_backend.rfft(_native_frame(signals, window.shape[0], hop_length) * window, n_fft))
+    return _filterbank_tail(power_spectrogram(signals, n_fft, hop_length, window), blocks, transform, then)
+
+
+def _filterbank_tail(power, blocks, transform=None, then=None):
     if transform is not None:
-        spectrogram = transform(spectrogram)
-    return apply_filterbank_blocks(spectrogram, blocks)
+        power = transform(power)
+    filtered = apply_filterbank_blocks(power, blocks)
+    return then(filtered) if then is not None else filtered
+
+
+def fused_filterbank_tail(blocks, magnitude: bool = False, then=None):
+    """The steps of :func:`filtered_power_spectrogram` after the FFT, ``spectrum -> then(transform(|spectrum| **
+    2) @ filterbank)``, as the backend's one fused computation (:func:`kapre._backend.fused_power_tail`:
+    TensorFlow on the CPU, one XLA cluster); ``None`` where the backend fuses nothing."""
+    transform = safe_sqrt if magnitude else None
+    return _backend.fused_power_tail(lambda power: _filterbank_tail(power, blocks, transform, then))
 
 
 @_float32_exact

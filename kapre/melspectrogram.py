@@ -22,6 +22,8 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 
@@ -267,8 +269,22 @@ class MelSpectrogram(KapreLayer):
                 blocks, self.power, amin,
             )
         # (batch, ch, frames, mels); with power 1 the magnitude, gradient 0 at silent bins (as kapre.Magnitude)
-        mel = functional.filtered_power_spectrogram(
+        return functional.filtered_power_spectrogram(
             waveforms, self.n_fft, self._framing.hop_length, self._window, self._filterbank_values,
-            blocks, magnitude=self.power == 1.0,
+            blocks, magnitude=self.power == 1.0, then=self._decibel_of_chunk(),
+            fused=None if blocks is not self._block_weights else self._fused_tail(),
         )
-        return functional.decibel(mel, amin) if amin is not None else mel
+
+    def _decibel_of_chunk(self):
+        """The decibels' elementwise step (:func:`kapre.functional.decibel`), ``None`` without decibels."""
+        amin = self._effective_amin()
+        return None if amin is None else functools.partial(functional.decibel, amin=amin)
+
+    def _fused_tail(self):
+        """:func:`kapre.functional.fused_filterbank_tail` of this layer's steps after the FFT, built on first use
+        and kept outside Keras' attribute tracking (it holds the compiled computation); ``None`` where the backend
+        fuses nothing."""
+        if "_fused_tail_fn" not in self.__dict__:
+            self.__dict__["_fused_tail_fn"] = functional.fused_filterbank_tail(
+                self._block_weights, magnitude=self.power == 1.0, then=self._decibel_of_chunk())
+        return self.__dict__["_fused_tail_fn"]

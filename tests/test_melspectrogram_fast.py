@@ -432,3 +432,83 @@ def librosa_magnitude_mel(y):
 
     return librosa.feature.melspectrogram(y=y.astype("float64"), sr=16000, n_fft=128, hop_length=42, n_mels=17,
                                           power=1.0, center=False).T
+
+
+def test_only_tensorflow_fuses_the_steps_after_the_fft():
+    """TensorFlow's graphs run each op over the full-size data unless XLA fuses them; JAX and ``torch.compile``
+    fuse by themselves and eager PyTorch has its own chunk (kapre._backend.torch_mel)."""
+    fused = _backend.fused_power_tail(lambda power: power)
+    assert (fused is not None) == (BACKEND == "tensorflow"), fused
+
+
+def _xla_functions(concrete) -> int:
+    """How many functions of a traced TensorFlow graph carry XLA's must-compile attribute."""
+    library = concrete.graph.as_graph_def().library.function
+    return sum(1 for f in library if f.attr["_XlaMustCompile"].b)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (the test above: the other "
+                    "backends have none); the layer's numbers are checked on every backend by the tests above")
+@pytest.mark.parametrize("power, return_decibel", [(2.0, True), (1.0, False), (2.0, False)])
+@pytest.mark.parametrize("shape", [(3, 16000, 1), (2, 5001, 2)])
+def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel, shape):
+    import tensorflow as tf
+
+    x = noise(shape, seed=5)
+    fused = kapre.MelSpectrogram(**W2, power=power, return_decibel=return_decibel, db_amin=1e-10)
+    plain = kapre.MelSpectrogram(**W2, power=power, return_decibel=return_decibel, db_amin=1e-10)
+    plain.build(x.shape)
+    plain.__dict__["_fused_tail_fn"] = None  # the op-by-op composition
+    traced = tf.function(lambda t: fused(t)).get_concrete_function(tf.TensorSpec(shape, "float32"))
+    assert _xla_functions(traced) >= 1  # static shapes: the chunks' tails run in the XLA cluster
+    y, y_plain = to_numpy(traced(tf.constant(x))), to_numpy(plain(x))
+    assert y.shape == y_plain.shape
+    if return_decibel:
+        np.testing.assert_allclose(y, y_plain, atol=1e-4)  # dB
+    else:
+        np.testing.assert_allclose(y, y_plain, rtol=1e-5, atol=1e-6 * float(np.abs(y_plain).max()))
+    import librosa
+
+    spec = librosa.feature.melspectrogram(y=x[..., 0].astype("float64"), sr=16000, n_fft=512, hop_length=160,
+                                          center=False, power=power, n_mels=64)  # (b, mels, t)
+    if return_decibel:  # librosa's dB with kapre's reference 1.0 and 80 dB floor per example
+        ref = np.stack([librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=80.0) for s in spec])
+        # the floor is per example over all its channels in kapre (noise channels have nearly the same maximum)
+        np.testing.assert_allclose(y[..., 0], np.maximum(ref.transpose(0, 2, 1), y[..., 0].min()), atol=1e-3)
+    else:
+        ref = spec.transpose(0, 2, 1)
+        np.testing.assert_allclose(y[..., 0], ref, rtol=1e-4, atol=1e-5 * float(ref.max()))
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (see above)")
+def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length():
+    """A graph traced with a free length (a ``tf.function`` with relaxed shapes) takes no XLA cluster: XLA would
+    compile once per length."""
+    import tensorflow as tf
+
+    layer = kapre.MelSpectrogram(**W2)
+    x = noise((2, 8000, 1), seed=6)
+    traced = tf.function(lambda t: layer(t)).get_concrete_function(tf.TensorSpec((None, None, 1), "float32"))
+    assert _xla_functions(traced) == 0
+    np.testing.assert_allclose(to_numpy(traced(tf.constant(x))), to_numpy(layer(x)), atol=1e-4)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (see above)")
+def test_op_by_op_traces_no_fused_cluster_and_keeps_its_own_traces():
+    """Inside kapre._backend.op_by_op (kapre.extraction's engines) an eager call traces the op-by-op graph, whose
+    bytes do not depend on the call history; the layer's traces made outside it are not reused inside."""
+    import tensorflow as tf
+
+    layer = kapre.MelSpectrogram(**W2)
+    x = noise((2, 8000, 1), seed=7)
+    fused = to_numpy(layer(x))  # a static trace with the cluster
+    with _backend.op_by_op():
+        plain = to_numpy(layer(x))
+        traced = tf.function(lambda t: layer(t)).get_concrete_function(tf.TensorSpec(x.shape, "float32"))
+        assert _xla_functions(traced) == 0
+    plain_again = kapre.MelSpectrogram(**W2)
+    plain_again.build(x.shape)
+    plain_again.__dict__["_fused_tail_fn"] = None
+    np.testing.assert_array_equal(plain, to_numpy(plain_again(x)))  # the op-by-op graph's own bytes
+    np.testing.assert_allclose(fused, plain, atol=1e-4)
+    assert set(layer.__dict__["_kapre_compiled_calls"]) == {("_compute", True), ("_compute", False)}

@@ -27,6 +27,8 @@ No other module of kapre imports ``tensorflow``, ``jax`` or ``torch`` (``tests/t
 
 from __future__ import annotations
 
+import contextlib
+
 from keras import backend as _keras_backend
 
 from kapre._backend._interface import INTERFACE as INTERFACE
@@ -50,3 +52,21 @@ else:
 
 # True while kapre.export.export_mode() has put kapre._backend.portable's functions in place of these
 EXPORTING = False
+
+# False inside op_by_op(): no fused computation (fused_power_tail) is traced
+FUSING = True
+
+
+@contextlib.contextmanager
+def op_by_op():
+    """Trace no fused computation (:func:`fused_power_tail`) while inside: for results whose bits must not depend
+    on what the process computed before (:mod:`kapre.extraction`'s engines promise the same bytes). A fused
+    cluster's last bits differ from the op-by-op graph's (XLA's fusion rounds differently), and TensorFlow takes
+    it only in traces of static shapes, which its retracing chooses by the shapes seen before. A process-wide
+    switch, read when a graph is traced."""
+    global FUSING
+    saved, FUSING = FUSING, False
+    try:
+        yield
+    finally:
+        FUSING = saved

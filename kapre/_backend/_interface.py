@@ -5,6 +5,7 @@ INTERFACE = (
     "rfft",
     "irfft",
     "rfft_power",
+    "fused_power_tail",
     "frame",
     "overlap_add",
     "windowed_rfft",

@@ -188,6 +188,13 @@ def initial_value(array: np.ndarray, dtype: str):
     return constant(array, dtype)
 
 
+def fused_power_tail(tail):
+    """``tail(power)`` of a complex spectrum's power as one fused computation, for a backend that would otherwise
+    run each step as a separate op over the full-size data (TensorFlow's graphs without XLA); ``None`` here: the
+    backend's compiler fuses such steps already (JAX, ``torch.compile``) or it runs eagerly."""
+    return None
+
+
 def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     """``fn(x)`` (this backend compiles nothing itself)."""
     return fn(x)

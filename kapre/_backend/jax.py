@@ -18,6 +18,7 @@ from keras import ops
 
 from kapre._backend._interface import INTERFACE
 from kapre._backend.generic import MATMUL_WIDTH_MULTIPLE as MATMUL_WIDTH_MULTIPLE
+from kapre._backend.generic import fused_power_tail as fused_power_tail
 from kapre._backend.generic import magnitude as magnitude
 from kapre._backend.generic import max_frame_chunks as max_frame_chunks
 from kapre._backend.generic import maximum as maximum

@@ -43,6 +43,7 @@ arctan2 = _generic.arctan2
 constant = _generic.constant
 initial_value = _generic.initial_value
 compile_function = _generic.compile_function
+fused_power_tail = _generic.fused_power_tail
 compile_step = _generic.compile_step
 trace_shapes = _generic.trace_shapes
 device_names = _generic.device_names

@@ -48,8 +48,34 @@ def irfft(spectrum, n_fft: int):
 
 
 def rfft_power(x, n_fft: int):
-    spectrum = rfft(x, n_fft)
+    return _power(rfft(x, n_fft))
+
+
+def _power(spectrum):
     return tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+
+
+def fused_power_tail(tail):
+    """``spectrum -> tail(|spectrum| ** 2)`` as one XLA cluster (a ``jit_compile`` function) on a machine without
+    a GPU; ``None`` where TensorFlow sees a GPU (not measured there).
+
+    In a graph without XLA each op (the real and imaginary parts, their squares, the sum, the filterbank's
+    products, the logarithm) writes its full-size result; XLA fuses them into a few loops over the data, while the
+    FFT stays TensorFlow's own op (XLA's CPU FFT runs on one thread). Log-mel in a ``tf.function``, alternated
+    calls, 2-core AMD EPYC: W2 (64 x 1 s) 3.81 -> 3.23 ms, W1 (16 x 10 s) 16.1 -> 13.3 ms. XLA compiles once per
+    spectrum shape, so only a spectrum of static, non-empty shape takes the cluster; any other runs ``tail`` op by
+    op (a graph traced with a free length: no compilation per length).
+    """
+    if _has_gpu():
+        return None
+    compiled = tf.function(lambda spectrum: tail(_power(spectrum)), jit_compile=True, autograph=False)
+
+    def fused(spectrum):
+        if spectrum.shape.is_fully_defined() and spectrum.shape.num_elements():
+            return compiled(spectrum)
+        return tail(_power(spectrum))
+
+    return fused
 
 
 def frame(x, frame_length: int, hop_length: int):
@@ -92,10 +118,13 @@ def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     few input shapes, unless ``static_shapes`` (for a ``fn`` that needs its input's length): then once per shape."""
     if not tf.executing_eagerly():
         return fn(x)
+    from kapre import _backend  # the package (this module's parent): its switches at call time
+
     cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
-    compiled = cache.get(fn.__name__)
+    key = (fn.__name__, _backend.FUSING)  # a trace holds the fused clusters or not (kapre._backend.op_by_op)
+    compiled = cache.get(key)
     if compiled is None:
-        compiled = cache[fn.__name__] = tf.function(fn, reduce_retracing=not static_shapes, autograph=False)
+        compiled = cache[key] = tf.function(fn, reduce_retracing=not static_shapes, autograph=False)
     return compiled(x)
 
 

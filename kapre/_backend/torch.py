@@ -22,6 +22,7 @@ from kapre._backend.generic import call_compiled_when_eager as call_compiled_whe
 from kapre._backend.generic import compile_function as compile_function
 from kapre._backend.generic import compile_step as compile_step
 from kapre._backend.generic import constant as constant
+from kapre._backend.generic import fused_power_tail as fused_power_tail
 from kapre._backend.generic import initial_value as initial_value
 from kapre._backend.generic import parts as parts
 from kapre._backend.generic import trace_shapes as trace_shapes
