@@ -526,7 +526,7 @@ def filtered_power_spectrogram(signals, n_fft: int, hop_length: int, window, fil
         fused_export = _portable.framed_filterbank_power(signals, window, n_fft, hop_length, filterbank, transform)
         if fused_export is not None:
             return then(fused_export) if then is not None else fused_export
-    elif fused is not None and _backend.FUSING:
+    elif fused is not None and _backend.fusing():
         return fused(_backend.rfft(_native_frame(signals, window.shape[0], hop_length) * window, n_fft))
     return _filterbank_tail(power_spectrogram(signals, n_fft, hop_length, window), blocks, transform, then)
 

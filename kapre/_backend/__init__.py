@@ -15,6 +15,9 @@ never branch on the backend and never receive a "not available" ``None``:
   ``call_compiled_when_eager``, ``compile_function``, ``device_names``;
 - execution policy, measured per backend: ``MATMUL_WIDTH_MULTIPLE``, ``LOOPS_OVER_FRAME_CHUNKS``,
   ``max_frame_chunks()``;
+- ``fused_power_tail``: the steps after an FFT as one fused computation where the backend would run them op by
+  op (TensorFlow's graphs: an XLA cluster), ``None`` elsewhere; ``op_by_op()`` (a context) and ``fusing()``: none
+  is traced inside it, for results whose bits must not depend on the call history (:mod:`kapre.extraction`);
 - ``EAGER_STREAMING``: a class with a streaming step's small tensor work (framing, zeroing the invalid slots,
   the per-row count) in the backend's own calls for eager use (PyTorch's, where each ``keras.ops`` call's
   dispatch outweighs a streaming step's arithmetic), or ``None``;
@@ -27,11 +30,13 @@ No other module of kapre imports ``tensorflow``, ``jax`` or ``torch`` (``tests/t
 
 from __future__ import annotations
 
-import contextlib
-
 from keras import backend as _keras_backend
 
 from kapre._backend._interface import INTERFACE as INTERFACE
+
+# op_by_op(): no fused computation (fused_power_tail) is traced inside it; fusing(): whether one may be
+from kapre._backend.generic import fusing as fusing
+from kapre._backend.generic import op_by_op as op_by_op
 
 _name = _keras_backend.backend()
 if _name == "tensorflow":
@@ -52,21 +57,3 @@ else:
 
 # True while kapre.export.export_mode() has put kapre._backend.portable's functions in place of these
 EXPORTING = False
-
-# False inside op_by_op(): no fused computation (fused_power_tail) is traced
-FUSING = True
-
-
-@contextlib.contextmanager
-def op_by_op():
-    """Trace no fused computation (:func:`fused_power_tail`) while inside: for results whose bits must not depend
-    on what the process computed before (:mod:`kapre.extraction`'s engines promise the same bytes). A fused
-    cluster's last bits differ from the op-by-op graph's (XLA's fusion rounds differently), and TensorFlow takes
-    it only in traces of static shapes, which its retracing chooses by the shapes seen before. A process-wide
-    switch, read when a graph is traced."""
-    global FUSING
-    saved, FUSING = FUSING, False
-    try:
-        yield
-    finally:
-        FUSING = saved

@@ -8,6 +8,7 @@ those modules take them from here; PyTorch, run eagerly op by op, has its own (:
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 from keras import backend as keras_backend
@@ -186,6 +187,32 @@ def constant(array: np.ndarray, dtype: str):
 def initial_value(array: np.ndarray, dtype: str):
     """A weight's initial value (:class:`kapre._layer.ArrayInitializer`): here :func:`constant`."""
     return constant(array, dtype)
+
+
+class _Fusion(threading.local):
+    allowed = True
+
+
+_FUSION = _Fusion()
+
+
+def fusing() -> bool:
+    """False inside :func:`op_by_op` (in this thread)."""
+    return _FUSION.allowed
+
+
+@contextlib.contextmanager
+def op_by_op():
+    """Trace no fused computation (:func:`fused_power_tail`) while inside, in this thread: for results whose bits
+    must not depend on what the process computed before (:mod:`kapre.extraction`'s engines promise the same
+    bytes). A fused cluster's last bits differ from the op-by-op graph's (XLA's fusion rounds differently), and
+    TensorFlow takes it only in traces of static shapes, which its retracing chooses by the shapes seen before.
+    Read when a graph is traced; a backend that caches traces keys them by it."""
+    saved, _FUSION.allowed = _FUSION.allowed, False
+    try:
+        yield
+    finally:
+        _FUSION.allowed = saved
 
 
 def fused_power_tail(tail):

@@ -16,6 +16,7 @@ from kapre._backend._interface import INTERFACE
 from kapre._backend.generic import LOOPS_OVER_FRAME_CHUNKS as LOOPS_OVER_FRAME_CHUNKS
 from kapre._backend.generic import MATMUL_WIDTH_MULTIPLE as MATMUL_WIDTH_MULTIPLE
 from kapre._backend.generic import float32_precision as float32_precision
+from kapre._backend.generic import fusing, windowed_transforms
 from kapre._backend.generic import magnitude as magnitude
 from kapre._backend.generic import matmul as matmul
 from kapre._backend.generic import max_frame_chunks as max_frame_chunks
@@ -27,7 +28,6 @@ from kapre._backend.generic import place_input as place_input
 from kapre._backend.generic import reduce_max as reduce_max
 from kapre._backend.generic import reduce_min as reduce_min
 from kapre._backend.generic import trace_shapes as trace_shapes
-from kapre._backend.generic import windowed_transforms
 
 __all__ = list(INTERFACE)
 
@@ -118,10 +118,8 @@ def call_compiled_when_eager(owner, fn, x, static_shapes: bool = False):
     few input shapes, unless ``static_shapes`` (for a ``fn`` that needs its input's length): then once per shape."""
     if not tf.executing_eagerly():
         return fn(x)
-    from kapre import _backend  # the package (this module's parent): its switches at call time
-
     cache = owner.__dict__.setdefault("_kapre_compiled_calls", {})
-    key = (fn.__name__, _backend.FUSING)  # a trace holds the fused clusters or not (kapre._backend.op_by_op)
+    key = (fn.__name__, fusing())  # a trace holds the fused clusters or not (kapre._backend.op_by_op)
     compiled = cache.get(key)
     if compiled is None:
         compiled = cache[key] = tf.function(fn, reduce_retracing=not static_shapes, autograph=False)
