@@ -262,7 +262,8 @@ class MelSpectrogram(KapreLayer):
 
     def _mel_of_chunk(self, waveforms):
         amin = self._effective_amin()
-        blocks = self._dense_blocks() if _backend.on_accelerator(waveforms) else self._block_weights
+        dense = _backend.on_accelerator(waveforms)
+        blocks = self._dense_blocks() if dense else self._block_weights
         if self._eager_path is not None and not _backend.EXPORTING:  # PyTorch under torch.compile: the fused chunk
             return self._eager_path.chunk(
                 waveforms, self._framing.frame_length, self._framing.hop_length, self.n_fft, self._window,
@@ -272,7 +273,7 @@ class MelSpectrogram(KapreLayer):
         return functional.filtered_power_spectrogram(
             waveforms, self.n_fft, self._framing.hop_length, self._window, self._filterbank_values,
             blocks, magnitude=self.power == 1.0, then=self._decibel_of_chunk(),
-            fused=None if blocks is not self._block_weights else self._fused_tail(),
+            fused=None if dense else self._fused_tail(),  # the fused tail holds the sparse blocks
         )
 
     def _decibel_of_chunk(self):

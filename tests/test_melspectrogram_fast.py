@@ -447,8 +447,9 @@ def _xla_functions(concrete) -> int:
     return sum(1 for f in library if f.attr["_XlaMustCompile"].b)
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (the test above: the other "
-                    "backends have none); the layer's numbers are checked on every backend by the tests above")
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
+                    "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft); the layer's numbers are "
+                    "checked against librosa on every backend by the tests above")
 @pytest.mark.parametrize("power, return_decibel", [(2.0, True), (1.0, False), (2.0, False)])
 @pytest.mark.parametrize("shape", [(3, 16000, 1), (2, 5001, 2)])
 def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel, shape):
@@ -480,7 +481,8 @@ def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel
         np.testing.assert_allclose(y[..., 0], ref, rtol=1e-4, atol=1e-5 * float(ref.max()))
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (see above)")
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
+                    "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft)")
 def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length():
     """A graph traced with a free length (a ``tf.function`` with relaxed shapes) takes no XLA cluster: XLA would
     compile once per length."""
@@ -493,7 +495,8 @@ def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length():
     np.testing.assert_allclose(to_numpy(traced(tf.constant(x))), to_numpy(layer(x)), atol=1e-4)
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's (see above)")
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
+                    "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft)")
 def test_op_by_op_traces_no_fused_cluster_and_keeps_its_own_traces():
     """Inside kapre._backend.op_by_op (kapre.extraction's engines) an eager call traces the op-by-op graph, whose
     bytes do not depend on the call history; the layer's traces made outside it are not reused inside."""

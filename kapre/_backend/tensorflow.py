@@ -62,7 +62,8 @@ def fused_power_tail(tail):
     In a graph without XLA each op (the real and imaginary parts, their squares, the sum, the filterbank's
     products, the logarithm) writes its full-size result; XLA fuses them into a few loops over the data, while the
     FFT stays TensorFlow's own op (XLA's CPU FFT runs on one thread). Log-mel in a ``tf.function``, alternated
-    calls, 2-core AMD EPYC: W2 (64 x 1 s) 3.81 -> 3.23 ms, W1 (16 x 10 s) 16.1 -> 13.3 ms. XLA compiles once per
+    calls of the layer, 2-core AMD EPYC: W2 (64 x 1 s) 3.86 -> 3.37 ms, W1 (16 x 10 s) 14.5 -> 12.1 ms (AVX-512
+    off: 4.23 -> 3.58, 18.4 -> 15.2; benchmarks/README.md). XLA compiles once per
     spectrum shape, so only a spectrum of static, non-empty shape takes the cluster; any other runs ``tail`` op by
     op (a graph traced with a free length: no compilation per length).
     """
