@@ -441,6 +441,44 @@ def test_only_tensorflow_fuses_the_steps_after_the_fft():
     assert (fused is not None) == (BACKEND == "tensorflow"), fused
 
 
+@pytest.fixture
+def xla_tail():
+    """kapre.config.enable_xla_tail() for one test, the default restored after it."""
+    kapre.config.enable_xla_tail()
+    try:
+        yield
+    finally:
+        kapre.config.disable_xla_tail()
+
+
+def test_the_xla_tail_is_opt_in():
+    """Off by default (XLA's compiler costs memory: kapre.config's text); the switch is process-wide, read when a
+    graph is traced, and op_by_op overrides it in its thread."""
+    assert not kapre.config.is_xla_tail_enabled() and not _backend.fusing()
+    kapre.config.enable_xla_tail()
+    try:
+        assert kapre.config.is_xla_tail_enabled() and _backend.fusing()
+        with _backend.op_by_op():
+            assert not _backend.fusing()
+        assert _backend.fusing()
+    finally:
+        kapre.config.disable_xla_tail()
+    assert not kapre.config.is_xla_tail_enabled() and not _backend.fusing()
+
+
+def test_the_xla_tail_leaves_the_numbers_as_they_are(xla_tail):
+    """Every backend, the switch on: librosa's log-mel to 1e-3 dB (on JAX and PyTorch the switch does nothing; on
+    TensorFlow the layer's eager call runs the cluster)."""
+    import librosa
+
+    x = noise((2, 8000, 1), seed=8)
+    y = to_numpy(kapre.MelSpectrogram(**W2, db_amin=1e-10)(x))[..., 0]
+    spec = librosa.feature.melspectrogram(y=x[..., 0].astype("float64"), sr=16000, n_fft=512, hop_length=160,
+                                          center=False, power=2.0, n_mels=64)
+    ref = np.stack([librosa.power_to_db(s, ref=1.0, amin=1e-10, top_db=80.0) for s in spec]).transpose(0, 2, 1)
+    np.testing.assert_allclose(y, np.maximum(ref, y.min()), atol=1e-3)
+
+
 def _xla_functions(concrete) -> int:
     """How many functions of a traced TensorFlow graph carry XLA's must-compile attribute."""
     library = concrete.graph.as_graph_def().library.function
@@ -452,7 +490,7 @@ def _xla_functions(concrete) -> int:
                     "checked against librosa on every backend by the tests above")
 @pytest.mark.parametrize("power, return_decibel", [(2.0, True), (1.0, False), (2.0, False)])
 @pytest.mark.parametrize("shape", [(3, 16000, 1), (2, 5001, 2)])
-def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel, shape):
+def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel, shape, xla_tail):
     import tensorflow as tf
 
     x = noise(shape, seed=5)
@@ -483,7 +521,22 @@ def test_tensorflow_fused_tail_equals_op_by_op_and_librosa(power, return_decibel
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
                     "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft)")
-def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length():
+def test_tensorflow_takes_no_xla_cluster_by_default():
+    """Without kapre.config.enable_xla_tail a static-shape trace holds no XLA function (no compiler mapped into the
+    process), and the layer's eager call does not trace one either."""
+    import tensorflow as tf
+
+    layer = kapre.MelSpectrogram(**W2)
+    x = noise((2, 8000, 1), seed=9)
+    traced = tf.function(lambda t: layer(t)).get_concrete_function(tf.TensorSpec(x.shape, "float32"))
+    assert _xla_functions(traced) == 0
+    layer(x)
+    assert set(layer.__dict__["_kapre_compiled_calls"]) == {("_compute", False)}
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
+                    "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft)")
+def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length(xla_tail):
     """A graph traced with a free length (a ``tf.function`` with relaxed shapes) takes no XLA cluster: XLA would
     compile once per length."""
     import tensorflow as tf
@@ -497,7 +550,7 @@ def test_tensorflow_fused_tail_runs_op_by_op_for_a_free_length():
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the XLA cluster is TensorFlow's: JAX and PyTorch have no "
                     "fused tail (test_only_tensorflow_fuses_the_steps_after_the_fft)")
-def test_op_by_op_traces_no_fused_cluster_and_keeps_its_own_traces():
+def test_op_by_op_traces_no_fused_cluster_and_keeps_its_own_traces(xla_tail):
     """Inside kapre._backend.op_by_op (kapre.extraction's engines) an eager call traces the op-by-op graph, whose
     bytes do not depend on the call history; the layer's traces made outside it are not reused inside."""
     import tensorflow as tf

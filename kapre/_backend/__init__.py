@@ -16,8 +16,10 @@ never branch on the backend and never receive a "not available" ``None``:
 - execution policy, measured per backend: ``MATMUL_WIDTH_MULTIPLE``, ``LOOPS_OVER_FRAME_CHUNKS``,
   ``max_frame_chunks()``;
 - ``fused_power_tail``: the steps after an FFT as one fused computation where the backend would run them op by
-  op (TensorFlow's graphs: an XLA cluster), ``None`` elsewhere; ``op_by_op()`` (a context) and ``fusing()``: none
-  is traced inside it, for results whose bits must not depend on the call history (:mod:`kapre.extraction`);
+  op (TensorFlow's graphs: an XLA cluster), ``None`` elsewhere; taken only once ``set_fused_tail(True)``
+  (:func:`kapre.config.enable_xla_tail`; off by default: XLA's compiler costs memory) and outside ``op_by_op()``
+  (a context, for results whose bits must not depend on the call history: :mod:`kapre.extraction`); ``fusing()``
+  says whether a graph traced now takes it;
 - ``EAGER_STREAMING``: a class with a streaming step's small tensor work (framing, zeroing the invalid slots,
   the per-row count) in the backend's own calls for eager use (PyTorch's, where each ``keras.ops`` call's
   dispatch outweighs a streaming step's arithmetic), or ``None``;
@@ -34,9 +36,11 @@ from keras import backend as _keras_backend
 
 from kapre._backend._interface import INTERFACE as INTERFACE
 
-# op_by_op(): no fused computation (fused_power_tail) is traced inside it; fusing(): whether one may be
+# op_by_op(): no fused computation (fused_power_tail) is traced inside it; fusing(): whether one may be;
+# set_fused_tail(): the process-wide opt-in (kapre.config)
 from kapre._backend.generic import fusing as fusing
 from kapre._backend.generic import op_by_op as op_by_op
+from kapre._backend.generic import set_fused_tail as set_fused_tail
 
 _name = _keras_backend.backend()
 if _name == "tensorflow":

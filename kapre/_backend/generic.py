@@ -194,11 +194,25 @@ class _Fusion(threading.local):
 
 
 _FUSION = _Fusion()
+# process-wide opt-in (kapre.config.enable_xla_tail): off by default, because XLA maps its compiler into the
+# process on first use (+50-70 MiB peak RSS on the log-mel benchmark's TensorFlow rows)
+_FUSED_TAIL = {"enabled": False}
+
+
+def set_fused_tail(enabled: bool) -> None:
+    """Let graphs traced from now on take :func:`fused_power_tail` (``True``) or not, in every thread."""
+    _FUSED_TAIL["enabled"] = bool(enabled)
+
+
+def fused_tail_enabled() -> bool:
+    """What :func:`set_fused_tail` last set (``False`` by default)."""
+    return _FUSED_TAIL["enabled"]
 
 
 def fusing() -> bool:
-    """False inside :func:`op_by_op` (in this thread)."""
-    return _FUSION.allowed
+    """Whether a graph traced now may take :func:`fused_power_tail`: enabled (:func:`set_fused_tail`) and not
+    inside :func:`op_by_op` in this thread."""
+    return _FUSED_TAIL["enabled"] and _FUSION.allowed
 
 
 @contextlib.contextmanager

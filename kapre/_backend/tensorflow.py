@@ -65,7 +65,9 @@ def fused_power_tail(tail):
     calls of the layer, 2-core AMD EPYC: W2 (64 x 1 s) 3.86 -> 3.37 ms, W1 (16 x 10 s) 14.5 -> 12.1 ms (AVX-512
     off: 4.23 -> 3.58, 18.4 -> 15.2; benchmarks/README.md). XLA compiles once per
     spectrum shape, so only a spectrum of static, non-empty shape takes the cluster; any other runs ``tail`` op by
-    op (a graph traced with a free length: no compilation per length).
+    op (a graph traced with a free length: no compilation per length). Taken only where the user opted in
+    (:func:`kapre.config.enable_xla_tail`, read through ``fusing()`` when a graph is traced): XLA's first use maps
+    its compiler into the process, 60-70 MiB more peak memory on those workloads.
     """
     if _has_gpu():
         return None
