@@ -17,7 +17,9 @@ It computes what ``STFT -> Magnitude -> (square) -> ApplyFilterbank('mel') -> Ma
 * eager PyTorch runs the whole call as plain torch calls (:mod:`kapre._backend.torch_mel`): the
   chunks' temporaries in per-thread scratch buffers reused from call to call (no page faults from freshly
   allocated temporaries), the filterbank blocks padded to the column widths MKL's matmul is fastest at, each
-  chunk's bands written straight into the output.
+  chunk's bands written straight into the output;
+* on TensorFlow, opt-in (:func:`kapre.config.enable_xla_tail`): each chunk's steps after the FFT as one XLA
+  cluster, about 15-20 % faster in a ``tf.function`` for about 60 MiB more peak memory (XLA's compiler).
 """
 
 from __future__ import annotations
