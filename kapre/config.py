@@ -2,7 +2,8 @@
 
 The one switch so far is TensorFlow's XLA tail: :class:`kapre.MelSpectrogram` (and the front-ends of
 :mod:`kapre.frontends` built on it) can run the steps after the FFT (power, the filterbank, decibels) as one XLA
-cluster in TensorFlow graphs on the CPU. It is off by default because it trades memory for speed, and the trade is the user's to make:
+cluster in TensorFlow graphs on the CPU. It is off by default because it trades memory for speed, and the trade
+is the user's to make:
 
 - faster: in a ``tf.function`` without XLA each of those steps writes its full-size result; the cluster fuses
   them. Log-mel, 2-core AMD EPYC, alternated processes: 64 x 1 s at 16 kHz (n_fft 512, 64 mels) 3.9 -> 3.3 ms,
