@@ -487,12 +487,16 @@ def main() -> int:
     spec = json.loads(sys.argv[1])
     backend = os.environ.get("KERAS_BACKEND", "")
     impl, mode = spec["impl"], spec["mode"]
+    mode, _, option = mode.partition("/")  # "function/xla-tail": kapre with kapre.config.enable_xla_tail()
     if impl in ("kapre", "keras", "kapre041"):
         import keras  # noqa: F401
 
         _import_backend("tensorflow" if impl == "kapre041" else backend)
     if impl in ("kapre", "keras"):
         import kapre  # noqa: F401
+
+        if impl == "kapre" and option == "xla-tail":
+            kapre.config.enable_xla_tail()
     elif impl == "librosa":
         import librosa  # noqa: F401
     elif impl == "torch_stft":

@@ -6,8 +6,9 @@ cluster in TensorFlow graphs on the CPU. It is off by default because it trades 
 is the user's to make:
 
 - faster: in a ``tf.function`` without XLA each of those steps writes its full-size result; the cluster fuses
-  them. Log-mel, 2-core AMD EPYC, alternated processes: 64 x 1 s at 16 kHz (n_fft 512, 64 mels) 3.9 -> 3.3 ms,
-  16 x 10 s at 22.05 kHz (n_fft 2048, 128 mels) 15.1 -> 12.2 ms (``benchmarks/README.md``);
+  them. Log-mel, 2-core AMD EPYC, alternated processes (``python benchmarks/xla_tail.py``): 64 x 1 s at 16 kHz
+  (n_fft 512, 64 mels) 3.9 -> 3.3 ms, 16 x 10 s at 22.05 kHz (n_fft 2048, 128 mels) 15.1 -> 12.2 ms on a quiet
+  machine; 1.2-1.3x in a ``tf.function``, 1.15x eager, in a busier run (``benchmarks/README.md``);
 - costlier in memory and first-call time: XLA maps its compiler into the process on first use, about 60 MiB
   more peak resident memory on those workloads (156 vs 91 MiB beyond the import on the larger one), and compiles
   once per input shape (the first 64 x 1 s call 61 -> 193 ms).
