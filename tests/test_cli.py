@@ -263,10 +263,33 @@ def test_a_signal_between_an_output_and_its_manifest_row_waits_for_the_row(tmp_p
     assert signal.getsignal(signal.SIGINT) is before  # the handlers are restored
 
 
+def test_resume_puts_back_the_row_of_an_output_written_just_before_a_kill(tmp_path):
+    """What a kill between an output's write and its manifest row leaves (a complete .npy, no row): the resumed run
+    lists it from the file itself, without computing it again, and the manifest equals an uninterrupted run's."""
+    src, out, reference = tmp_path / "few", tmp_path / "out", tmp_path / "reference"
+    _many_files(src, 4)
+    args = ["extract", str(src), "-o", str(out), "--feature", "mel", "--sr", "16000", "--n-fft", "256",
+            "--n-mels", "40"]
+    assert cli.main(args) == 0
+    assert cli.main([*args[:3], str(reference), *args[4:]]) == 0
+    manifest = out / cli.MANIFEST_NAME
+    lines = manifest.read_text().splitlines()
+    dropped = json.loads(lines[1])
+    manifest.write_text("\n".join(lines[:1] + lines[2:]) + "\n")  # the row a kill would not have written
+    output = out / dropped["output"]
+    before = output.stat().st_mtime_ns
+    assert cli.main(args) == 0
+    assert output.stat().st_mtime_ns == before  # kept, not computed again
+    rows = _read_manifest(out)
+    assert rows[dropped["path"]] == dropped
+    assert manifest.read_text() == (reference / cli.MANIFEST_NAME).read_text().replace(str(reference), str(out))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_extract_interrupted_then_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch, sig):
-    """Ctrl-C (SIGINT), a scheduler's SIGTERM or a kill mid-run: every finished file is in the manifest, nothing is
-    half-written, and resuming gives the same bytes as a run never interrupted, manifest included."""
+    """Ctrl-C (SIGINT), a scheduler's SIGTERM or a kill mid-run: every finished file is in the manifest (after a
+    kill, all but the one whose row was being appended), nothing is half-written, and resuming gives the same bytes
+    as a run never interrupted, manifest included."""
     if sig != signal.SIGINT and BACKEND != "jax":
         pytest.skip("the manifest logic is backend-independent: SIGTERM and SIGKILL run in the JAX session; SIGINT "
                     "(with the byte-identical resume) on every backend")
@@ -280,7 +303,14 @@ def test_extract_interrupted_then_resumed_equals_an_uninterrupted_run(tmp_path, 
     for path in written:  # no truncated .npy: every one loads completely
         assert np.load(out / path).shape[1:] == (40, 1)
     rows = cli.extract.Manifest.read(str(out / cli.MANIFEST_NAME))  # the last row of each input wins
-    assert sorted(row["output"] for row in rows.values() if row["status"] == "ok") == written, _describe(proc)
+    listed = sorted(row["output"] for row in rows.values() if row["status"] == "ok")
+    if sig == signal.SIGKILL:
+        # no handler can run: a kill between a file's (atomic) write and its row's append leaves that one complete
+        # file without a row, which the resume below puts back in the manifest from the file (kapre.cli.engines'
+        # design); every listed file exists, and at most the one in flight is unlisted
+        assert set(listed) <= set(written) and len(set(written) - set(listed)) <= 1, _describe(proc)
+    else:
+        assert listed == written, _describe(proc)
     if sig != signal.SIGKILL:
         assert proc.returncode == 130, _describe(proc)
         assert "interrupted" in proc.stderr and "run the same command again to resume" in proc.stderr
