@@ -68,8 +68,7 @@ def report_lines(table: dict, date: str, passes: int, runs: int, cpu: dict | Non
         f"{date}; {passes} passes, each configuration in its own process with {runs} timed calls (median per "
         "pass). Ratio = the pass's fastest peer / kapre 1.x [PyTorch, eager].",
         "",
-        f"CPU: {run.cpu_text(cpu)}" + (f"; {run.library_text(libraries)}" if run.library_text(libraries) else "")
-        + ".",
+        run.cpu_line(cpu, libraries),
         "",
     ]
     if skipped:

@@ -518,8 +518,7 @@ def write_report(all_rows, meta, out_dir: Path):
     avx2 = {(r["impl"], r["backend"], r["mode"], r["workload"]): r for r in column_rows(all_rows, "avx2")}
     load = ", ".join(f"{v:.1f}" for v in meta["load_average_start"])
     lines = ["# kapre benchmark results", "",
-             f"CPU: {cpu_text(meta.get('cpu'))}"
-             + (f"; {library_text(meta['libraries'])}" if library_text(meta.get("libraries") or {}) else "") + ".", "",
+             cpu_line(meta.get("cpu"), meta.get("libraries")), "",
              f"Machine: {meta['machine']}; 1/5/15-min load average at the start {load} (load from other "
              f"processes is only partly visible in it). Run: {meta['date']}, "
              f"{meta['runs']} timed runs per row after one warm-up"
@@ -1038,6 +1037,12 @@ def library_text(info: dict) -> str:
     if info.get("numpy_blas"):
         parts.append(f"NumPy BLAS {info['numpy_blas']}")
     return ", ".join(parts)
+
+
+def cpu_line(cpu: dict | None, libraries: dict | None) -> str:
+    """The report's ``CPU: ...`` line: the CPU (:func:`cpu_text`) and, where known, its libraries."""
+    extra = library_text(libraries or {})
+    return f"CPU: {cpu_text(cpu)}" + (f"; {extra}" if extra else "") + "."
 
 
 def machine() -> str:

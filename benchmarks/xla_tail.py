@@ -63,8 +63,7 @@ def report_lines(table: dict, date: str, n_passes: int, runs: int, cpu: dict | N
         "calls per workload (median per pass). Memory: peak RSS beyond the import footprint (W2: beyond what W1 "
         "left in the process).",
         "",
-        f"CPU: {run.cpu_text(cpu)}" + (f"; {run.library_text(libraries)}" if run.library_text(libraries) else "")
-        + ".",
+        run.cpu_line(cpu, libraries),
         "",
         "| workload | kapre.MelSpectrogram on TF | ms per pass | median ms | speed-up over the default "
         "| MiB beyond import per pass |",
