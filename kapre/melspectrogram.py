@@ -243,8 +243,13 @@ class MelSpectrogram(KapreLayer):
 
     def _finish(self, mel):
         """The reference and floor of the decibels, the output layout and dtype, on ``(batch, ch, frames, mels)``."""
-        if self.return_decibel:  # the output is fresh: the floor may be written into it
+        if self.return_decibel:
             d = self._decibel
+            if _backend.EXPORTING:  # the layout first, so the floor's Max writes the graph's output (in ONNX Runtime
+                # a layout change after it is one more copy); the reference and floor reduce over all but the batch axis
+                mel = functional.reference_decibel(self.framed_output(mel), d.ref_value, d.amin, d.dynamic_range)
+                return self.to_output_dtype(mel, self.transform_dtype)
+            # the output is fresh: the floor may be written into it
             mel = functional.reference_decibel(mel, d.ref_value, d.amin, d.dynamic_range, in_place=True)
         return self.to_output_dtype(self.framed_output(mel), self.transform_dtype)
 
